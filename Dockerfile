@@ -1,0 +1,24 @@
+# syntax=docker/dockerfile:1
+# Build stage: wheels for the gateway and its dependencies.
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN pip install --no-cache-dir --upgrade pip wheel
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+# Runtime stage: non-root, only what runs.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    BIGSHOT_HOST=0.0.0.0 BIGSHOT_PORT=8000 BIGSHOT_DATA_DIR=/data
+RUN useradd --system --uid 10001 --home /app bigshot \
+    && mkdir -p /data /app && chown bigshot /data /app
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER bigshot
+WORKDIR /app
+EXPOSE 8000
+VOLUME ["/data"]
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
+CMD ["bigshot-llm", "serve"]

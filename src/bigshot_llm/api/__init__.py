@@ -1,0 +1,1 @@
+"""The HTTP layer: routes by domain, dependencies, error rendering and ASGI middleware."""

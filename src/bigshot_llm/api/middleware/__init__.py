@@ -1,0 +1,1 @@
+"""Pure ASGI middleware (never BaseHTTPMiddleware: it hides client disconnects from streams)."""

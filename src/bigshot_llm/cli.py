@@ -1,0 +1,180 @@
+"""The `bigshot-llm` command: serve, migrate, manage keys and list providers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from bigshot_llm import __version__
+from bigshot_llm.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"bigshot-llm: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _prepare(settings: Settings) -> None:
+    """Migrate and run first-start set-up once, before any worker starts."""
+    from bigshot_llm.db import migrate
+    from bigshot_llm.main import build_state, ui_base_url
+    from bigshot_llm.services.bootstrap import (
+        announce_admin_key,
+        ensure_admin,
+        ensure_default_provider,
+    )
+
+    state = build_state(settings)
+    try:
+        await migrate.upgrade(state.engine)
+        await state.registry.reload()
+        await ensure_default_provider(state)
+        clear = await ensure_admin(state)
+        if clear:
+            announce_admin_key(clear, ui_base_url(settings))
+    finally:
+        await state.registry.aclose()
+        await state.engine.dispose()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+    os.environ["BIGSHOT_HOST"] = host
+    os.environ["BIGSHOT_PORT"] = str(port)
+    settings = _settings()
+    asyncio.run(_prepare(settings))
+    os.environ["BIGSHOT_AUTO_MIGRATE"] = "false"  # done above, once for all workers
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    print(f"bigshot-llm {__version__}: UI {base}/   API docs {base}/docs", flush=True)
+    uvicorn.run(
+        "bigshot_llm.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> int:
+    from bigshot_llm.db import migrate
+    from bigshot_llm.db.engine import make_engine
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> None:
+        engine = make_engine(settings.effective_database_url)
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("database is up to date")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from bigshot_llm.main import build_state
+    from bigshot_llm.services import audit
+    from bigshot_llm.services.auth import create_key, ensure_user
+
+    settings = _settings()
+
+    async def run() -> str:
+        state = build_state(settings)
+        try:
+            async with state.sessions() as session:
+                user = await ensure_user(session, args.user or args.name, args.role)
+                if user.role != args.role:
+                    raise SystemExit(f"user '{user.name}' exists with role '{user.role}'")
+                key, clear = await create_key(session, user, args.name)
+                audit.record(
+                    session, None, "key.create", "api_key", key.id, after={"name": key.name}
+                )
+                await session.commit()
+                return clear
+        finally:
+            await state.engine.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def cmd_providers_list(_: argparse.Namespace) -> int:
+    from bigshot_llm.main import build_state
+
+    settings = _settings()
+
+    async def run() -> None:
+        state = build_state(settings)
+        try:
+            await state.registry.reload()
+            active = state.registry.selection("global")
+            for record in state.registry.all_records():
+                mark = "*" if record.id == active else " "
+                owner = "global" if record.owner_id is None else f"user:{record.owner_id}"
+                print(
+                    f"{mark} {record.id}  {record.name}  {record.kind}  {record.base_url}  {owner}"
+                )
+        finally:
+            await state.engine.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bigshot-llm", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", choices=["admin", "user"], default="user")
+    create.add_argument("--user", help="the key's user (default: the key name)")
+    create.set_defaults(func=cmd_keys_create)
+
+    providers = sub.add_parser("providers", help="provider configs").add_subparsers(
+        dest="providers_command", required=True
+    )
+    providers.add_parser("list", help="list provider configs").set_defaults(func=cmd_providers_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

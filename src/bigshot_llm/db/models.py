@@ -1,0 +1,118 @@
+"""SQLModel tables. Timestamps are timezone-aware UTC; ids are random hex strings.
+
+The `scope` column of provider configs and selections is the owner's user id, or "global":
+SQL treats NULLs as distinct, so a nullable owner alone could not make names unique per owner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+GLOBAL_SCOPE = "global"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _ts(nullable: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_column=Column(DateTime(timezone=True), nullable=nullable),
+    )
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str = Field(index=True, unique=True, max_length=100)
+    role: str = Field(default="user", max_length=16)  # admin | user
+    created_at: datetime = _ts()
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=24)
+    key_hash: str = Field(index=True, unique=True, max_length=64)
+    user_id: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    created_at: datetime = _ts()
+    last_used_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class ProviderConfig(SQLModel, table=True):
+    __tablename__ = "provider_configs"
+    __table_args__ = (UniqueConstraint("scope", "name", name="uq_provider_scope_name"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    scope: str = Field(default=GLOBAL_SCOPE, max_length=32, index=True)
+    owner_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    )
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=40)
+    base_url: str = Field(max_length=2048)
+    api_key_encrypted: str | None = Field(default=None, max_length=4096)
+    default_model: str | None = Field(default=None, max_length=256)
+    connect_timeout: float = 5.0
+    list_timeout: float = 5.0
+    read_timeout: float = 600.0
+    stream_idle_timeout: float = 300.0
+    max_connections: int = 100
+    max_keepalive_connections: int = 20
+    enabled: bool = True
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ProviderSelection(SQLModel, table=True):
+    """The active provider of a scope ("global" or a user id); a user's overrides the global."""
+
+    __tablename__ = "provider_selections"
+
+    scope: str = Field(primary_key=True, max_length=32)
+    provider_id: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("provider_configs.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    updated_at: datetime = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), index=True, nullable=False),
+    )
+    actor_id: str | None = Field(default=None, max_length=32, index=True)
+    actor_name: str | None = Field(default=None, max_length=100)
+    action: str = Field(max_length=64, index=True)
+    target_type: str = Field(max_length=40)
+    target_id: str | None = Field(default=None, max_length=64, index=True)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

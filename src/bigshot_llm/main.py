@@ -1,0 +1,108 @@
+"""`create_app()` and the lifespan that owns every long-lived resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from bigshot_llm import __version__
+from bigshot_llm.api.error_handlers import install_error_handlers
+from bigshot_llm.api.middleware.body_limit import BodyLimitMiddleware
+from bigshot_llm.api.middleware.request_id import RequestIdMiddleware
+from bigshot_llm.api.routes import audit, health, keys, llm, provider_configs
+from bigshot_llm.db import migrate
+from bigshot_llm.db.engine import make_engine, make_session_factory
+from bigshot_llm.services.app_state import AppState
+from bigshot_llm.services.auth import Authenticator
+from bigshot_llm.services.bootstrap import announce_admin_key, ensure_admin, ensure_default_provider
+from bigshot_llm.services.llm import LLMService
+from bigshot_llm.services.model_catalog import ModelCatalog
+from bigshot_llm.services.provider_registry import ProviderRegistry
+from bigshot_llm.services.secrets_box import SecretBox, load_or_create_key_file
+from bigshot_llm.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+One fast, safe, streaming-first API in front of LM Studio and OpenAI-compatible servers.
+
+Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`. Every JSON answer of
+the native API is an envelope: `{"success": true, "data": ...}` or
+`{"success": false, "error": {"code", "message", "details"}}`.
+"""
+
+
+def build_state(settings: Settings) -> AppState:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_session_factory(engine)
+    secret = settings.secret_key or load_or_create_key_file(settings.data_dir)
+    box = SecretBox(secret)
+    registry = ProviderRegistry(
+        sessions, box, transport=settings.http_transport, retry_attempts=settings.retry_attempts
+    )
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        box=box,
+        registry=registry,
+        auth=Authenticator(sessions),
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    state = build_state(settings)
+    app.state.bigshot = state
+    catalog = ModelCatalog(ttl=settings.model_cache_ttl)
+    app.state.llm = LLMService(state.registry, catalog, fallback_model=settings.lmstudio_model)
+    try:
+        if settings.auto_migrate:
+            await migrate.upgrade(state.engine)
+        await state.registry.reload()
+        await ensure_default_provider(state)
+        clear = await ensure_admin(state)
+        if clear:
+            announce_admin_key(clear, ui_base_url(settings))
+        yield
+    finally:
+        await state.registry.aclose()
+        await catalog.close()
+        await state.engine.dispose()
+
+
+def ui_base_url(settings: Settings) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="bigshot-llm",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (health.router, keys.router, llm.router, provider_configs.router, audit.router):
+        app.include_router(router)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Last-Event-ID"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

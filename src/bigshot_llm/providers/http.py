@@ -1,0 +1,290 @@
+"""The HTTP seam of every provider: one pooled client, error mapping, and transient retries.
+
+Two functions turn everything the network can do into `bigshot_llm.errors`:
+`map_transport_error` for exceptions (httpx's, and aiohttp's that the transport wraps or lets
+through) and `error_from_response` for answers we cannot use. `send_with_retries` is the only
+place that retries, and it does so before any body byte reaches a caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from time import time
+from typing import Any
+
+import aiohttp
+import httpx
+import orjson
+from httpx_aiohttp import AiohttpTransport
+
+from bigshot_llm.errors import (
+    ContextLengthExceeded,
+    GatewayError,
+    ModelNotFound,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    UpstreamError,
+    UpstreamRejected,
+)
+from bigshot_llm.providers.base import ProviderSpec
+from bigshot_llm.providers.urls import scrub_secret
+
+# What a request can raise besides our own errors. aiohttp's come through when the transport's
+# own mapping has no entry for them; OSError/TimeoutError cover the raw socket layer.
+TRANSPORT_ERRORS = (httpx.RequestError, aiohttp.ClientError, OSError, TimeoutError)
+_LMSTUDIO_HINT = (
+    "is LM Studio's server running? Start it in the Developer tab or with `lms server start`"
+)
+_CONTEXT_WORDS = ("context length", "context_length", "context window", "does not fit")
+_MAX_SHORT_RETRY_AFTER = 2.0
+
+
+def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
+    """The one pooled client of a provider; redirects are never followed (SSRF)."""
+    limits = httpx.Limits(
+        max_connections=spec.max_connections,
+        max_keepalive_connections=spec.max_keepalive_connections,
+    )
+    timeout = httpx.Timeout(
+        connect=spec.connect_timeout, read=spec.read_timeout, write=30.0, pool=spec.connect_timeout
+    )
+    headers = {"User-Agent": "bigshot-llm", **spec.extra_headers}
+    if spec.api_key:
+        headers["Authorization"] = f"Bearer {spec.api_key}"
+    # Both transports get the limits explicitly: httpx ignores `limits=` once a transport is
+    # given. An explicit transport also keeps env proxies away from a local server; the client's
+    # trust_env=False keeps ~/.netrc credentials out of our requests.
+    transport: httpx.AsyncBaseTransport
+    if spec.transport == "aiohttp":
+        # The aiohttp transport maps the request's timeouts onto aiohttp's: read → sock_read
+        # (per read, like httpx), connect → sock_connect, pool → connect (acquire + connect).
+        transport = AiohttpTransport(limits=limits)
+    elif spec.transport == "httpx":
+        transport = httpx.AsyncHTTPTransport(limits=limits)
+    else:
+        raise ValueError(f"unknown transport {spec.transport!r} (expected 'aiohttp' or 'httpx')")
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout,
+        headers=headers,
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def map_transport_error(exc: BaseException, spec: ProviderSpec) -> GatewayError:
+    """The gateway error for a failed exchange with the provider."""
+    if isinstance(exc, GatewayError):
+        return exc
+    # httpx_aiohttp maps every aiohttp connection error to ConnectTimeout (even "refused"), so
+    # classify by the original aiohttp exception when there is one.
+    cause: BaseException = exc
+    if isinstance(exc, httpx.HTTPError) and isinstance(exc.__cause__, aiohttp.ClientError):
+        cause = exc.__cause__
+    where = f"{spec.name} at {spec.base_url}"
+    # Order matters: aiohttp's timeouts subclass its connection errors.
+    if isinstance(cause, httpx.ConnectTimeout | aiohttp.ConnectionTimeoutError):
+        return ProviderTimeout(f"timed out connecting to {where} after {spec.connect_timeout:g}s")
+    if isinstance(cause, httpx.PoolTimeout):
+        return ProviderTimeout(f"no free connection to {where} within {spec.connect_timeout:g}s")
+    if isinstance(cause, httpx.TimeoutException | aiohttp.ServerTimeoutError | TimeoutError):
+        return ProviderTimeout(f"{where} did not answer within {spec.read_timeout:g}s")
+    if isinstance(
+        cause, httpx.ConnectError | aiohttp.ClientConnectorError | ConnectionRefusedError
+    ):
+        hint = _LMSTUDIO_HINT if spec.kind == "lmstudio" else "is the server running and reachable?"
+        reason = scrub_secret(str(cause), spec.api_key) or type(cause).__name__
+        return ProviderUnavailable(
+            f"cannot connect to {where} ({reason}); {hint}", details={"base_url": spec.base_url}
+        )
+    if isinstance(cause, httpx.UnsupportedProtocol | httpx.InvalidURL | aiohttp.InvalidURL):
+        return UpstreamError(f"the base URL of {spec.name} is not usable: {spec.base_url}")
+    if isinstance(
+        cause,
+        httpx.TransportError
+        | aiohttp.ServerDisconnectedError
+        | aiohttp.ClientPayloadError
+        | aiohttp.ClientOSError
+        | ConnectionError,
+    ):
+        return UpstreamError(f"upstream closed the connection unexpectedly ({where})")
+    return UpstreamError(f"error talking to {where}: {type(cause).__name__}")
+
+
+def is_context_error(text: str) -> bool:
+    """LM Studio's context-overflow wording changed across versions; match the stable bits."""
+    lowered = text.lower()
+    return any(word in lowered for word in _CONTEXT_WORDS)
+
+
+def error_text(payload: Any) -> tuple[str | None, dict[str, Any]]:
+    """(message, {code,type,param}) from any error shape: nested object, bare string, text."""
+    if isinstance(payload, dict):
+        err = payload.get("error")
+        if isinstance(err, dict):
+            fields = {k: err.get(k) for k in ("code", "type", "param") if err.get(k) is not None}
+            msg = err.get("message") or payload.get("message")
+            return (str(msg) if msg else None), fields
+        if isinstance(err, str) and err:
+            return err, {}
+        for key in ("message", "detail"):
+            if isinstance(payload.get(key), str):
+                return payload[key], {}
+        return None, {}
+    if isinstance(payload, str):
+        return payload.strip()[:1000] or None, {}
+    return None, {}
+
+
+def _parse_body(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", "replace")
+
+
+def error_from_response(
+    status: int, body: bytes, spec: ProviderSpec, *, headers: Mapping[str, str] | None = None
+) -> GatewayError:
+    """The gateway error for an upstream answer: a non-2xx, or a 2xx carrying `error`."""
+    message, fields = error_text(_parse_body(body))
+    message = scrub_secret(message, spec.api_key) if message else None
+    code = fields.get("code")
+    upstream = {"upstream_status": status, **fields}
+    text = f"{message or ''} {code or ''}"
+    if status in (401, 403):
+        # Relaying a 401 would make our client believe its own gateway key is wrong.
+        return UpstreamError(
+            f"the provider rejected its configured API key (HTTP {status} from {spec.name})",
+            code="upstream_auth_failed",
+            details={"upstream_status": status},
+        )
+    if status == 429:
+        retry_after = headers.get("retry-after") if headers else None
+        return RateLimited(
+            message or f"{spec.name} is rate limiting requests",
+            headers={"Retry-After": retry_after} if retry_after else None,
+            details=upstream,
+        )
+    if 200 <= status < 300:
+        if message and "unexpected endpoint" in message.lower():
+            return UpstreamError(
+                f"{spec.name} does not support this endpoint ({message})", details=upstream
+            )
+        if message and "no models loaded" in message.lower():
+            return UpstreamRejected(message, details=upstream)
+    if (200 <= status < 300 or 400 <= status < 500) and is_context_error(text):
+        return ContextLengthExceeded(message or "the input does not fit in the context length")
+    if 400 <= status < 500 and code == "model_not_found":
+        return ModelNotFound(message or "model not found", param=fields.get("param"))
+    if status in (400, 404, 409, 413, 422):
+        return UpstreamRejected(
+            message or f"{spec.name} rejected the request (HTTP {status})",
+            status_code=status,
+            param=fields.get("param"),
+            details=upstream,
+        )
+    if status == 503:
+        return ProviderUnavailable(message or f"{spec.name} is unavailable", details=upstream)
+    if status in (504, 408):
+        return ProviderTimeout(message or f"{spec.name} timed out", details=upstream)
+    if 300 <= status < 400:
+        return UpstreamError(
+            f"{spec.name} answered with a redirect (HTTP {status}), which is never followed; "
+            "check the base URL",
+            details=upstream,
+        )
+    return UpstreamError(
+        message or f"{spec.name} answered HTTP {status} without a usable body", details=upstream
+    )
+
+
+def decode_json(raw: bytes, status: int, spec: ProviderSpec) -> dict[str, Any]:
+    """A 2xx body as a dict; an `error` key or a malformed body is an upstream failure."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(f"{spec.name} returned a body that is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise UpstreamError(f"{spec.name} returned JSON that is not an object")
+    if "error" in data:
+        raise error_from_response(status, raw, spec)
+    return data
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _backoff(attempt: int) -> float:
+    # Jitter spreads out clients that all failed at the same moment.
+    return 0.05 * (1 << attempt) + random.random() * 0.05
+
+
+def _transient_delay(status: int, headers: Mapping[str, str], attempt: int) -> float | None:
+    """Seconds to wait before retrying this answer, or None when it is not worth a retry."""
+    if status not in (429, 502, 503):
+        return None
+    backoff = _backoff(attempt)
+    retry_after = _retry_after(headers)
+    if retry_after is None:
+        return None if status == 429 else backoff
+    if retry_after > _MAX_SHORT_RETRY_AFTER:
+        return None
+    return max(backoff, retry_after)
+
+
+def _is_connect_error(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.ConnectError):
+        return True
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectorError) and not isinstance(
+        cause, aiohttp.ConnectionTimeoutError
+    )
+
+
+async def send_with_retries(
+    client: httpx.AsyncClient, request: httpx.Request, spec: ProviderSpec
+) -> httpx.Response:
+    """Send `request`; return the 2xx response with its body unread. The caller closes it.
+
+    Connection failures and 502/503/short-Retry-After 429 are retried `spec.retry_attempts`
+    times with jittered exponential backoff; everything else raises a mapped error.
+    """
+    attempt = 0
+    while True:
+        try:
+            response = await client.send(request, stream=True)
+        except TRANSPORT_ERRORS as exc:
+            if attempt < spec.retry_attempts and _is_connect_error(exc):
+                await asyncio.sleep(_backoff(attempt))
+                attempt += 1
+                continue
+            raise map_transport_error(exc, spec) from exc
+        if response.is_success:
+            return response
+        try:
+            body = await response.aread()
+        except TRANSPORT_ERRORS as exc:
+            raise map_transport_error(exc, spec) from exc
+        finally:
+            await response.aclose()
+        delay = _transient_delay(response.status_code, response.headers, attempt)
+        if delay is not None and attempt < spec.retry_attempts:
+            await asyncio.sleep(delay)
+            attempt += 1
+            continue
+        raise error_from_response(response.status_code, body, spec, headers=response.headers)

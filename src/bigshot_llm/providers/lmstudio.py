@@ -1,0 +1,182 @@
+"""LM Studio: the OpenAI-compatible surface plus its native model listing and (un)loading.
+
+Which native API a server speaks depends on its version (`/api/v1` from 0.4, `/api/v0` from
+0.3.6, neither before), so listing probes them in order inside one time budget. A server that
+cannot be reached ends the probe at once; only "this route is not here" moves on to the next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from bigshot_llm.errors import (
+    ModelNotFound,
+    NotFound,
+    ProviderTimeout,
+    ProviderUnavailable,
+    UpstreamError,
+)
+from bigshot_llm.providers.base import ModelInfo, ModelType, ProviderSpec
+from bigshot_llm.providers.openai import OpenAIProvider, list_budget
+
+__all__ = ["LMStudioProvider", "models_from_v0", "models_from_v1"]
+
+
+class _NotSupported(Exception):
+    """This LM Studio does not serve that native route (or serves something unusable)."""
+
+
+class LMStudioProvider(OpenAIProvider):
+    """LM Studio: `/v1` for inference, `/api/v1` and `/api/v0` for model management."""
+
+    def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient | None = None) -> None:
+        super().__init__(spec, client)
+        native = f"{spec.base_url}/api"
+        self._v1_models_url = httpx.URL(f"{native}/v1/models")
+        self._v0_models_url = httpx.URL(f"{native}/v0/models")
+        self._load_url = httpx.URL(f"{native}/v1/models/load")
+        self._unload_url = httpx.URL(f"{native}/v1/models/unload")
+
+    async def list_models(self, detailed: bool = False) -> list[ModelInfo]:
+        async with list_budget(self.spec):
+            if not detailed:
+                return await self._list_openai()
+            for url, parse in (
+                (self._v1_models_url, models_from_v1),
+                (self._v0_models_url, models_from_v0),
+            ):
+                try:
+                    return parse(await self._probe(url))
+                except _NotSupported:
+                    continue
+            return await self._list_openai()
+
+    async def _probe(self, url: httpx.URL) -> dict[str, Any]:
+        try:
+            return await self._request_json("GET", url)
+        except (ProviderUnavailable, ProviderTimeout):
+            raise  # a dead host stays dead on the next route
+        except (UpstreamError, NotFound) as exc:
+            if exc.code == "upstream_auth_failed":
+                raise
+            raise _NotSupported from exc
+
+    async def load_model(self, model: str, **opts: Any) -> dict[str, Any]:
+        """Load `model` (a model key) via `/api/v1/models/load`; `opts` go into the body."""
+        return await self._request_json("POST", self._load_url, {"model": model, **opts})
+
+    async def unload_model(self, model_or_instance_id: str) -> dict[str, Any]:
+        """Unload one instance, or every loaded instance of a model key.
+
+        Returns ``{"instance_ids": [...]}`` (plus ``instance_id`` when exactly one went away).
+        """
+        listing = await self._request_json("GET", self._v1_models_url)
+        models = listing.get("models")
+        if not isinstance(models, list):
+            raise UpstreamError(f"{self.spec.name} returned a model list without `models`")
+        ids = _instance_ids(models, model_or_instance_id)
+        if not ids:
+            raise ModelNotFound(f"model {model_or_instance_id!r} is not loaded")
+        for instance_id in ids:
+            await self._request_json("POST", self._unload_url, {"instance_id": instance_id})
+        result: dict[str, Any] = {"instance_ids": ids}
+        if len(ids) == 1:
+            result["instance_id"] = ids[0]
+        return result
+
+
+def _instance_ids(models: list[Any], wanted: str) -> list[str]:
+    """Every loaded instance of model key `wanted`, else `[wanted]` if it is an instance id.
+
+    The key wins: LM Studio names a model's first instance after its key (`key`, `key:2`, …).
+    """
+    by_key: list[str] = []
+    all_ids: set[str] = set()
+    for model in models:
+        if not isinstance(model, dict):
+            continue
+        ids = [
+            i["id"]
+            for i in model.get("loaded_instances") or ()
+            if isinstance(i, dict) and isinstance(i.get("id"), str)
+        ]
+        all_ids.update(ids)
+        if model.get("key") == wanted:
+            by_key.extend(ids)
+    if by_key:
+        return by_key
+    return [wanted] if wanted in all_ids else []
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _model_type(raw: Any, vision: bool) -> ModelType:
+    if raw in ("embedding", "embeddings"):
+        return "embeddings"
+    return "vlm" if raw == "vlm" or vision else "llm"
+
+
+def models_from_v1(payload: dict[str, Any]) -> list[ModelInfo]:
+    """`GET /api/v1/models` (`{"models": [...]}`) → ModelInfo; unusable → `_NotSupported`."""
+    items = payload.get("models")
+    if not isinstance(items, list):
+        raise _NotSupported
+    out: list[ModelInfo] = []
+    for item in items:
+        if not isinstance(item, dict) or not _str(item.get("key")):
+            continue
+        caps = item.get("capabilities")
+        vision = bool(caps.get("vision")) if isinstance(caps, dict) else False
+        if isinstance(caps, list):
+            vision = "vision" in caps
+        quant = item.get("quantization")
+        instances = [i for i in item.get("loaded_instances") or () if isinstance(i, dict)]
+        config = instances[0].get("config") if instances else None
+        out.append(
+            ModelInfo(
+                id=item["key"],
+                type=_model_type(item.get("type"), vision),
+                arch=_str(item.get("architecture")),
+                state="loaded" if instances else "not-loaded",
+                max_context_length=_int(item.get("max_context_length")),
+                quantization=_str(quant.get("name")) if isinstance(quant, dict) else _str(quant),
+                publisher=_str(item.get("publisher")),
+                loaded_context_length=(
+                    _int(config.get("context_length")) if isinstance(config, dict) else None
+                ),
+            )
+        )
+    return out
+
+
+def models_from_v0(payload: dict[str, Any]) -> list[ModelInfo]:
+    """`GET /api/v0/models` (`{"data": [...]}`) → ModelInfo; unusable → `_NotSupported`."""
+    items = payload.get("data")
+    if not isinstance(items, list):
+        raise _NotSupported
+    out: list[ModelInfo] = []
+    for item in items:
+        if not isinstance(item, dict) or not _str(item.get("id")):
+            continue
+        state = item.get("state")
+        out.append(
+            ModelInfo(
+                id=item["id"],
+                type=_model_type(item.get("type"), False),
+                arch=_str(item.get("arch")),
+                state=state if state in ("loaded", "not-loaded") else None,
+                max_context_length=_int(item.get("max_context_length")),
+                quantization=_str(item.get("quantization")),
+                publisher=_str(item.get("publisher")),
+                loaded_context_length=_int(item.get("loaded_context_length")),
+            )
+        )
+    return out

@@ -1,0 +1,191 @@
+"""Request and response models of the native API (strict: unknown fields are rejected)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bigshot_llm.providers.urls import normalize_base_url
+
+T = TypeVar("T")
+
+ProviderKind = str  # "lmstudio" | "openai" | "openai_compatible" | a plugin's kind
+Name = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Envelope(BaseModel, Generic[T]):
+    """Every successful JSON answer: ``{"success": true, "data": ...}``."""
+
+    success: Literal[True] = True
+    data: T
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    success: Literal[False] = False
+    error: ErrorBody
+
+
+# ---- provider configs ----------------------------------------------------------------------
+
+
+class _ProviderFields(Strict):
+    @field_validator("base_url", check_fields=False)
+    @classmethod
+    def _normalise(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_base_url(value)
+
+
+class ProviderCreate(_ProviderFields):
+    name: str = Name
+    kind: ProviderKind = Field(
+        "lmstudio", min_length=1, max_length=40, description="lmstudio, openai, openai_compatible"
+    )
+    base_url: str = Field(max_length=2048, examples=["http://localhost:1234/v1"])
+    api_key: str | None = Field(None, max_length=4096, description="write-only")
+    default_model: str | None = Field(None, max_length=256)
+    connect_timeout: float = Field(5.0, gt=0, le=60)
+    list_timeout: float = Field(5.0, gt=0, le=60)
+    read_timeout: float = Field(600.0, gt=0, le=3600)
+    stream_idle_timeout: float = Field(300.0, gt=0, le=3600)
+    max_connections: int = Field(100, ge=1, le=10_000)
+    max_keepalive_connections: int = Field(20, ge=0, le=10_000)
+    enabled: bool = True
+    scope: Literal["global", "user"] | None = Field(
+        None, description="admins create global configs by default; users always their own"
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "LM Studio on this machine",
+                    "kind": "lmstudio",
+                    "base_url": "http://localhost:1234/v1",
+                }
+            ]
+        },
+    )
+
+
+class ProviderUpdate(_ProviderFields):
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")
+    kind: ProviderKind | None = Field(None, min_length=1, max_length=40)
+    base_url: str | None = Field(None, max_length=2048)
+    api_key: str | None = Field(
+        None, max_length=4096, description="send the mask back (or omit) to keep the stored key"
+    )
+    default_model: str | None = Field(None, max_length=256)
+    connect_timeout: float | None = Field(None, gt=0, le=60)
+    list_timeout: float | None = Field(None, gt=0, le=60)
+    read_timeout: float | None = Field(None, gt=0, le=3600)
+    stream_idle_timeout: float | None = Field(None, gt=0, le=3600)
+    max_connections: int | None = Field(None, ge=1, le=10_000)
+    max_keepalive_connections: int | None = Field(None, ge=0, le=10_000)
+    enabled: bool | None = None
+
+
+class ProviderPublic(BaseModel):
+    id: str
+    name: str
+    provider: str
+    kind: str
+    base_url: str
+    api_key: str | None = Field(None, description="a mask such as sk-…x9Qa, never the key")
+    has_api_key: bool
+    default_model: str | None
+    owner_id: str | None
+    scope: Literal["global", "user"]
+    connect_timeout: float
+    list_timeout: float
+    read_timeout: float
+    stream_idle_timeout: float
+    max_connections: int
+    max_keepalive_connections: int
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ActivateRequest(Strict):
+    scope: Literal["global", "user"] | None = Field(
+        None, description="admins activate globally by default; users for themselves"
+    )
+
+
+class ActiveProvider(BaseModel):
+    provider: ProviderPublic | None
+    scope: Literal["global", "user"] | None
+
+
+class ProviderTestResult(BaseModel):
+    ok: bool
+    latency_ms: float
+    model_count: int | None = None
+    message: str
+    error_code: str | None = None
+
+
+# ---- keys and users ------------------------------------------------------------------------
+
+
+class KeyCreate(Strict):
+    name: str = Name
+    user: str | None = Field(
+        None, min_length=1, max_length=100, description="admins only: the key's user (created)"
+    )
+    role: Literal["admin", "user"] | None = Field(None, description="admins only, for a new user")
+
+
+class KeyPublic(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    user_id: str
+    user_name: str | None = None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="shown once; store it now")
+
+
+class Me(BaseModel):
+    user_id: str
+    name: str
+    role: str
+    key_id: str
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    at: datetime
+    actor_id: str | None
+    actor_name: str | None
+    action: str
+    target_type: str
+    target_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,1 @@
+"""Domain services between the HTTP layer and the database/providers."""

@@ -1,0 +1,161 @@
+"""All configuration, read once from the environment and `.env` by one settings class.
+
+The seed's variable names (``LLM_PROVIDER``, ``LMSTUDIO_API_BASE`` …) work unprefixed; the
+gateway's own settings carry the ``BIGSHOT_`` prefix. ``get_settings()`` is the only reader of
+the environment in the package.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_LMSTUDIO_BASE = "http://localhost:1234/v1"
+DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
+
+
+def _gw(name: str) -> AliasChoices:
+    return AliasChoices(f"BIGSHOT_{name}", f"bigshot_{name.lower()}")
+
+
+class Settings(BaseSettings):
+    """Every setting of the gateway; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # The seed's names, unprefixed.
+    llm_provider: Literal["lmstudio", "openai"] = Field(
+        "lmstudio", validation_alias=AliasChoices("LLM_PROVIDER", "llm_provider")
+    )
+    lmstudio_api_base: str = Field(
+        DEFAULT_LMSTUDIO_BASE,
+        validation_alias=AliasChoices("LMSTUDIO_API_BASE", "lmstudio_api_base"),
+    )
+    lmstudio_api_key: str = Field(
+        "lm-studio", validation_alias=AliasChoices("LMSTUDIO_API_KEY", "lmstudio_api_key")
+    )
+    lmstudio_model: str | None = Field(
+        None, validation_alias=AliasChoices("LMSTUDIO_MODEL", "lmstudio_model")
+    )
+    openai_api_key: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_api_base: str = Field(
+        DEFAULT_OPENAI_BASE, validation_alias=AliasChoices("OPENAI_API_BASE", "openai_api_base")
+    )
+
+    # The gateway's own.
+    data_dir: Path = Field(Path("data"), validation_alias=_gw("DATA_DIR"))
+    database_url: str | None = Field(None, validation_alias=_gw("DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=_gw("REDIS_URL"))
+    host: str = Field("127.0.0.1", validation_alias=_gw("HOST"))
+    port: int = Field(8000, ge=1, le=65535, validation_alias=_gw("PORT"))
+    workers: int = Field(1, ge=1, le=64, validation_alias=_gw("WORKERS"))
+    bootstrap_admin_key: str | None = Field(None, validation_alias=_gw("BOOTSTRAP_ADMIN_KEY"))
+    secret_key: str | None = Field(None, validation_alias=_gw("SECRET_KEY"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", validation_alias=_gw("LOG_LEVEL")
+    )
+    http_transport: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp", validation_alias=_gw("HTTP_TRANSPORT")
+    )
+    model_cache_ttl: float = Field(300.0, ge=0, validation_alias=_gw("MODEL_CACHE_TTL"))
+    max_body_bytes: int = Field(1_048_576, ge=1024, validation_alias=_gw("MAX_BODY_BYTES"))
+    sse_ping_seconds: float = Field(15.0, gt=0, validation_alias=_gw("SSE_PING_SECONDS"))
+    retry_attempts: int = Field(2, ge=0, le=5, validation_alias=_gw("RETRY_ATTEMPTS"))
+    default_context_length: int = Field(
+        4096, ge=256, validation_alias=_gw("DEFAULT_CONTEXT_LENGTH")
+    )
+    cors_origins: str = Field("", validation_alias=_gw("CORS_ORIGINS"))
+    auto_migrate: bool = Field(True, validation_alias=_gw("AUTO_MIGRATE"))
+    public_url: str | None = Field(None, validation_alias=_gw("PUBLIC_URL"))
+
+    @field_validator("lmstudio_api_base", "openai_api_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host, e.g. http://localhost:1234/v1")
+        return value.strip()
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'bigshot.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost and the loopback ranges."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class SettingsError(RuntimeError):
+    """A bad setting, reported as one line naming the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's report into one clear line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = _env_name(field)
+            lines.append(f"invalid setting {name}: {err['msg']}")
+        raise SettingsError("; ".join(lines)) from None
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return field.upper()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own with `load_settings`)."""
+    return load_settings()

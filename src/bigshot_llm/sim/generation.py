@@ -1,0 +1,264 @@
+"""Deterministic fake generation: answer text, token counts, stream chunks and embeddings."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import struct
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+EMBEDDING_DIM = 768
+
+_VOCAB: tuple[str, ...] = (
+    "the", "model", "answer", "local", "server", "token", "stream", "quick", "light", "river",
+    "signal", "garden", "window", "simple", "gateway", "context", "vector", "silent", "bright",
+    "number", "paper", "cloud", "market", "engine", "forest", "stone", "yellow", "quiet",
+    "music", "planet", "bridge", "candle", "harbor", "little", "memory", "orange", "pocket",
+    "rocket", "summer", "thread", "violet", "winter", "crystal", "lantern", "meadow", "mirror",
+    "puzzle", "shadow", "spiral", "velvet", "whisper", "anchor", "breeze", "copper", "dragon",
+    "ember", "falcon", "glacier", "horizon", "island", "jasmine", "kernel", "lemon", "marble",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A generated answer: ``pieces`` concatenate to ``text``; one piece per token."""
+
+    pieces: tuple[str, ...]
+    finish_reason: str
+
+    @property
+    def text(self) -> str:
+        """The whole answer."""
+        return "".join(self.pieces)
+
+    @property
+    def completion_tokens(self) -> int:
+        """Number of generated tokens."""
+        return len(self.pieces)
+
+
+def content_text(content: Any) -> str:
+    """Text of an OpenAI message ``content`` (a string or a list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content if isinstance(p, dict)]
+        return " ".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+def chat_prompt_key(messages: list[dict[str, Any]]) -> str:
+    """The text the answer is derived from: the last user message (else every message)."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return content_text(message.get("content"))
+    return "\n".join(content_text(m.get("content")) for m in messages)
+
+
+def chat_prompt_tokens(messages: list[dict[str, Any]]) -> int:
+    """Deterministic prompt-token count: whitespace words of every content + 4 per message."""
+    return sum(len(content_text(m.get("content")).split()) + 4 for m in messages)
+
+
+def text_tokens(text: str) -> int:
+    """Whitespace word count (at least 1 for non-empty text)."""
+    return max(len(text.split()), 1 if text else 0)
+
+
+def generate_pieces(key: str, seed: str, count: int) -> list[str]:
+    """``count`` word tokens like ``"word "``, deterministic in ``key`` and ``seed``."""
+    digest = hashlib.sha256(f"{seed}\x00{key}".encode()).digest()
+    rng = random.Random(int.from_bytes(digest[:8], "big"))
+    pieces: list[str] = []
+    capitalize = True
+    for i in range(count):
+        word = rng.choice(_VOCAB)
+        if capitalize:
+            word = word.capitalize()
+        capitalize = (i % 8) == 7
+        pieces.append(f"{word}. " if capitalize else f"{word} ")
+    return pieces
+
+
+def make_answer(key: str, seed: str, tokens: int, max_tokens: Any, stop: Any) -> Answer:
+    """Generate an answer capped by ``max_tokens`` (``None``/``-1`` = no cap) and cut at the
+    first ``stop`` string (a string or a list of strings)."""
+    count = max(tokens, 0)
+    finish = "stop"
+    if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and max_tokens >= 0:
+        if max_tokens < count:
+            count = max_tokens
+            finish = "length"
+    pieces = generate_pieces(key, seed, count)
+    stops = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
+    stops = [s for s in stops if isinstance(s, str) and s]
+    if stops:
+        text = "".join(pieces)
+        cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+        if cut >= 0:
+            kept: list[str] = []
+            used = 0
+            for piece in pieces:
+                if used + len(piece) > cut:
+                    if cut - used > 0:
+                        kept.append(piece[: cut - used])
+                    break
+                kept.append(piece)
+                used += len(piece)
+            pieces = kept
+            finish = "stop"
+    return Answer(tuple(pieces), finish)
+
+
+def completion_id(prefix: str) -> str:
+    """An id like ``chatcmpl-…`` / ``cmpl-…``."""
+    return f"{prefix}-{uuid.uuid4().hex[:24]}"
+
+
+def now() -> int:
+    """Unix time for ``created`` fields."""
+    return int(time.time())
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """OpenAI ``usage`` object."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def chat_response(
+    cid: str, created: int, model: str, answer: Answer, prompt_tokens: int
+) -> dict[str, Any]:
+    """Non-streaming ``chat.completion`` body."""
+    return {
+        "id": cid,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.text},
+                "logprobs": None,
+                "finish_reason": answer.finish_reason,
+            }
+        ],
+        "usage": usage(prompt_tokens, answer.completion_tokens),
+        "system_fingerprint": model,
+    }
+
+
+def text_response(
+    cid: str, created: int, model: str, answer: Answer, prompt_tokens: int
+) -> dict[str, Any]:
+    """Non-streaming ``text_completion`` body."""
+    return {
+        "id": cid,
+        "object": "text_completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "text": answer.text,
+                "logprobs": None,
+                "finish_reason": answer.finish_reason,
+            }
+        ],
+        "usage": usage(prompt_tokens, answer.completion_tokens),
+        "system_fingerprint": model,
+    }
+
+
+def chat_chunks(
+    cid: str,
+    created: int,
+    model: str,
+    answer: Answer,
+    prompt_tokens: int,
+    include_usage: bool,
+) -> list[tuple[dict[str, Any], bool]]:
+    """Stream chunks as ``(chunk, is_token)``: role chunk, one per token, final, usage."""
+
+    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        return {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+
+    out: list[tuple[dict[str, Any], bool]] = [
+        (chunk({"role": "assistant", "content": ""}, None), False)
+    ]
+    out.extend((chunk({"content": piece}, None), True) for piece in answer.pieces)
+    out.append((chunk({}, answer.finish_reason), False))
+    if include_usage:
+        out.append(
+            (
+                _usage_chunk(cid, created, model, "chat.completion.chunk", answer, prompt_tokens),
+                False,
+            )
+        )
+    return out
+
+
+def text_chunks(
+    cid: str,
+    created: int,
+    model: str,
+    answer: Answer,
+    prompt_tokens: int,
+    include_usage: bool,
+) -> list[tuple[dict[str, Any], bool]]:
+    """Legacy completions stream chunks as ``(chunk, is_token)``."""
+
+    def chunk(text: str, finish: str | None) -> dict[str, Any]:
+        return {
+            "id": cid,
+            "object": "text_completion",
+            "created": created,
+            "model": model,
+            "system_fingerprint": model,
+            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}],
+        }
+
+    out: list[tuple[dict[str, Any], bool]] = [(chunk(p, None), True) for p in answer.pieces]
+    out.append((chunk("", answer.finish_reason), False))
+    if include_usage:
+        out.append(
+            (_usage_chunk(cid, created, model, "text_completion", answer, prompt_tokens), False)
+        )
+    return out
+
+
+def _usage_chunk(
+    cid: str, created: int, model: str, obj: str, answer: Answer, prompt_tokens: int
+) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "object": obj,
+        "created": created,
+        "model": model,
+        "system_fingerprint": model,
+        "choices": [],
+        "usage": usage(prompt_tokens, answer.completion_tokens),
+    }
+
+
+def embed(text: str) -> list[float]:
+    """A deterministic unit-length vector of :data:`EMBEDDING_DIM` floats for ``text``."""
+    raw = hashlib.shake_256(text.encode()).digest(EMBEDDING_DIM * 2)
+    values = [v - 32767.5 for v in struct.unpack(f"<{EMBEDDING_DIM}H", raw)]
+    norm = math.sqrt(math.fsum(v * v for v in values)) or 1.0
+    return [v / norm for v in values]

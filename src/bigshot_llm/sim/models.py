@@ -1,0 +1,176 @@
+"""Model endpoints: ``/v1/models``, ``/api/v0/models`` and ``/api/v1/models`` (+ load/unload)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bigshot_llm.sim.common import (
+    JSON,
+    get_state,
+    http_fault_response,
+    openai_error,
+    read_json,
+    v1_error,
+)
+from bigshot_llm.sim.state import ModelSpec, SimState
+
+LIST_FAULTS: frozenset[str] = frozenset({"slow_headers", "http_500", "http_503", "empty_models"})
+
+
+async def _list_fault(state: SimState) -> tuple[Response | None, bool]:
+    """Apply a model-list fault: ``(error_response_or_None, empty)``."""
+    fault = state.take_fault(LIST_FAULTS)
+    if fault is None:
+        return None, False
+    if fault.name == "slow_headers":
+        await asyncio.sleep(fault.headers_delay)
+        return None, False
+    if fault.name == "empty_models":
+        return None, True
+    return http_fault_response(fault), False
+
+
+def v0_model(state: SimState, spec: ModelSpec) -> dict[str, Any]:
+    """A model in the REST v0 shape."""
+    item: dict[str, Any] = {
+        "id": spec.key,
+        "object": "model",
+        "type": spec.type,
+        "publisher": spec.publisher,
+        "arch": spec.arch,
+        "compatibility_type": spec.format,
+        "quantization": spec.quantization,
+        "state": "loaded" if spec.key in state.loaded else "not-loaded",
+        "max_context_length": spec.max_context_length,
+    }
+    if spec.key in state.loaded:
+        item["loaded_context_length"] = state.loaded[spec.key]
+    if spec.trained_for_tool_use:
+        item["capabilities"] = ["tool_use"]
+    return item
+
+
+def v1_model(state: SimState, spec: ModelSpec) -> dict[str, Any]:
+    """A model in the REST v1 shape (``vlm`` appears as ``llm`` with vision)."""
+    loaded = state.loaded.get(spec.key)
+    item: dict[str, Any] = {
+        "type": "embedding" if spec.type == "embeddings" else "llm",
+        "publisher": spec.publisher,
+        "key": spec.key,
+        "display_name": spec.display_name,
+        "architecture": spec.arch,
+        "quantization": {"name": spec.quantization, "bits_per_weight": spec.bits_per_weight},
+        "size_bytes": spec.size_bytes,
+        "params_string": spec.params_string,
+        "loaded_instances": []
+        if loaded is None
+        else [{"id": spec.key, "config": {"context_length": loaded}}],
+        "max_context_length": spec.max_context_length,
+        "format": spec.format,
+    }
+    if spec.is_llm:
+        item["capabilities"] = {
+            "vision": spec.type == "vlm",
+            "trained_for_tool_use": spec.trained_for_tool_use,
+        }
+    return item
+
+
+async def list_openai_models(request: Request) -> Response:
+    """``GET /v1/models``: every downloaded model with JIT on, loaded ones with JIT off."""
+    state = get_state(request)
+    error, empty = await _list_fault(state)
+    if error is not None:
+        return error
+    models = [] if empty else list(state.models)
+    if not state.jit_loading:
+        models = [m for m in models if m.key in state.loaded]
+    data = [{"id": m.key, "object": "model", "owned_by": "organization_owner"} for m in models]
+    return JSON({"object": "list", "data": data})
+
+
+async def list_v0_models(request: Request) -> Response:
+    """``GET /api/v0/models``."""
+    state = get_state(request)
+    error, empty = await _list_fault(state)
+    if error is not None:
+        return error
+    models = [] if empty else list(state.models)
+    return JSON({"object": "list", "data": [v0_model(state, m) for m in models]})
+
+
+async def get_v0_model(request: Request) -> Response:
+    """``GET /api/v0/models/{model_id}``."""
+    state = get_state(request)
+    error, empty = await _list_fault(state)
+    if error is not None:
+        return error
+    key = request.path_params["model_id"]
+    spec = None if empty else state.get_model(key)
+    if spec is None:
+        return openai_error(404, f"Model '{key}' not found", param="model", code="model_not_found")
+    return JSON(v0_model(state, spec))
+
+
+async def list_v1_models(request: Request) -> Response:
+    """``GET /api/v1/models``."""
+    state = get_state(request)
+    error, empty = await _list_fault(state)
+    if error is not None:
+        return error
+    models = [] if empty else list(state.models)
+    return JSON({"models": [v1_model(state, m) for m in models]})
+
+
+async def load_model(request: Request) -> Response:
+    """``POST /api/v1/models/load`` ``{model, context_length?, echo_load_config?}``."""
+    state = get_state(request)
+    body = await read_json(request)
+    if isinstance(body, Response):
+        return body
+    key = body.get("model")
+    if not isinstance(key, str) or not key:
+        return v1_error(400, "'model' is required", code="invalid_request", param="model")
+    ctx = body.get("context_length")
+    if ctx is not None and (not isinstance(ctx, int) or isinstance(ctx, bool) or ctx < 1):
+        return v1_error(400, "'context_length' must be a positive integer", code="invalid_request")
+    spec = state.get_model(key)
+    if spec is None:
+        return v1_error(404, f"Model '{key}' not found", code="model_not_found", param="model")
+    started = time.perf_counter()
+    instance_id = state.load_model(key, ctx)
+    answer: dict[str, Any] = {
+        "type": "embedding" if spec.type == "embeddings" else "llm",
+        "instance_id": instance_id,
+        "load_time_seconds": round(time.perf_counter() - started, 6),
+        "status": "loaded",
+    }
+    if body.get("echo_load_config"):
+        answer["load_config"] = {"context_length": state.loaded.get(key)}
+    return JSON(answer)
+
+
+async def unload_model(request: Request) -> Response:
+    """``POST /api/v1/models/unload`` ``{instance_id}``."""
+    state = get_state(request)
+    body = await read_json(request)
+    if isinstance(body, Response):
+        return body
+    instance_id = body.get("instance_id")
+    if not isinstance(instance_id, str) or not instance_id:
+        return v1_error(400, "'instance_id' is required", code="invalid_request")
+    try:
+        state.unload_model(instance_id)
+    except KeyError:
+        return v1_error(
+            404,
+            f"No loaded model instance '{instance_id}'",
+            code="model_not_found",
+            param="instance_id",
+        )
+    return JSON({"instance_id": instance_id})

@@ -1,0 +1,105 @@
+"""Shared fixtures: settings on a temporary SQLite file (or Postgres), the app, clients, the
+LM Studio simulator on an ephemeral loopback port, and keys for each role."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bigshot_llm.main import create_app
+from bigshot_llm.settings import Settings
+from tests.support.services import temporary_postgres_database
+
+ADMIN_KEY = "bsk_test-admin-key-0123456789abcdefghijklmnopqrstuv"
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "bootstrap_admin_key": ADMIN_KEY,
+        "secret_key": "test-secret-key",
+        "lmstudio_api_base": "http://127.0.0.1:9/v1",  # discard port: nothing listens
+        "retry_attempts": 0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(params=["sqlite"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "postgres":
+        async with temporary_postgres_database() as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def sim() -> Iterator[Any]:
+    from bigshot_llm.sim.testing import running_sim
+
+    with running_sim() as server:
+        yield server
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings for the `app` fixture."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, database_url: str, sim: Any, settings_overrides: dict[str, Any]
+) -> Settings:
+    values = {"database_url": database_url, "lmstudio_api_base": f"{sim.url}/v1"}
+    values.update(settings_overrides)
+    return make_settings(tmp_path, **values)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
+        yield c
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return auth(ADMIN_KEY)
+
+
+async def create_user_key(client: httpx.AsyncClient, name: str, role: str = "user") -> str:
+    response = await client.post(
+        "/api/v1/keys",
+        json={"name": f"{name}-key", "user": name, "role": role},
+        headers=auth(ADMIN_KEY),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["key"])
+
+
+@pytest.fixture
+async def user_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    return auth(await create_user_key(client, "alice"))
+
+
+@pytest.fixture
+async def other_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    return auth(await create_user_key(client, "bob"))

@@ -1,0 +1,58 @@
+"""Access to the local Postgres and Redis; skipped when absent unless CI requires them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def services_required() -> bool:
+    return os.environ.get("BIGSHOT_REQUIRE_SERVICES") == "1"
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip when the service is down, or fail when CI says every service must run."""
+    if port_open(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if services_required():
+        pytest.fail(message + " (BIGSHOT_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@asynccontextmanager
+async def temporary_postgres_database() -> AsyncIterator[str]:
+    """A fresh database of the test's own, dropped afterwards; yields its asyncpg URL."""
+    import asyncpg
+
+    require_service("PostgreSQL", PG_HOST, PG_PORT)
+    name = f"bigshot_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="test")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="test")
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
