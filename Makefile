@@ -21,6 +21,7 @@ run: install
 	$(VENV)/bin/bigshot-llm serve
 
 test: install
+	$(VENV)/bin/ruff check src tests
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The simulator on :1234 (LM Studio's port) and the gateway pointed at it.

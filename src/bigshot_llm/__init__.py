@@ -1,3 +1,3 @@
-"""bigshot-llm: one fast, safe, streaming-first gateway for LM Studio and OpenAI-compatible servers."""
+"""bigshot-llm: a streaming-first gateway for LM Studio and OpenAI-compatible APIs."""
 
 __version__ = "0.1.0"

@@ -48,7 +48,7 @@ async def test_models_plain_detailed_and_cached(client: httpx.AsyncClient, sim: 
     before = sim.state.requests_total
     again = (await client.get(f"{BASE}/models?detailed=true", headers=ADMIN)).json()["data"]
     assert again["cached"] is True and sim.state.requests_total == before
-    refreshed = (await client.get(f"{BASE}/models?detailed=true&refresh=true", headers=ADMIN))
+    refreshed = await client.get(f"{BASE}/models?detailed=true&refresh=true", headers=ADMIN)
     assert refreshed.json()["data"]["cached"] is False and sim.state.requests_total > before
 
 
@@ -90,9 +90,7 @@ async def test_models_all_reports_each_provider(client: httpx.AsyncClient, sim: 
 
 
 @pytest.mark.parametrize("suffix", ["", "/", "/v1", "/v1/"])
-async def test_every_base_url_form_works(
-    client: httpx.AsyncClient, sim: Any, suffix: str
-) -> None:
+async def test_every_base_url_form_works(client: httpx.AsyncClient, sim: Any, suffix: str) -> None:
     provider_id = await add_provider(client, "p", sim.url + suffix)
     response = await client.post(
         f"{BASE}/chat/completions?provider={provider_id}",
@@ -210,8 +208,13 @@ async def test_prompt_and_input_validation(
 
 
 async def test_llm_endpoints_need_a_key(client: httpx.AsyncClient) -> None:
-    for method, path in [("GET", "/models"), ("GET", "/models/all"), ("POST", "/completions"),
-                         ("POST", "/chat/completions"), ("POST", "/embeddings")]:
+    for method, path in [
+        ("GET", "/models"),
+        ("GET", "/models/all"),
+        ("POST", "/completions"),
+        ("POST", "/chat/completions"),
+        ("POST", "/embeddings"),
+    ]:
         response = await client.request(method, BASE + path, json={})
         assert response.status_code == 401, path
 
@@ -272,12 +275,15 @@ async def test_streaming_chat_events(client: httpx.AsyncClient, sim: Any) -> Non
     assert done["finish_reason"] == "stop" and done["usage_estimated"] is False
     assert done["usage"]["completion_tokens"] == sim.state.tokens
     assert done["model"] == "qwen2.5-7b-instruct"
-    assert done["stats"]["ttft_ms"] >= 0 and done["stats"]["duration_ms"] >= done["stats"]["ttft_ms"]
+    assert (
+        done["stats"]["ttft_ms"] >= 0 and done["stats"]["duration_ms"] >= done["stats"]["ttft_ms"]
+    )
 
 
 async def test_streaming_completion(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        f"{BASE}/completions", json={"prompt": "Once", "stream": True, "max_tokens": 4},
+        f"{BASE}/completions",
+        json={"prompt": "Once", "stream": True, "max_tokens": 4},
         headers=ADMIN,
     )
     events = sse_events(response.content)
@@ -287,8 +293,11 @@ async def test_streaming_completion(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     ("fault", "code"),
-    [("drop_mid_stream", "bad_upstream_response"), ("malformed_chunk", "bad_upstream_response"),
-     ("error_event", "context_length_exceeded")],
+    [
+        ("drop_mid_stream", "bad_upstream_response"),
+        ("malformed_chunk", "bad_upstream_response"),
+        ("error_event", "context_length_exceeded"),
+    ],
 )
 async def test_mid_stream_failures_end_with_an_error_event(
     client: httpx.AsyncClient, sim: Any, fault: str, code: str
