@@ -5,8 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SIM_PORT ?= 1234
+UI_DIR := frontend
+UI_INDEX := src/bigshot_llm/static/index.html
+UI_DEPS := $(UI_DIR)/node_modules/.installed-stamp
+UI_SOURCES := $(shell find $(UI_DIR)/src $(UI_DIR)/public -type f 2>/dev/null) \
+	$(addprefix $(UI_DIR)/,index.html package.json package-lock.json vite.config.ts tsconfig.json)
+NPM_MISSING := echo "npm not found: skipping the web UI (install Node 20+ for it)"
 
-.PHONY: run test install demo lint format clean
+.PHONY: run test install demo lint format clean ui ui-test
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,16 +22,32 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+# The web UI (frontend/, Vite) builds into src/bigshot_llm/static/, rebuilt when its sources
+# change; `npm ci` runs when node_modules is missing or older than package-lock.json.
+$(UI_DEPS): $(UI_DIR)/package-lock.json
+	@if ! command -v npm >/dev/null; then $(NPM_MISSING); exit 0; fi; \
+	cd $(UI_DIR) && npm ci --no-audit --no-fund && touch node_modules/.installed-stamp
+
+$(UI_INDEX): $(UI_DEPS) $(UI_SOURCES)
+	@if ! command -v npm >/dev/null; then $(NPM_MISSING); exit 0; fi; \
+	cd $(UI_DIR) && npm run build
+
+ui: $(UI_INDEX)
+
+ui-test: $(UI_DEPS)
+	@if ! command -v npm >/dev/null; then $(NPM_MISSING); exit 0; fi; \
+	cd $(UI_DIR) && npm test
+
+run: install ui
 	$(VENV)/bin/bigshot-llm db upgrade
 	$(VENV)/bin/bigshot-llm serve
 
-test: install
+test: install ui-test ui
 	$(VENV)/bin/ruff check src tests
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The simulator on :1234 (LM Studio's port) and the gateway pointed at it.
-demo: install
+demo: install ui
 	$(PY) -m bigshot_llm.sim --port $(SIM_PORT) --token-delay 0.05 & \
 	trap "kill $$!" EXIT; \
 	LMSTUDIO_API_BASE=http://127.0.0.1:$(SIM_PORT)/v1 $(VENV)/bin/bigshot-llm serve

@@ -141,6 +141,42 @@ def cmd_providers_list(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_secrets_rotate(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored upstream key from the old secret to the new one."""
+    from sqlmodel import select
+
+    from bigshot_llm.db.engine import make_engine, make_session_factory
+    from bigshot_llm.db.models import ProviderConfig
+    from bigshot_llm.services.secrets_box import SecretBox
+
+    settings = _settings()
+    box = SecretBox(args.new, old_secrets=(args.old,))
+
+    async def run() -> int:
+        engine = make_engine(settings.effective_database_url)
+        try:
+            async with make_session_factory(engine)() as session:
+                rows = (await session.exec(select(ProviderConfig))).all()
+                count = 0
+                for row in rows:
+                    if row.api_key_encrypted:
+                        row.api_key_encrypted = box.rotate(row.api_key_encrypted)
+                        session.add(row)
+                        count += 1
+                await session.commit()
+                return count
+        finally:
+            await engine.dispose()
+
+    try:
+        count = asyncio.run(run())
+    except ValueError as exc:
+        print(f"bigshot-llm: {exc}", file=sys.stderr)
+        return 1
+    print(f"re-encrypted {count} stored keys; now set BIGSHOT_SECRET_KEY to the new secret")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bigshot-llm", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -168,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="providers_command", required=True
     )
     providers.add_parser("list", help="list provider configs").set_defaults(func=cmd_providers_list)
+    secrets = sub.add_parser("secrets", help="encryption of stored upstream keys")
+    rotate = secrets.add_subparsers(dest="secrets_command", required=True).add_parser(
+        "rotate", help="re-encrypt stored keys under a new BIGSHOT_SECRET_KEY"
+    )
+    rotate.add_argument("--old", required=True, help="the current secret")
+    rotate.add_argument("--new", required=True, help="the new secret")
+    rotate.set_defaults(func=cmd_secrets_rotate)
     return parser
 
 

@@ -6,24 +6,44 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from redis.asyncio import from_url as redis_from_url
 from starlette.middleware.cors import CORSMiddleware
 
 from bigshot_llm import __version__
 from bigshot_llm.api.error_handlers import install_error_handlers
+from bigshot_llm.api.limits import enforce_rate_limit
 from bigshot_llm.api.middleware.body_limit import BodyLimitMiddleware
+from bigshot_llm.api.middleware.content_type import JSONContentTypeMiddleware
 from bigshot_llm.api.middleware.request_id import RequestIdMiddleware
-from bigshot_llm.api.routes import audit, health, keys, llm, provider_configs
+from bigshot_llm.api.middleware.security_headers import SecurityHeadersMiddleware
+from bigshot_llm.api.openai_compat import OPENAI_PREFIX, render_openai_error
+from bigshot_llm.api.openai_compat import router as openai_router
+from bigshot_llm.api.responses import NATIVE_ERRORS, OPENAI_ERRORS
+from bigshot_llm.api.routes import (
+    audit,
+    chat_streams,
+    conversations,
+    health,
+    keys,
+    llm,
+    preferences,
+    provider_configs,
+)
 from bigshot_llm.db import migrate
 from bigshot_llm.db.engine import make_engine, make_session_factory
 from bigshot_llm.services.app_state import AppState
 from bigshot_llm.services.auth import Authenticator
 from bigshot_llm.services.bootstrap import announce_admin_key, ensure_admin, ensure_default_provider
+from bigshot_llm.services.chat_streams import StreamManager
 from bigshot_llm.services.llm import LLMService
 from bigshot_llm.services.model_catalog import ModelCatalog
 from bigshot_llm.services.provider_registry import ProviderRegistry
+from bigshot_llm.services.rate_limits import RateLimits, make_storage
 from bigshot_llm.services.secrets_box import SecretBox, load_or_create_key_file
+from bigshot_llm.services.stream_slots import StreamSlots
 from bigshot_llm.settings import Settings, get_settings
+from bigshot_llm.web import mount_ui
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +81,25 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = build_state(settings)
     app.state.bigshot = state
     catalog = ModelCatalog(ttl=settings.model_cache_ttl)
+    redis_client = redis_from_url(settings.redis_url) if settings.redis_url else None
+    app.state.redis = redis_client
+    app.state.rate_limits = RateLimits(
+        make_storage(settings.redis_url),
+        user_per_minute=settings.rate_limit_user,
+        admin_per_minute=settings.rate_limit_admin,
+        fail_open=settings.rate_limit_fail_open,
+    )
+    app.state.stream_slots = StreamSlots(redis_client)
     app.state.llm = LLMService(state.registry, catalog, fallback_model=settings.lmstudio_model)
+    streams = StreamManager(
+        state.sessions,
+        app.state.llm,
+        grace=settings.stream_grace_seconds,
+        keep=settings.stream_buffer_seconds,
+        max_per_user=settings.max_streams_user,
+        default_context_length=settings.default_context_length,
+    )
+    app.state.streams = streams
     try:
         if settings.auto_migrate:
             await migrate.upgrade(state.engine)
@@ -70,10 +108,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         clear = await ensure_admin(state)
         if clear:
             announce_admin_key(clear, ui_base_url(settings))
+        await streams.start()
         yield
     finally:
+        await streams.close()  # stores the partial answers: before the database goes
         await state.registry.aclose()
         await catalog.close()
+        if redis_client is not None:
+            await redis_client.aclose()
         await state.engine.dispose()
 
 
@@ -93,9 +135,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    install_error_handlers(app)
-    for router in (health.router, keys.router, llm.router, provider_configs.router, audit.router):
-        app.include_router(router)
+    install_error_handlers(app, renderers={OPENAI_PREFIX: render_openai_error})
+    rate_limited = [Depends(enforce_rate_limit)]
+    errors = NATIVE_ERRORS
+    app.include_router(health.router, responses=errors)
+    app.include_router(keys.router, responses=errors)
+    app.include_router(llm.router, dependencies=rate_limited, responses=errors)
+    app.include_router(openai_router, dependencies=rate_limited, responses=OPENAI_ERRORS)
+    app.include_router(provider_configs.router, responses=errors)
+    app.include_router(audit.router, responses=errors)
+    app.include_router(conversations.router, responses=errors)
+    app.include_router(chat_streams.router, responses=errors)
+    app.include_router(preferences.router, responses=errors)
+    mount_ui(app)  # the UI and its SPA fallback: after every API router
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -103,6 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "Last-Event-ID"],
         )
+    app.add_middleware(JSONContentTypeMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

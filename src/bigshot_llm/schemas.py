@@ -37,6 +37,19 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
+class OpenAIErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIErrorEnvelope(BaseModel):
+    """OpenAI's error shape, used on the `/v1` surface."""
+
+    error: OpenAIErrorBody
+
+
 # ---- provider configs ----------------------------------------------------------------------
 
 
@@ -148,6 +161,18 @@ class KeyCreate(Strict):
         None, min_length=1, max_length=100, description="admins only: the key's user (created)"
     )
     role: Literal["admin", "user"] | None = Field(None, description="admins only, for a new user")
+    rate_limit_per_minute: int | None = Field(
+        None, ge=0, le=1_000_000, description="admins only; default: the role's; 0 = unlimited"
+    )
+    max_streams: int | None = Field(
+        None, ge=0, le=10_000, description="admins only; default: the role's; 0 = unlimited"
+    )
+
+
+class KeyUpdate(Strict):
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")
+    rate_limit_per_minute: int | None = Field(None, ge=0, le=1_000_000)
+    max_streams: int | None = Field(None, ge=0, le=10_000)
 
 
 class KeyPublic(BaseModel):
@@ -159,6 +184,8 @@ class KeyPublic(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    rate_limit_per_minute: int | None = None
+    max_streams: int | None = None
 
 
 class KeyCreated(KeyPublic):

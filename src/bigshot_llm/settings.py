@@ -74,8 +74,21 @@ class Settings(BaseSettings):
     default_context_length: int = Field(
         4096, ge=256, validation_alias=_gw("DEFAULT_CONTEXT_LENGTH")
     )
+    stream_grace_seconds: float = Field(
+        30.0, gt=0, le=3600, validation_alias=_gw("STREAM_GRACE_SECONDS")
+    )
+    stream_buffer_seconds: float = Field(
+        300.0, gt=0, le=86400, validation_alias=_gw("STREAM_BUFFER_SECONDS")
+    )
     cors_origins: str = Field("", validation_alias=_gw("CORS_ORIGINS"))
     auto_migrate: bool = Field(True, validation_alias=_gw("AUTO_MIGRATE"))
+    rate_limit_user: int = Field(120, ge=0, validation_alias=_gw("RATE_LIMIT_USER"))
+    rate_limit_admin: int = Field(0, ge=0, validation_alias=_gw("RATE_LIMIT_ADMIN"))
+    max_streams_user: int = Field(4, ge=0, validation_alias=_gw("MAX_STREAMS_USER"))
+    rate_limit_fail_open: bool = Field(True, validation_alias=_gw("RATE_LIMIT_FAIL_OPEN"))
+    allowed_upstream_hosts: str = Field(
+        "localhost,127.0.0.1,::1", validation_alias=_gw("ALLOWED_UPSTREAM_HOSTS")
+    )
     public_url: str | None = Field(None, validation_alias=_gw("PUBLIC_URL"))
 
     @field_validator("lmstudio_api_base", "openai_api_base")
@@ -114,6 +127,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def allowed_upstream_host_set(self) -> frozenset[str]:
+        return frozenset(
+            h.strip().lower().strip("[]")
+            for h in self.allowed_upstream_hosts.split(",")
+            if h.strip()
+        )
 
     @property
     def cors_origin_list(self) -> list[str]:

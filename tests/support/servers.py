@@ -22,16 +22,14 @@ class ThreadedServer:
 
     def __init__(self, app: Any, port: int | None = None, **config: Any) -> None:
         self.port = port or free_port()
-        self.config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="on",
-            loop="asyncio",
-            timeout_graceful_shutdown=1,
-            **config,
-        )
+        options: dict[str, Any] = {
+            "log_level": "warning",
+            "lifespan": "on",
+            "loop": "asyncio",
+            "timeout_graceful_shutdown": 1,
+        }
+        options.update(config)
+        self.config = uvicorn.Config(app, host="127.0.0.1", port=self.port, **options)
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.errors import Forbidden, Unauthorized
+from bigshot_llm.errors import Forbidden, RateLimited, Unauthorized
 from bigshot_llm.services.app_state import AppState
 from bigshot_llm.services.auth import Principal
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     return request.app.state.bigshot  # type: ignore[no-any-return]
 
 
@@ -46,10 +46,16 @@ async def current_principal(request: Request, state: StateDep) -> Principal:
             "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if len(key) > 200:
-        raise Unauthorized("invalid API key", headers={"WWW-Authenticate": "Bearer"})
-    principal = await state.auth.resolve(key)
+    limits = request.app.state.rate_limits
+    address = request.client.host if request.client else "unknown"
+    principal = await state.auth.resolve(key) if len(key) <= 200 else None
     if principal is None:
+        if await limits.failed_auth_blocked(address):
+            raise RateLimited(
+                "too many failed authentication attempts from this address; wait a minute",
+                headers={"Retry-After": "60"},
+            )
+        await limits.hit_failed_auth(address)
         raise Unauthorized("invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     request.state.principal = principal
     return principal

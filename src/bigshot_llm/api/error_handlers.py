@@ -73,15 +73,27 @@ def install_error_handlers(app: FastAPI, renderers: dict[str, ErrorRenderer] | N
     """Render errors by path prefix (e.g. OpenAI's shape under ``/v1/``), else the envelope."""
     by_prefix = sorted((renderers or {}).items(), key=lambda item: -len(item[0]))
 
-    async def handle(request: Request, exc: Exception) -> Response:
-        error = to_gateway_error(exc)
-        path = request.scope.get("path", "")
+    def render_for_path(path: str, error: GatewayError) -> Response:
         for prefix, render in by_prefix:
             if path.startswith(prefix):
                 return render(error)
         return error_envelope(error)
 
+    async def handle(request: Request, exc: Exception) -> Response:
+        return render_for_path(request.scope.get("path", ""), to_gateway_error(exc))
+
+    app.state.render_error = render_for_path
+
     app.add_exception_handler(GatewayError, handle)
     app.add_exception_handler(RequestValidationError, handle)
     app.add_exception_handler(StarletteHTTPException, handle)
     app.add_exception_handler(Exception, handle)
+
+
+def render_outside_app(scope: Any, error: GatewayError) -> Response:
+    """For pure ASGI middleware, which runs before the exception handlers."""
+    app = scope.get("app")
+    render = getattr(getattr(app, "state", None), "render_error", None)
+    if render is None:
+        return error_envelope(error)
+    return render(scope.get("path", ""), error)  # type: ignore[no-any-return]

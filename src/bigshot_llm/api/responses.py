@@ -46,3 +46,38 @@ def error_envelope(exc: GatewayError) -> Response:
         media_type="application/json",
         headers=exc.headers or None,
     )
+
+
+def documented_errors(*statuses: int, model: Any = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error answers, so clients and fuzzers know every status."""
+    from bigshot_llm.schemas import ErrorEnvelope
+
+    shape = model or ErrorEnvelope
+    return {status: {"model": shape, "description": _WHY[status]} for status in statuses}
+
+
+_WHY = {
+    400: "bad request",
+    401: "missing or invalid API key",
+    403: "the key's role may not do this",
+    404: "no such object (or another user's)",
+    409: "conflicts with the current state",
+    413: "body too large",
+    415: "body is not JSON",
+    422: "invalid field (details name each one)",
+    429: "rate limited (Retry-After says when to retry)",
+    499: "the client closed the connection",
+    502: "the provider answered something unusable",
+    503: "provider unavailable, or none active",
+    504: "the provider timed out",
+}
+NATIVE_ERRORS = documented_errors(*_WHY)
+
+
+def _openai_errors() -> dict[int | str, dict[str, Any]]:
+    from bigshot_llm.schemas import OpenAIErrorEnvelope
+
+    return documented_errors(*_WHY, model=OpenAIErrorEnvelope)
+
+
+OPENAI_ERRORS = _openai_errors()

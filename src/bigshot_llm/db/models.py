@@ -10,10 +10,37 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 GLOBAL_SCOPE = "global"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every database (SQLite drops the zone on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
 
 
 def utcnow() -> datetime:
@@ -27,7 +54,7 @@ def new_id() -> str:
 def _ts(nullable: bool = False) -> Any:
     return Field(
         default_factory=utcnow if not nullable else None,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable),
+        sa_column=Column(UTCDateTime(), nullable=nullable),
     )
 
 
@@ -54,11 +81,14 @@ class ApiKey(SQLModel, table=True):
     )
     created_at: datetime = _ts()
     last_used_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
     revoked_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
+    # None: the role's default; 0: unlimited.
+    rate_limit_per_minute: int | None = Field(default=None)
+    max_streams: int | None = Field(default=None)
 
 
 class ProviderConfig(SQLModel, table=True):
@@ -107,7 +137,7 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(
         default_factory=utcnow,
-        sa_column=Column(DateTime(timezone=True), index=True, nullable=False),
+        sa_column=Column(UTCDateTime(), index=True, nullable=False),
     )
     actor_id: str | None = Field(default=None, max_length=32, index=True)
     actor_name: str | None = Field(default=None, max_length=100)
@@ -116,3 +146,58 @@ class AuditEvent(SQLModel, table=True):
     target_id: str | None = Field(default=None, max_length=64, index=True)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+# ---- conversations (0002) ------------------------------------------------------------------
+
+
+class Conversation(SQLModel, table=True):
+    """A user's private chat history; `settings` holds temperature, max_tokens and system."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_owner_updated", "owner_id", "updated_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    owner_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    title: str | None = Field(default=None, max_length=200)
+    provider: str | None = Field(default=None, max_length=100)
+    model: str | None = Field(default=None, max_length=256)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Message(SQLModel, table=True):
+    """One turn of a conversation; assistant turns carry usage, stats and maybe an error."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    conversation_id: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    role: str = Field(max_length=16)  # system | user | assistant
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="complete", max_length=16)  # complete | cancelled | error
+    model: str | None = Field(default=None, max_length=256)
+    usage: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    stats: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _ts()
+
+
+class UserPreference(SQLModel, table=True):
+    """The web UI's settings of one user (validated JSON, at most 16 KiB)."""
+
+    __tablename__ = "user_preferences"
+
+    user_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts()

@@ -8,6 +8,7 @@ the upstream stops generating instead of filling a pooled connection nobody read
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,6 +34,15 @@ __all__ = ["OpenAIProvider", "list_budget"]
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """orjson, or the standard library for what orjson refuses (integers beyond 64 bits that a
+    client passed through in a field the gateway does not interpret)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 class OpenAIProvider:
@@ -93,7 +103,7 @@ class OpenAIProvider:
             request = self._client.build_request(method, url)
         else:
             request = self._client.build_request(
-                method, url, content=orjson.dumps(body), headers=_JSON_HEADERS
+                method, url, content=encode_body(body), headers=_JSON_HEADERS
             )
         response = await send_with_retries(self._client, request, self.spec)
         try:
@@ -119,7 +129,7 @@ class OpenAIProvider:
         request = self._client.build_request(
             "POST",
             url,
-            content=orjson.dumps(payload),
+            content=encode_body(payload),
             headers=_SSE_HEADERS,
             timeout=self._stream_timeout,
         )

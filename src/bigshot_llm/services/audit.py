@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,8 @@ def redact(values: dict[str, Any] | None) -> dict[str, Any] | None:
             clean[name] = REDACTED if value else None
         elif isinstance(value, dict):
             clean[name] = redact(value)
+        elif isinstance(value, datetime):
+            clean[name] = value.isoformat()
         else:
             clean[name] = value
     return clean

@@ -33,6 +33,8 @@ class Principal:
     user_name: str
     role: str
     key_id: str
+    rate_limit_per_minute: int | None = None  # None: the role's default; 0: unlimited
+    max_streams: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -117,7 +119,14 @@ class Authenticator:
         if row is None:
             return None
         key, user = row
-        return Principal(user_id=user.id, user_name=user.name, role=user.role, key_id=key.id)
+        return Principal(
+            user_id=user.id,
+            user_name=user.name,
+            role=user.role,
+            key_id=key.id,
+            rate_limit_per_minute=key.rate_limit_per_minute,
+            max_streams=key.max_streams,
+        )
 
     async def _touch(self, key_id: str) -> None:
         async with self._sessions() as session:

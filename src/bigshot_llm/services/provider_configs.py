@@ -18,6 +18,7 @@ from bigshot_llm.services import audit
 from bigshot_llm.services.auth import Principal
 from bigshot_llm.services.provider_registry import ProviderRecord, ProviderRegistry, record_from_row
 from bigshot_llm.services.secrets_box import SecretBox
+from bigshot_llm.services.url_guard import check_url
 
 
 def _check_kind(kind: str) -> None:
@@ -51,10 +52,21 @@ def _snapshot(row: ProviderConfig) -> dict[str, Any]:
 class ProviderConfigService:
     """The write side; every method commits its change and its audit event together."""
 
-    def __init__(self, session: AsyncSession, registry: ProviderRegistry, box: SecretBox) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        registry: ProviderRegistry,
+        box: SecretBox,
+        *,
+        allowed_hosts: frozenset[str] = frozenset(),
+    ) -> None:
         self.session = session
         self.registry = registry
         self.box = box
+        self.allowed_hosts = allowed_hosts
+
+    async def _guard(self, principal: Principal, base_url: str) -> None:
+        await check_url(base_url, privileged=principal.is_admin, allowed_hosts=self.allowed_hosts)
 
     def _manageable(self, principal: Principal, provider_id: str) -> ProviderRecord:
         record = self.registry.get(provider_id)
@@ -83,6 +95,7 @@ class ProviderConfigService:
 
     async def create(self, principal: Principal, body: ProviderCreate) -> ProviderRecord:
         _check_kind(body.kind)
+        await self._guard(principal, body.base_url)
         if body.scope == "global" and not principal.is_admin:
             raise Forbidden("only admins can create global providers")
         is_global = principal.is_admin and body.scope != "user"
@@ -113,6 +126,8 @@ class ProviderConfigService:
         changes = body.model_dump(exclude_unset=True)
         if "kind" in changes and changes["kind"] is not None:
             _check_kind(changes["kind"])
+        if changes.get("base_url"):
+            await self._guard(principal, changes["base_url"])
         if "api_key" in changes:
             new_key = changes.pop("api_key")
             if new_key is None or new_key == "":

@@ -59,4 +59,7 @@ class SecretBox:
 
     def rotate(self, token: str) -> str:
         """Re-encrypt a token under the primary key."""
-        return self._fernet.rotate(token.encode()).decode()
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("a stored secret matches neither the old nor the new key") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bigshot_llm.api.responses import error_envelope
+from bigshot_llm.api.error_handlers import render_outside_app
 from bigshot_llm.errors import PayloadTooLarge
 
 
@@ -55,7 +55,7 @@ class BodyLimitMiddleware:
                 await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_envelope(
-            PayloadTooLarge(f"request body is larger than {self.max_bytes} bytes")
+        response = render_outside_app(
+            scope, PayloadTooLarge(f"request body is larger than {self.max_bytes} bytes")
         )
         await response(scope, receive, send)

@@ -12,7 +12,7 @@ from bigshot_llm.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from bigshot_llm.api.responses import ok
 from bigshot_llm.db.models import ApiKey, User, utcnow
 from bigshot_llm.errors import Conflict, Forbidden, NotFound
-from bigshot_llm.schemas import Envelope, KeyCreate, KeyCreated, KeyPublic, Me
+from bigshot_llm.schemas import Envelope, KeyCreate, KeyCreated, KeyPublic, KeyUpdate, Me
 from bigshot_llm.services import audit
 from bigshot_llm.services.auth import create_key, ensure_user
 
@@ -29,6 +29,8 @@ def key_public(key: ApiKey, user_name: str | None = None) -> dict[str, Any]:
         "created_at": key.created_at,
         "last_used_at": key.last_used_at,
         "revoked_at": key.revoked_at,
+        "rate_limit_per_minute": key.rate_limit_per_minute,
+        "max_streams": key.max_streams,
     }
 
 
@@ -48,8 +50,9 @@ async def me(principal: CurrentUser) -> Response:
     "/keys", status_code=201, response_model=Envelope[KeyCreated], summary="Create an API key"
 )
 async def create(body: KeyCreate, principal: CurrentUser, session: SessionDep) -> Response:
-    if (body.user or body.role) and not principal.is_admin:
-        raise Forbidden("only admins can create keys for other users or choose roles")
+    limits_given = body.rate_limit_per_minute is not None or body.max_streams is not None
+    if (body.user or body.role or limits_given) and not principal.is_admin:
+        raise Forbidden("only admins can create keys for other users, choose roles or limits")
     if body.user:
         user = await ensure_user(session, body.user, body.role or "user")
         if body.role and user.role != body.role:
@@ -62,6 +65,8 @@ async def create(body: KeyCreate, principal: CurrentUser, session: SessionDep) -
         if user is None:
             raise NotFound("your user no longer exists")
     key, clear = await create_key(session, user, body.name)
+    key.rate_limit_per_minute = body.rate_limit_per_minute
+    key.max_streams = body.max_streams
     audit.record(
         session,
         principal,
@@ -101,6 +106,32 @@ async def revoke(
         session.add(key)
         audit.record(session, principal, "key.revoke", "api_key", key.id, before={"name": key.name})
         await session.commit()
+    state.auth.invalidate(key.key_hash)
+    return ok(key_public(key))
+
+
+@router.patch(
+    "/keys/{key_id}", response_model=Envelope[KeyPublic], summary="Rename a key or set its limits"
+)
+async def update_key(
+    key_id: str, body: KeyUpdate, principal: CurrentUser, session: SessionDep, state: StateDep
+) -> Response:
+    key = await session.get(ApiKey, key_id)
+    if key is None or (key.user_id != principal.user_id and not principal.is_admin):
+        raise NotFound(f"key '{key_id}' not found")
+    changes = body.model_dump(exclude_unset=True)
+    if {"rate_limit_per_minute", "max_streams"} & changes.keys() and not principal.is_admin:
+        raise Forbidden("only admins can change a key's limits")
+    before = key_public(key)
+    for name, value in changes.items():
+        if name == "name" and value is None:
+            continue
+        setattr(key, name, value)
+    session.add(key)
+    audit.record(
+        session, principal, "key.update", "api_key", key.id, before=before, after=key_public(key)
+    )
+    await session.commit()
     state.auth.invalidate(key.key_hash)
     return ok(key_public(key))
 

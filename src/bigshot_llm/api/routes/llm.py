@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser
+from bigshot_llm.api.limits import stream_limit
 from bigshot_llm.api.responses import dumps, ok
 from bigshot_llm.api.streaming import prefetch, sse_response, until_disconnected
 from bigshot_llm.errors import GatewayError
@@ -30,6 +31,7 @@ from bigshot_llm.providers.base import StreamChunk
 from bigshot_llm.schemas import Envelope
 from bigshot_llm.services import generation_shapes as shapes
 from bigshot_llm.services.llm import LLMService, Target
+from bigshot_llm.services.stream_slots import StreamSlots
 from bigshot_llm.services.stream_stats import StreamStats, TextOf
 
 router = APIRouter(prefix="/api/v1/llm-providers", tags=["llm"])
@@ -50,7 +52,7 @@ STREAM_DOC = {
 }
 
 
-def get_llm(request: Request) -> LLMService:
+async def get_llm(request: Request) -> LLMService:
     return request.app.state.llm  # type: ignore[no-any-return]
 
 
@@ -128,10 +130,31 @@ async def generate(
         return ok(answer(await until_disconnected(request, call)))
     body["stream_options"] = {"include_usage": True}
     stats = StreamStats(prompt_estimate=shapes.estimate_prompt_tokens(body), text_of=text_of)
-    chunks = llm.stream_chat(target, body) if kind == "chat" else llm.stream_complete(target, body)
-    relay = await prefetch(chunks)
+    slots = request.app.state.stream_slots
+    principal = request.state.principal
+    slot = await slots.acquire(principal.key_id, stream_limit(request, principal))
+    try:
+        chunks = (
+            llm.stream_chat(target, body) if kind == "chat" else llm.stream_complete(target, body)
+        )
+        relay = await prefetch(chunks)
+    except BaseException:
+        await slots.release(slot)
+        raise
     settings = request.app.state.settings
-    return sse_response(native_events(relay, stats), settings.sse_ping_seconds)
+    events = release_when_done(native_events(relay, stats), slots, slot)
+    return sse_response(events, settings.sse_ping_seconds)
+
+
+async def release_when_done(
+    events: AsyncIterator[bytes], slots: StreamSlots, slot: str | None
+) -> AsyncIterator[bytes]:
+    """Relay `events`, giving the stream slot back however the stream ends."""
+    try:
+        async for event in events:
+            yield event
+    finally:
+        await slots.release(slot)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Query
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, SessionDep, StateDep
@@ -19,11 +20,21 @@ from bigshot_llm.schemas import (
     ProviderTestResult,
     ProviderUpdate,
 )
+from bigshot_llm.services.app_state import AppState
 from bigshot_llm.services.auth import Principal
 from bigshot_llm.services.provider_configs import ProviderConfigService
 from bigshot_llm.services.provider_registry import ProviderRecord
 
 router = APIRouter(prefix="/api/v1/llm-providers", tags=["provider configs"])
+
+
+def config_service(session: AsyncSession, state: AppState) -> ProviderConfigService:
+    return ProviderConfigService(
+        session,
+        state.registry,
+        state.box,
+        allowed_hosts=state.settings.allowed_upstream_host_set,
+    )
 
 
 def _visible(state: StateDep, principal: Principal, provider_id: str) -> ProviderRecord:
@@ -53,7 +64,7 @@ async def list_providers(
 async def create_provider(
     body: ProviderCreate, principal: CurrentUser, session: SessionDep, state: StateDep
 ) -> Response:
-    service = ProviderConfigService(session, state.registry, state.box)
+    service = config_service(session, state)
     record = await service.create(principal, body)
     return ok(record.public(), status_code=201)
 
@@ -82,7 +93,7 @@ async def update_provider(
     session: SessionDep,
     state: StateDep,
 ) -> Response:
-    service = ProviderConfigService(session, state.registry, state.box)
+    service = config_service(session, state)
     record = await service.update(principal, provider_id, body)
     return ok(record.public())
 
@@ -91,7 +102,7 @@ async def update_provider(
 async def delete_provider(
     provider_id: str, principal: CurrentUser, session: SessionDep, state: StateDep
 ) -> Response:
-    service = ProviderConfigService(session, state.registry, state.box)
+    service = config_service(session, state)
     await service.delete(principal, provider_id)
     return ok({"id": provider_id, "deleted": True})
 
@@ -109,7 +120,7 @@ async def activate_provider(
     body: ActivateRequest | None = None,
 ) -> Response:
     _visible(state, principal, provider_id)
-    service = ProviderConfigService(session, state.registry, state.box)
+    service = config_service(session, state)
     record, scope = await service.activate(principal, provider_id, body or ActivateRequest())
     return ok({"provider": record.public(), "scope": scope})
 

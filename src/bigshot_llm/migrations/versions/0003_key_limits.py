@@ -1,0 +1,28 @@
+"""per-key rate limit and concurrent-stream cap
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-26 03:20:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("max_streams", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.drop_column("max_streams")
+        batch_op.drop_column("rate_limit_per_minute")

@@ -1,0 +1,99 @@
+"""Screenshots of the main screens (desktop 1280×800 and 375 px wide, light and dark).
+
+They land in `docs/screenshots/` (the README shows them) when a file is missing or when
+`BIGSHOT_UPDATE_SCREENSHOTS=1`; otherwise in a temporary folder, so an ordinary test run
+exercises every screen without rewriting committed pictures.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import sign_in
+from tests.support.servers import ThreadedServer
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 812}
+HISTORY = ["Plan a weekend in Lisbon", "Explain SSE vs WebSockets", "Regex for ISO dates"]
+
+
+def target(name: str, tmp_path: Path) -> Path:
+    wanted = DOCS / name
+    if os.environ.get("BIGSHOT_UPDATE_SCREENSHOTS") == "1" or not wanted.exists():
+        DOCS.mkdir(parents=True, exist_ok=True)
+        return wanted
+    return tmp_path / name
+
+
+@pytest.fixture
+def ada_key(api: httpx.Client, sim: Any) -> str:
+    """A fresh user with a short history (made through the API, fast)."""
+    answer = api.post("/api/v1/keys", json={"name": "ada-ui", "user": "ada", "role": "user"})
+    key = str(answer.json()["data"]["key"]) if answer.status_code == 201 else ""
+    if not key:
+        pytest.fail(f"could not create a user key: {answer.text}")
+    sim.state.token_delay = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=str(api.base_url), headers=headers, timeout=10) as client:
+        for title in HISTORY:
+            created = client.post("/api/v1/chat/streams", json={"message": title})
+            assert created.status_code == 201, created.text
+            events = client.get(created.json()["data"]["events_url"])
+            assert "event: done" in events.text
+    return key
+
+
+def shoot(page: Any, name: str, tmp_path: Path) -> None:
+    page.wait_for_timeout(150)  # let the caret blink settle and fonts paint
+    page.screenshot(path=str(target(name, tmp_path)))
+
+
+def test_screenshots(
+    browser: Any, gateway: ThreadedServer, sim: Any, ada_key: str, tmp_path: Path
+) -> None:
+    sim.state.token_delay = 0.01
+    sim.state.tokens = 60
+    conversation: str | None = None
+    for scheme in ("light", "dark"):
+        for size, label in ((DESKTOP, "desktop"), (PHONE, "mobile")):
+            context = browser.new_context(viewport=size, color_scheme=scheme)
+            context.set_default_timeout(8000)
+            try:
+                page = context.new_page()
+                if label == "mobile":
+                    page.goto(gateway.url)
+                    page.wait_for_selector("#api-key")
+                    shoot(page, f"signin-{label}-{scheme}.png", tmp_path)
+                if conversation is None:
+                    sign_in(page, gateway, ada_key)
+                    page.fill("#composer-input", "How do I run a model locally with LM Studio?")
+                    page.keyboard.press("Enter")
+                    page.wait_for_selector("article.assistant[data-status=complete]")
+                    conversation = page.url  # /c/<id>: the same chat for every screenshot
+                else:
+                    page.goto(f"{conversation}#key={ada_key}")
+                    page.wait_for_selector("article.assistant[data-status=complete]")
+                page.wait_for_selector("[data-testid=provider-status]:has-text('online')")
+                page.locator("#composer-input").blur()
+                shoot(page, f"chat-{label}-{scheme}.png", tmp_path)
+                if label == "desktop":
+                    page.click("button[aria-label=Settings]")
+                    page.wait_for_selector("#settings-panel")
+                    shoot(page, f"settings-{label}-{scheme}.png", tmp_path)
+                    page.click("button[aria-label=Settings]")
+                    page.click("button[aria-label=Providers]")
+                    page.wait_for_selector("[role=dialog] .provider-row")
+                    shoot(page, f"providers-{label}-{scheme}.png", tmp_path)
+                else:
+                    page.click("button[aria-label='Open the history']")
+                    page.wait_for_selector(".drawer-open .conversation-open")
+                    page.wait_for_timeout(250)  # the drawer's slide-in
+                    shoot(page, f"history-{label}-{scheme}.png", tmp_path)
+            finally:
+                context.close()

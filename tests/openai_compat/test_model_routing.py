@@ -1,0 +1,66 @@
+"""`provider-name/model-id` routing (`services.model_routing`), without servers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bigshot_llm.services.auth import Principal
+from bigshot_llm.services.model_routing import qualified_id, route_model
+
+PRINCIPAL = Principal(user_id="u1", user_name="alice", role="user", key_id="k1")
+
+
+@dataclass
+class FakeRecord:
+    name: str
+
+
+class FakeRegistry:
+    def __init__(self, names: list[str]) -> None:
+        self.records = [FakeRecord(n) for n in names]
+
+    def usable_by(self, principal: Principal) -> list[FakeRecord]:
+        return self.records
+
+
+class FakeLLM:
+    """Stands in for `LLMService`: `resolve` returns the provider name it was given."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.registry = FakeRegistry(names)
+
+    def resolve(self, principal: Principal, provider_ref: str | None = None) -> Any:
+        return provider_ref or "<active>"
+
+
+@pytest.mark.parametrize(
+    ("model", "target", "upstream_model", "prefixed"),
+    [
+        ("lms/qwen", "lms", "qwen", True),
+        ("qwen", "<active>", "qwen", False),
+        (None, "<active>", None, False),
+        # A model id with a slash whose first part names no provider stays whole.
+        ("lmstudio-community/qwen", "<active>", "lmstudio-community/qwen", False),
+        ("lms/lmstudio-community/qwen", "lms", "lmstudio-community/qwen", True),
+        # Provider names may contain "/": the longest matching name wins.
+        ("team/a/m", "team/a", "m", True),
+        ("team/b", "team", "b", True),
+        ("lms/", "<active>", "lms/", False),
+        ("lmsx/qwen", "<active>", "lmsx/qwen", False),
+    ],
+)
+def test_route_model(
+    model: str | None, target: str, upstream_model: str | None, prefixed: bool
+) -> None:
+    llm: Any = FakeLLM(["lms", "team", "team/a"])
+    routed = route_model(llm, PRINCIPAL, model)
+    assert (routed.target, routed.model, routed.prefixed) == (target, upstream_model, prefixed)
+
+
+def test_qualified_id_round_trips() -> None:
+    llm: Any = FakeLLM(["lms"])
+    routed = route_model(llm, PRINCIPAL, qualified_id("lms", "org/model"))
+    assert (routed.target, routed.model) == ("lms", "org/model")
