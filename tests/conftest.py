@@ -1,8 +1,14 @@
 """Shared fixtures: settings on a temporary SQLite file (or Postgres), the app, clients, the
-LM Studio simulator on an ephemeral loopback port, and keys for each role."""
+LM Studio simulator on an ephemeral loopback port, and keys for each role.
+
+`--db=postgres` (or ``BIGSHOT_TEST_DATABASE=postgres``) runs every test that uses the default
+`database_url` on a fresh Postgres database of its own instead of SQLite; `make test` runs the
+database-heavy folders a second time that way.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,14 +31,27 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "secret_key": "test-secret-key",
         "lmstudio_api_base": "http://127.0.0.1:9/v1",  # discard port: nothing listens
         "retry_attempts": 0,
+        "shutdown_grace_seconds": 0,  # closing a test app cancels its streams at once
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-@pytest.fixture(params=["sqlite"])
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgres"],
+        default=os.environ.get("BIGSHOT_TEST_DATABASE") or "sqlite",
+        help="the database behind the default database_url fixture "
+        "(env BIGSHOT_TEST_DATABASE; default sqlite)",
+    )
+
+
+@pytest.fixture
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "postgres":
+    """A fresh database; tests may parametrize it (indirect) with "sqlite" or "postgres"."""
+    kind = getattr(request, "param", None) or request.config.getoption("--db")
+    if kind == "postgres":
         async with temporary_postgres_database() as url:
             yield url
     else:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from bigshot_llm import __version__
+from bigshot_llm.logging_setup import configure_logging
 from bigshot_llm.settings import Settings, SettingsError, load_settings
 
 
@@ -20,24 +27,37 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
+# Any constant works: it only has to be the same on every replica sharing the database.
+STARTUP_LOCK_ID = 0x6267_6C6C_6D00
+
+
+@asynccontextmanager
+async def _startup_lock(engine: Any, postgres: bool) -> AsyncIterator[None]:
+    """On Postgres, one replica at a time migrates and bootstraps (an advisory lock)."""
+    if not postgres:
+        yield
+        return
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": STARTUP_LOCK_ID})
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": STARTUP_LOCK_ID})
+            await conn.commit()
+
+
 async def _prepare(settings: Settings) -> None:
-    """Migrate and run first-start set-up once, before any worker starts."""
-    from bigshot_llm.db import migrate
+    """Migrate (unless BIGSHOT_AUTO_MIGRATE=false) and run first-start set-up once, before any
+    worker starts; replicas starting together on Postgres take turns."""
     from bigshot_llm.main import build_state, ui_base_url
-    from bigshot_llm.services.bootstrap import (
-        announce_admin_key,
-        ensure_admin,
-        ensure_default_provider,
-    )
+    from bigshot_llm.services.bootstrap import prepare
 
     state = build_state(settings)
     try:
-        await migrate.upgrade(state.engine)
-        await state.registry.reload()
-        await ensure_default_provider(state)
-        clear = await ensure_admin(state)
-        if clear:
-            announce_admin_key(clear, ui_base_url(settings))
+        async with _startup_lock(state.engine, not settings.is_sqlite):
+            await prepare(state, migrate_first=settings.auto_migrate, ui_base=ui_base_url(settings))
     finally:
         await state.registry.aclose()
         await state.engine.dispose()
@@ -52,11 +72,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     os.environ["BIGSHOT_HOST"] = host
     os.environ["BIGSHOT_PORT"] = str(port)
+    if settings.log_format is None:
+        os.environ["BIGSHOT_LOG_FORMAT"] = "json"  # `serve` logs JSON unless told otherwise
     settings = _settings()
+    configure_logging(settings.log_format or "json", settings.log_level)
+    metrics_dir = prepare_metrics_dir(workers)
     asyncio.run(_prepare(settings))
     os.environ["BIGSHOT_AUTO_MIGRATE"] = "false"  # done above, once for all workers
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     print(f"bigshot-llm {__version__}: UI {base}/   API docs {base}/docs", flush=True)
+    try:
+        _run_uvicorn(uvicorn, settings, host, port, workers)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def prepare_metrics_dir(workers: int) -> str | None:
+    """Several workers share Prometheus metrics through files in PROMETHEUS_MULTIPROC_DIR.
+
+    A directory given in the environment is emptied of a previous run's values; with
+    `workers > 1` and none given, a temporary one is made (returned, to be removed after).
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        return None
+    if workers <= 1:
+        return None
+    created = tempfile.mkdtemp(prefix="bigshot-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = created  # inherited by every worker
+    return created
+
+
+def _run_uvicorn(uvicorn: Any, settings: Settings, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "bigshot_llm.main:create_app",
         factory=True,
@@ -66,10 +119,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level.lower(),
+        log_config=None,  # ours (configure_logging above; each worker's lifespan again)
         access_log=False,
-        timeout_graceful_shutdown=30,
+        # SIGTERM: stop accepting, let running responses finish up to the grace; the lifespan
+        # then gives generations without a local reader the same grace (see main.py).
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )
-    return 0
 
 
 def cmd_db_upgrade(_: argparse.Namespace) -> int:

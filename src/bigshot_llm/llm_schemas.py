@@ -11,6 +11,17 @@ MAX_STOP_LENGTH = 256
 MAX_EMBEDDING_INPUTS = 2048
 
 
+def check_stop(cls: type, value: str | list[str] | None) -> str | list[str] | None:
+    """At most four stop sequences of 1 to 256 characters (shared by both API surfaces)."""
+    items = [value] if isinstance(value, str) else value or []
+    if len(items) > MAX_STOP:
+        raise ValueError(f"at most {MAX_STOP} stop sequences")
+    for item in items:
+        if not item or len(item) > MAX_STOP_LENGTH:
+            raise ValueError(f"each stop sequence must have 1 to {MAX_STOP_LENGTH} characters")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -27,16 +38,7 @@ class GenerationParams(_Strict):
     stream: bool = False
     seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)
 
-    @field_validator("stop")
-    @classmethod
-    def _check_stop(cls, value: str | list[str] | None) -> str | list[str] | None:
-        items = [value] if isinstance(value, str) else value or []
-        if len(items) > MAX_STOP:
-            raise ValueError(f"at most {MAX_STOP} stop sequences")
-        for item in items:
-            if not item or len(item) > MAX_STOP_LENGTH:
-                raise ValueError(f"each stop sequence must have 1 to {MAX_STOP_LENGTH} characters")
-        return value
+    _check_stop = field_validator("stop")(check_stop)
 
     def upstream_params(self) -> dict[str, Any]:
         """The sampling fields to send upstream (unset ones are left to the provider)."""

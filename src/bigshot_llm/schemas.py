@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -59,6 +59,14 @@ class _ProviderFields(Strict):
     def _normalise(cls, value: str | None) -> str | None:
         return None if value is None else normalize_base_url(value)
 
+    @field_validator("pool_urls", check_fields=False)
+    @classmethod
+    def _normalise_pool(cls, value: list[str] | None) -> list[str] | None:
+        if not value:
+            return None
+        urls = [normalize_base_url(url) for url in value]
+        return list(dict.fromkeys(urls))  # duplicates would only skew the balancing
+
 
 class ProviderCreate(_ProviderFields):
     name: str = Name
@@ -75,6 +83,15 @@ class ProviderCreate(_ProviderFields):
     max_connections: int = Field(100, ge=1, le=10_000)
     max_keepalive_connections: int = Field(20, ge=0, le=10_000)
     enabled: bool = True
+    exclusive_loading: bool = Field(
+        False, description="loading a model unloads this provider's other LLMs first"
+    )
+    pool_urls: list[Annotated[str, Field(max_length=2048)]] | None = Field(
+        None,
+        max_length=32,
+        description="more base URLs serving the same models: with base_url they form a pool "
+        "(least busy member that has the model, failover before the first byte)",
+    )
     scope: Literal["global", "user"] | None = Field(
         None, description="admins create global configs by default; users always their own"
     )
@@ -109,6 +126,10 @@ class ProviderUpdate(_ProviderFields):
     max_connections: int | None = Field(None, ge=1, le=10_000)
     max_keepalive_connections: int | None = Field(None, ge=0, le=10_000)
     enabled: bool | None = None
+    exclusive_loading: bool | None = None
+    pool_urls: list[Annotated[str, Field(max_length=2048)]] | None = Field(
+        None, max_length=32, description="null or [] turns the pool off"
+    )
 
 
 class ProviderPublic(BaseModel):
@@ -129,6 +150,8 @@ class ProviderPublic(BaseModel):
     max_connections: int
     max_keepalive_connections: int
     enabled: bool
+    exclusive_loading: bool = False
+    pool_urls: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 

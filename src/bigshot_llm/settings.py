@@ -90,6 +90,38 @@ class Settings(BaseSettings):
         "localhost,127.0.0.1,::1", validation_alias=_gw("ALLOWED_UPSTREAM_HOSTS")
     )
     public_url: str | None = Field(None, validation_alias=_gw("PUBLIC_URL"))
+    # Usage, metrics, logs and webhooks.
+    log_format: Literal["json", "text"] | None = Field(None, validation_alias=_gw("LOG_FORMAT"))
+    usage_flush_seconds: float = Field(
+        1.0, gt=0, le=60, validation_alias=_gw("USAGE_FLUSH_SECONDS")
+    )
+    usage_batch_size: int = Field(200, ge=1, le=10_000, validation_alias=_gw("USAGE_BATCH_SIZE"))
+    metrics_enabled: bool = Field(True, validation_alias=_gw("METRICS"))
+    metrics_loopback_open: bool = Field(True, validation_alias=_gw("METRICS_LOOPBACK_OPEN"))
+    health_check_seconds: float = Field(
+        30.0, ge=0, le=86400, validation_alias=_gw("HEALTH_CHECK_SECONDS")
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, validation_alias=_gw("WEBHOOK_TIMEOUT_SECONDS")
+    )
+    webhook_backoff_seconds: float = Field(
+        30.0, gt=0, le=86400, validation_alias=_gw("WEBHOOK_BACKOFF_SECONDS")
+    )
+    webhook_max_age_seconds: float = Field(
+        86400.0, gt=0, le=7 * 86400, validation_alias=_gw("WEBHOOK_MAX_AGE_SECONDS")
+    )
+    webhook_poll_seconds: float = Field(
+        2.0, gt=0, le=300, validation_alias=_gw("WEBHOOK_POLL_SECONDS")
+    )
+    redis_prefix: str = Field(
+        "bigshot", min_length=1, max_length=64, validation_alias=_gw("REDIS_PREFIX")
+    )
+    shutdown_grace_seconds: float = Field(
+        30.0, ge=0, le=3600, validation_alias=_gw("SHUTDOWN_GRACE_SECONDS")
+    )
+    pool_health_seconds: float = Field(
+        5.0, gt=0, le=3600, validation_alias=_gw("POOL_HEALTH_SECONDS")
+    )
 
     @field_validator("lmstudio_api_base", "openai_api_base")
     @classmethod

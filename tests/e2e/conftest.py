@@ -9,6 +9,7 @@ they fail instead. Playwright never downloads a browser here: it always launches
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,15 @@ def _reset_sim(request: pytest.FixtureRequest) -> None:
 def api(gateway: ThreadedServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gateway.url, headers=ADMIN, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def user_key(api: httpx.Client, request: pytest.FixtureRequest) -> str:
+    """A fresh user per test: its own preferences, history and active provider."""
+    name = f"u-{request.node.name[5:40]}-{uuid.uuid4().hex[:6]}"
+    answer = api.post("/api/v1/keys", json={"name": name, "user": name, "role": "user"})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["data"]["key"])
 
 
 @pytest.fixture(scope="module")

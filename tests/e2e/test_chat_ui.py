@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, auth
 from tests.e2e.conftest import require_playwright, sign_in
 from tests.e2e.proxy import DroppingProxy
 from tests.support.servers import ThreadedServer
@@ -59,9 +59,9 @@ def test_the_key_link_signs_in_and_leaves_no_key_in_the_address(
 
 
 def test_model_choice_settings_and_theme_survive_a_reload(
-    page: Any, gateway: ThreadedServer
+    page: Any, gateway: ThreadedServer, user_key: str
 ) -> None:
-    sign_in(page, gateway)
+    sign_in(page, gateway, user_key)
     select = page.locator("#model-select")
     options = select.locator("option").all_inner_texts()
     assert options[0].startswith("qwen2.5-7b-instruct · loaded · llm")
@@ -76,13 +76,8 @@ def test_model_choice_settings_and_theme_survive_a_reload(
     page.fill("#system-prompt", "You answer like a pirate.")
     page.click("button[aria-label^='Theme: system']")  # system → light
     page.click("button[aria-label^='Theme: light']")  # light → dark
-    page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
-    sync = page.locator("[data-testid=settings-sync]")
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=settings-sync]').textContent"
-        " === 'Saved to your account'"
-    )
-    assert sync.inner_text() == "Saved to your account"
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(page.locator("[data-testid=settings-sync]")).to_have_text("Saved to your account")
 
     # A new browser profile would have no local copy: only the server's preferences count.
     page.evaluate(
@@ -91,32 +86,19 @@ def test_model_choice_settings_and_theme_survive_a_reload(
     )
     page.reload()
     page.wait_for_selector("#model-select:not([disabled])")
-    page.wait_for_function(
-        "() => document.querySelector('#model-select').value === 'llama-3.2-1b-instruct'"
-    )
+    expect(page.locator("#model-select")).to_have_value("llama-3.2-1b-instruct")
     page.click("button[aria-label=Settings]")
-    page.wait_for_function("() => document.querySelector('#temperature-number').value === '0.3'")
-    assert page.input_value("#max-tokens-number") == "1500"
-    assert page.input_value("#system-prompt") == "You answer like a pirate."
+    expect(page.locator("#temperature-number")).to_have_value("0.3")
+    expect(page.locator("#max-tokens-number")).to_have_value("1500")
+    expect(page.locator("#system-prompt")).to_have_value("You answer like a pirate.")
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
-
-    # Reset for the other tests (same user): back to the defaults.
-    page.fill("#temperature-number", "0.7")
-    page.fill("#max-tokens-number", "1000")
-    page.fill("#system-prompt", "")
-    page.locator("#model-select").select_option("qwen2.5-7b-instruct")
-    page.click("button[aria-label^='Theme: dark']")
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=settings-sync]').textContent"
-        " === 'Saved to your account'"
-    )
 
 
 def test_tokens_stream_in_as_they_arrive_with_stats(
-    page: Any, gateway: ThreadedServer, sim: Any
+    page: Any, gateway: ThreadedServer, sim: Any, user_key: str
 ) -> None:
     sim.state.tokens = 30  # 30 × 50 ms: 1.5 s of generation
-    sign_in(page, gateway)
+    sign_in(page, gateway, user_key)
     send(page, "Tell me about rivers")
     answer = last_answer(page)
     answer.wait_for()
@@ -140,10 +122,10 @@ def test_tokens_stream_in_as_they_arrive_with_stats(
 
 
 def test_stop_cancels_and_the_stopped_answer_reopens_from_history(
-    page: Any, gateway: ThreadedServer, sim: Any
+    page: Any, gateway: ThreadedServer, sim: Any, user_key: str
 ) -> None:
     sim.state.tokens = 400  # 20 s if nobody stops it
-    sign_in(page, gateway)
+    sign_in(page, gateway, user_key)
     page.click("button:has-text('New chat')")
     send(page, "A very long story please")
     answer = last_answer(page)
@@ -170,8 +152,8 @@ def test_stop_cancels_and_the_stopped_answer_reopens_from_history(
     assert page.locator(".message.user").first.inner_text() == "A very long story please"
 
 
-def test_history_rename_and_delete(page: Any, gateway: ThreadedServer) -> None:
-    sign_in(page, gateway)
+def test_history_rename_and_delete(page: Any, gateway: ThreadedServer, user_key: str) -> None:
+    sign_in(page, gateway, user_key)
     page.click("button:has-text('New chat')")
     send(page, "Remember the mangoes")
     page.wait_for_selector(f"{ASSISTANT}[data-status=complete]")
@@ -198,37 +180,39 @@ def test_history_rename_and_delete(page: Any, gateway: ThreadedServer) -> None:
 
 
 def test_switching_to_an_offline_provider_and_back(
-    page: Any, gateway: ThreadedServer, api: httpx.Client, dead_sim_url: str
+    page: Any, gateway: ThreadedServer, user_key: str, dead_sim_url: str
 ) -> None:
-    created = api.post(
+    # A user's own provider at the address of a simulator that has stopped.
+    user = httpx.Client(base_url=gateway.url, headers=auth(user_key), timeout=10)
+    created = user.post(
         "/api/v1/llm-providers",
         json={"name": "Offline box", "kind": "lmstudio", "base_url": f"{dead_sim_url}/v1"},
     )
     assert created.status_code == 201, created.text
     offline_id = created.json()["data"]["id"]
-    try:
-        sign_in(page, gateway)
-        status = page.locator("[data-testid=provider-status]")
-        expect(status).to_have_text(re.compile(r"^online"))
-        online_id = page.locator("#provider-select").input_value()
-        assert page.locator("#provider-select option", has_text="Offline box").count() == 1
 
-        page.locator("#provider-select").select_option(offline_id)
-        expect(status).to_have_text("offline")
-        assert page.locator("#model-select").is_disabled()
-        assert page.locator("#composer-input").get_attribute("placeholder").startswith("No chat")
-        active = api.get("/api/v1/llm-providers/active").json()["data"]
-        assert (active["provider"]["id"], active["scope"]) == (offline_id, "user")
+    sign_in(page, gateway, user_key)
+    status = page.locator("[data-testid=provider-status]")
+    expect(status).to_have_text(re.compile(r"^online"))
+    online_id = page.locator("#provider-select").input_value()
+    assert page.locator("#provider-select option", has_text="Offline box").count() == 1
 
-        page.locator("#provider-select").select_option(online_id)
-        expect(status).to_have_text(re.compile(r"^online"))
-        page.wait_for_selector("#model-select:not([disabled])")
-        assert page.locator("#model-select").input_value() == "qwen2.5-7b-instruct"
-        assert "ms" in status.inner_text()
-        send(page, "Still there?")
-        page.wait_for_selector(f"{ASSISTANT}[data-status=complete]")
-    finally:
-        api.delete(f"/api/v1/llm-providers/{offline_id}")
+    page.locator("#provider-select").select_option(offline_id)
+    expect(status).to_have_text("offline")
+    expect(page.locator("#model-select")).to_be_disabled()
+    assert page.locator("#composer-input").get_attribute("placeholder").startswith("No chat")
+    active = user.get("/api/v1/llm-providers/active").json()["data"]
+    assert (active["provider"]["id"], active["scope"]) == (offline_id, "user")
+
+    page.locator("#provider-select").select_option(online_id)
+    expect(status).to_have_text(re.compile(r"^online · \d+ ms"))
+    expect(page.locator("#model-select")).to_be_enabled()
+    expect(page.locator("#model-select")).to_have_value("qwen2.5-7b-instruct")  # first loaded
+    send(page, "Still there?")
+    page.wait_for_selector(f"{ASSISTANT}[data-status=complete]")
+    active = user.get("/api/v1/llm-providers/active").json()["data"]
+    assert active["provider"]["id"] == online_id
+    user.close()
 
 
 def test_manage_providers_add_test_edit_delete(

@@ -42,6 +42,13 @@ ACCESS: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/llm-providers/{provider_id}"): "user",
     ("POST", "/api/v1/llm-providers/{provider_id}/activate"): "user",
     ("POST", "/api/v1/llm-providers/{provider_id}/test"): "user",
+    ("GET", "/api/v1/llm-providers/kinds"): "user",
+    ("POST", "/api/v1/llm-providers/models/{model}/load"): "user",  # 403 inside on globals
+    ("POST", "/api/v1/llm-providers/models/{model}/unload"): "user",
+    ("POST", "/api/v1/llm-providers/discover"): "admin",
+    ("POST", "/api/v1/compare"): "user",
+    ("GET", "/api/v1/compare"): "user",
+    ("GET", "/api/v1/compare/{comparison_id}"): "user",
     ("GET", "/api/v1/conversations"): "user",
     ("POST", "/api/v1/conversations"): "user",
     ("GET", "/api/v1/conversations/{conversation_id}"): "user",
@@ -57,6 +64,15 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/v1/chat/completions"): "user",
     ("POST", "/v1/completions"): "user",
     ("POST", "/v1/embeddings"): "user",
+    ("GET", "/api/v1/usage"): "user",
+    ("GET", "/api/v1/usage/recent"): "user",
+    ("GET", "/api/v1/webhooks"): "admin",
+    ("POST", "/api/v1/webhooks"): "admin",
+    ("GET", "/api/v1/webhooks/{webhook_id}"): "admin",
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): "admin",
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): "admin",
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): "admin",
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): "admin",
 }
 OBJECT_PARAMS = ("provider_id", "key_id", "conversation_id", "stream_id", "model_id")
 

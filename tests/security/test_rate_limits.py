@@ -150,3 +150,15 @@ async def test_per_key_limits_override_the_role_default(client: httpx.AsyncClien
     assert lifted.status_code == 200
     for _ in range(5):
         assert (await client.get(MODELS, headers=key)).status_code == 200
+
+
+async def test_chat_stream_creation_counts_against_the_limit(
+    client: httpx.AsyncClient, user_headers: dict
+) -> None:
+    for _ in range(3):
+        await client.get(MODELS, headers=user_headers)
+    refused = await client.post(
+        "/api/v1/chat/streams", json={"message": "hi"}, headers=user_headers
+    )
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"

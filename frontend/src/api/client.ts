@@ -22,7 +22,7 @@ export class ApiError extends Error {
 export interface ApiClient {
   get<T>(path: string, init?: RequestInit): Promise<T>;
   post<T>(path: string, body?: unknown, init?: RequestInit): Promise<T>;
-  put<T>(path: string, body?: unknown): Promise<T>;
+  put<T>(path: string, body?: unknown, init?: RequestInit): Promise<T>;
   patch<T>(path: string, body?: unknown): Promise<T>;
   del<T>(path: string): Promise<T>;
 }
@@ -100,7 +100,7 @@ export function createClient({ apiKey, onUnauthorized, baseUrl = "" }: ClientOpt
   return {
     get: (path, init) => request("GET", path, undefined, init),
     post: (path, body, init) => request("POST", path, body, init),
-    put: (path, body) => request("PUT", path, body),
+    put: (path, body, init) => request("PUT", path, body, init),
     patch: (path, body) => request("PATCH", path, body),
     del: (path) => request("DELETE", path),
   };

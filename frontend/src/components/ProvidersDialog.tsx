@@ -9,6 +9,7 @@ import type {
   ProviderTestResult,
   ProviderUpdate,
 } from "../types/api";
+import type { ProviderKind } from "../api/modelOps";
 import { Modal } from "./Modal";
 import { StatusPill } from "./ProviderStatus";
 
@@ -17,6 +18,12 @@ const KINDS = [
   { value: "openai_compatible", label: "OpenAI-compatible" },
   { value: "openai", label: "OpenAI" },
 ];
+
+/** The built-ins above, then any plugin kinds the gateway reports (`/llm-providers/kinds`). */
+function kindOptions(kinds: ProviderKind[] | null | undefined) {
+  const plugins = (kinds ?? []).filter((k) => !KINDS.some((b) => b.value === k.kind));
+  return [...KINDS, ...plugins.map((k) => ({ value: k.kind, label: `${k.kind} (plugin)` }))];
+}
 
 interface ProvidersApi {
   providers: ProviderPublic[];
@@ -44,8 +51,10 @@ function ProviderForm({
   initial,
   onSave,
   onCancel,
+  kinds,
 }: {
   me: Me;
+  kinds?: ProviderKind[] | null;
   initial: ProviderPublic | null;
   onSave: (draft: Draft) => Promise<void>;
   onCancel: () => void;
@@ -91,7 +100,7 @@ function ProviderForm({
         <div className="field">
           <label htmlFor={`${prefix}-kind`}>Kind</label>
           <select id={`${prefix}-kind`} value={draft.kind} onChange={(e) => set({ kind: e.target.value })}>
-            {KINDS.map((k) => (
+            {kindOptions(kinds).map((k) => (
               <option key={k.value} value={k.value}>
                 {k.label}
               </option>
@@ -174,7 +183,17 @@ function ProviderForm({
   );
 }
 
-export function ProvidersDialog({ me, api, onClose }: { me: Me; api: ProvidersApi; onClose: () => void }) {
+export function ProvidersDialog({
+  me,
+  api,
+  onClose,
+  kinds,
+}: {
+  me: Me;
+  api: ProvidersApi;
+  onClose: () => void;
+  kinds?: ProviderKind[] | null;
+}) {
   const [editing, setEditing] = useState<ProviderPublic | "new" | null>(null);
   const [results, setResults] = useState<Record<string, string>>({});
   const [confirmDelete, setConfirmDelete] = useState<string | null>(null);
@@ -216,6 +235,7 @@ export function ProvidersDialog({ me, api, onClose }: { me: Me; api: ProvidersAp
       {editing ? (
         <ProviderForm
           me={me}
+          kinds={kinds}
           initial={editing === "new" ? null : editing}
           onSave={save}
           onCancel={() => setEditing(null)}

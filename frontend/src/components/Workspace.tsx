@@ -9,11 +9,14 @@ import { usePreferences } from "../hooks/usePreferences";
 import { useProviders } from "../hooks/useProviders";
 import { applyTheme } from "../theme";
 import type { ConversationMessage, Me } from "../types/api";
+import { loadKey } from "../auth";
 import { ChatView } from "./ChatView";
+import { CompareDialog } from "./compare/CompareDialog";
 import { Composer } from "./Composer";
 import { LogOutIcon, MenuIcon, ServerIcon, SlidersIcon } from "./icons";
 import type { UiMessage } from "./Message";
 import { ModelSelect } from "./ModelSelect";
+import { JitLoadingNotice, ModelLoadControls, useProviderKinds } from "./models/ModelLoadControls";
 import { ProviderStatus } from "./ProviderStatus";
 import { ProvidersDialog } from "./ProvidersDialog";
 import { SettingsPanel } from "./SettingsPanel";
@@ -69,6 +72,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
   const providers = useProviders(client);
   const models = useModels(client, providers.activeId);
   const history = useConversations(client);
+  const kinds = useProviderKinds(client);
 
   const [conversationId, setConversationId] = useState<string | null>(null);
   const [messages, setMessages] = useState<UiMessage[]>([]);
@@ -76,6 +80,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
   const [loadError, setLoadError] = useState<string | null>(null);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [providersOpen, setProvidersOpen] = useState(false);
+  const [compareOpen, setCompareOpen] = useState(false);
   const [drawerOpen, setDrawerOpen] = useState(false);
   const openSeq = useRef(0);
 
@@ -213,6 +218,19 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
     return [...messages, live];
   }, [chosenModel, messages, stream.active, stream.state.phase, stream.state.text]);
 
+  // A model that is not loaded is loaded by LM Studio on first use: say so until text flows,
+  // then refresh the list so the picker shows it loaded.
+  const activeProvider = providers.providers.find((p) => p.id === providers.activeId);
+  const selectedModel = models.models.find((m) => m.id === chosenModel);
+  const jitLoading =
+    stream.active && !stream.state.text && !!selectedModel && selectedModel.state !== "loaded";
+  const wasJitLoading = useRef(false);
+  const reloadModels = models.reload;
+  useEffect(() => {
+    if (wasJitLoading.current && !jitLoading) void reloadModels(true);
+    wasJitLoading.current = jitLoading;
+  }, [jitLoading, reloadModels]);
+
   const noModelReason = !providers.activeId
     ? "No provider is active: add one under Providers."
     : !chosenModel && !models.loading
@@ -279,6 +297,14 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
             error={models.error}
             onRefresh={() => void models.reload(true)}
           />
+          <ModelLoadControls
+            client={client}
+            me={me}
+            provider={activeProvider}
+            model={selectedModel}
+            kinds={kinds}
+            onChanged={() => void models.reload(true)}
+          />
           <ProviderStatus
             providers={providers.providers}
             activeId={providers.activeId}
@@ -288,6 +314,14 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
             onTest={(id) => void providers.test(id)}
           />
           <div className="topbar-actions">
+            <button
+              type="button"
+              className="ghost small"
+              onClick={() => setCompareOpen(true)}
+              title="Compare models side by side"
+            >
+              Compare
+            </button>
             <button
               type="button"
               className={`icon-button${settingsOpen ? " pressed" : ""}`}
@@ -333,6 +367,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
           canSend={!noModelReason && !stream.active}
         />
         <div className="composer-wrap">
+          {jitLoading && chosenModel && <JitLoadingNotice model={chosenModel} />}
           <Composer
             onSend={send}
             onStop={() => void stream.stop()}
@@ -346,8 +381,20 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
           </p>
         </div>
       </div>
+      {compareOpen && (
+        <CompareDialog
+          client={client}
+          apiKey={loadKey() ?? ""}
+          temperature={settings.temperature}
+          maxTokens={settings.max_tokens}
+          initial={
+            activeProvider && chosenModel ? { provider: activeProvider.name, model: chosenModel } : undefined
+          }
+          onClose={() => setCompareOpen(false)}
+        />
+      )}
       {providersOpen && (
-        <ProvidersDialog me={me} api={providers} onClose={() => setProvidersOpen(false)} />
+        <ProvidersDialog me={me} api={providers} kinds={kinds} onClose={() => setProvidersOpen(false)} />
       )}
     </div>
   );

@@ -107,12 +107,13 @@ export function usePreferences(client: ApiClient, userId: string, saveDelayMs = 
     };
   }, [client, userId]);
 
-  const save = useCallback(async () => {
+  const save = useCallback(async (keepalive = false) => {
     timer.current = null;
     if (!serverHasEndpoint.current) return;
     setSync("saving");
     try {
-      await client.put<Preferences>("/api/v1/me/preferences", latest.current);
+      // keepalive lets the last save finish while the page unloads.
+      await client.put<Preferences>("/api/v1/me/preferences", latest.current, { keepalive });
       dirty.current = false;
       setSync("synced");
     } catch (err) {
@@ -132,6 +133,7 @@ export function usePreferences(client: ApiClient, userId: string, saveDelayMs = 
       dirty.current = true;
       setSettings(next);
       writeCache(userId, next);
+      if (serverHasEndpoint.current) setSync("saving");
       if (timer.current) clearTimeout(timer.current);
       timer.current = setTimeout(() => void save(), saveDelayMs);
     },
@@ -143,7 +145,7 @@ export function usePreferences(client: ApiClient, userId: string, saveDelayMs = 
     const flush = () => {
       if (timer.current) {
         clearTimeout(timer.current);
-        void save();
+        void save(true);
       }
     };
     window.addEventListener("pagehide", flush);

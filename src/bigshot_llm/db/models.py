@@ -115,6 +115,10 @@ class ProviderConfig(SQLModel, table=True):
     enabled: bool = True
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+    # 0005: loading a model unloads the provider's other LLMs first (one in VRAM at a time).
+    exclusive_loading: bool = False
+    # 0006: further base URLs serving the same models (a pool with failover); None = one URL.
+    pool_urls: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class ProviderSelection(SQLModel, table=True):
@@ -201,3 +205,113 @@ class UserPreference(SQLModel, table=True):
     )
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _ts()
+
+
+# ---- model comparisons (0005) --------------------------------------------------------------
+
+
+class Comparison(SQLModel, table=True):
+    """One prompt answered by 2–4 provider/model targets side by side, with each one's result."""
+
+    __tablename__ = "comparisons"
+    __table_args__ = (Index("ix_comparisons_owner_created", "owner_id", "created_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    owner_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    prompt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    messages: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    targets: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    results: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    status: str = Field(default="running", max_length=16)  # running | complete | cancelled
+    created_at: datetime = _ts()
+
+
+# ---- usage and webhooks (0004) -------------------------------------------------------------
+
+
+class UsageRecord(SQLModel, table=True):
+    """One finished LLM request: who, which provider/model/endpoint, tokens, timings, outcome.
+
+    No foreign keys: usage outlives revoked keys and is written in batches off the hot path.
+    """
+
+    __tablename__ = "usage_records"
+    __table_args__ = (
+        Index("ix_usage_records_at", "at"),
+        Index("ix_usage_records_user_at", "user_id", "at"),
+        Index("ix_usage_records_key_at", "key_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    user_id: str = Field(max_length=32)
+    key_id: str | None = Field(default=None, max_length=32)
+    provider_id: str | None = Field(default=None, max_length=32)
+    provider: str | None = Field(default=None, max_length=100)
+    model: str | None = Field(default=None, max_length=256)
+    endpoint: str = Field(max_length=100)
+    streamed: bool = False
+    status: str = Field(default="ok", max_length=64)  # ok | an error code | cancelled
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False
+    ttft_ms: float | None = None
+    duration_ms: float | None = None
+
+
+class Webhook(SQLModel, table=True):
+    """An admin-registered receiver of gateway events; its secret is stored encrypted."""
+
+    __tablename__ = "webhooks"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    url: str = Field(max_length=2048)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret_encrypted: str = Field(max_length=4096)
+    description: str | None = Field(default=None, max_length=200)
+    enabled: bool = True
+    usage_threshold_tokens: int | None = Field(default=None)  # per key per UTC day
+    created_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one webhook: the exact body sent, and where its retries stand."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    webhook_id: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    event: str = Field(max_length=64)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    last_status_code: int | None = Field(default=None)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts()
+    delivered_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

@@ -35,6 +35,8 @@ class ProviderSpec:
     retry_attempts: int = 2
     transport: TransportName = "aiohttp"
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # More roots serving the same models: with base_url they form a pool (providers/pool.py).
+    pool_urls: tuple[str, ...] = ()
 
     @property
     def openai_base(self) -> str:

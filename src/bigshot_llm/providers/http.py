@@ -30,6 +30,7 @@ from bigshot_llm.errors import (
     UpstreamError,
     UpstreamRejected,
 )
+from bigshot_llm.logging_setup import request_id_var
 from bigshot_llm.providers.base import ProviderSpec
 from bigshot_llm.providers.urls import scrub_secret
 
@@ -264,6 +265,9 @@ async def send_with_retries(
     Connection failures and 502/503/short-Retry-After 429 are retried `spec.retry_attempts`
     times with jittered exponential backoff; everything else raises a mapped error.
     """
+    request_id = request_id_var.get()
+    if request_id:  # correlates our logs with upstream's
+        request.headers["X-Request-ID"] = request_id
     attempt = 0
     while True:
         try:

@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from bigshot_llm.providers.base import Provider, ProviderSpec
 from bigshot_llm.providers.lmstudio import LMStudioProvider
 from bigshot_llm.providers.openai import OpenAIProvider
+from bigshot_llm.providers.pool import create_pool
 
 __all__ = ["ENTRY_POINT_GROUP", "available_kinds", "create_provider", "provider_class"]
 
@@ -45,7 +46,13 @@ def available_kinds() -> list[str]:
     return sorted(set(_BUILTIN) | plugins)
 
 
-def create_provider(spec: ProviderSpec) -> Provider:
-    """A provider for `spec`, with its own pooled client (close it with `aclose()`)."""
+def create_provider(spec: ProviderSpec, *, health_interval: float = 5.0) -> Provider:
+    """A provider for `spec`, with its own pooled client (close it with `aclose()`).
+
+    With `spec.pool_urls` set it is a `PooledProvider` over every URL (health-checked each
+    `health_interval` seconds).
+    """
+    if spec.pool_urls:
+        return create_pool(spec, provider_class(spec.kind), health_interval=health_interval)
     provider: Provider = provider_class(spec.kind)(spec)
     return provider

@@ -2,7 +2,8 @@
 
 Keys are 256-bit random tokens, so a fast hash is safe (no password stretching needed) and
 lets the hot path authenticate with one dictionary lookup: resolved principals are cached
-briefly in process and dropped at once when a key is revoked.
+briefly in process and dropped at once when a key is revoked: on this replica directly, on the
+others through the listeners (the Redis bus) that `invalidate_everywhere` calls.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,6 +83,17 @@ class Authenticator:
         self._sessions = sessions
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._last_used: dict[str, float] = {}
+        self._listeners: list[Callable[[str | None], Awaitable[None]]] = []
+
+    def on_invalidate(self, listener: Callable[[str | None], Awaitable[None]]) -> None:
+        """Also call `listener(key_hash)` from `invalidate_everywhere` (other replicas)."""
+        self._listeners.append(listener)
+
+    async def invalidate_everywhere(self, key_hash: str | None = None) -> None:
+        """Forget a key here and tell every other replica to forget it too."""
+        self.invalidate(key_hash)
+        for listener in self._listeners:
+            await listener(key_hash)
 
     def invalidate(self, key_hash: str | None = None) -> None:
         """Forget one cached key (or all): called on revoke and on user changes."""

@@ -92,3 +92,16 @@ def announce_admin_key(key: str, ui_base: str) -> None:
         "",
     ]
     print("\n".join(lines), file=sys.stdout, flush=True)
+
+
+async def prepare(state: AppState, *, migrate_first: bool, ui_base: str) -> None:
+    """Start-up set-up shared by the CLI and the app: migrate, load configs, first-start."""
+    from bigshot_llm.db import migrate
+
+    if migrate_first:
+        await migrate.upgrade(state.engine)
+    await state.registry.reload()
+    await ensure_default_provider(state)
+    clear = await ensure_admin(state)
+    if clear:
+        announce_admin_key(clear, ui_base)

@@ -9,6 +9,13 @@ upstream finishes (`complete`), upstream fails (`error`), or it is cancelled (`c
 by the stop button, by nobody listening for `grace` seconds, or by shutdown. Cancelling the
 task closes the provider's stream iterator, which closes the upstream request. Finished
 buffers are kept `keep` seconds for late readers, then dropped by the sweeper.
+
+With Redis (`remote` set, buffers from `RedisStreamStore`) a stream started on one replica can
+be read, inspected and stopped from any other: `find` loads its meta from Redis, `stop` asks
+the owning replica (which holds the task) over pub/sub, and the owner's grace timer counts
+readers on every replica. On shutdown `close(drain)` lets running generations finish for up
+to `drain` seconds before cancelling them (`done` with finish_reason "cancelled" and
+cancel_reason "shutdown").
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,13 +40,23 @@ from bigshot_llm.services import conversations
 from bigshot_llm.services.auth import Principal
 from bigshot_llm.services.generation_shapes import chat_delta_text
 from bigshot_llm.services.llm import LLMService, Target
+from bigshot_llm.services.metering import Ticket, watch_stream
 from bigshot_llm.services.stream_buffer import MemoryStreamBuffer, StreamBuffer, StreamMeta
 from bigshot_llm.services.stream_stats import StreamStats
+from bigshot_llm.services.usage import UsageRecorder
 
 log = logging.getLogger(__name__)
 
 BufferFactory = Callable[[StreamMeta], StreamBuffer]
 STOP_WAIT_SECONDS = 10.0
+
+
+class RemoteStreams(Protocol):
+    """Streams other replicas own (`RedisStreamStore`)."""
+
+    async def load(self, stream_id: str) -> Any: ...
+
+    async def cancel(self, stream_id: str, reason: str) -> None: ...
 
 
 def hash_token(token: str) -> str:
@@ -55,6 +72,7 @@ class StreamHandle:
     status: str = "running"  # running | complete | cancelled | error
     cancel_reason: str | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    remote: bool = False  # owned by another replica: read and stop only
 
     @property
     def id(self) -> str:
@@ -89,6 +107,8 @@ class StreamManager:
         max_per_user: int,
         default_context_length: int,
         buffer_factory: BufferFactory = MemoryStreamBuffer,
+        usage: UsageRecorder | None = None,
+        remote: RemoteStreams | None = None,
     ) -> None:
         self._sessions = sessions
         self._llm = llm
@@ -97,6 +117,8 @@ class StreamManager:
         self.max_per_user = max_per_user
         self.default_context_length = default_context_length
         self._buffer_factory = buffer_factory
+        self._usage = usage
+        self._remote = remote
         self._streams: dict[str, StreamHandle] = {}
         self._opening_users: Counter[str] = Counter()
         self._opening_conversations: set[str] = set()
@@ -107,8 +129,13 @@ class StreamManager:
     async def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep(), name="chat-stream-sweeper")
 
-    async def close(self) -> None:
-        """Cancel every generation; each stores its partial answer before this returns."""
+    async def close(self, drain: float = 0.0) -> None:
+        """Let generations run up to `drain` seconds, then cancel the rest; each stores its
+        (partial) answer before this returns."""
+        running = [h.task for h in self._streams.values() if h.task and not h.task.done()]
+        if running and drain > 0:
+            log.info("shutdown: letting %d chat stream(s) finish (%.0fs)", len(running), drain)
+            await asyncio.wait(running, timeout=drain)
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -126,6 +153,20 @@ class StreamManager:
         if handle is None or handle.buffer.expired():
             return None
         return handle
+
+    async def find(self, stream_id: str) -> StreamHandle | None:
+        """A stream of this replica, else one another replica runs (with Redis)."""
+        handle = self.get(stream_id)
+        if handle is not None or self._remote is None:
+            return handle
+        buffer = await self._remote.load(stream_id)
+        if buffer is None:
+            return None
+        stats = StreamStats(prompt_estimate=0, text_of=chat_delta_text)
+        meta = buffer.meta
+        remote = StreamHandle(buffer, stats, meta.context, meta.user_message_id, remote=True)
+        remote.status = buffer.status()
+        return remote
 
     def running_for(self, conversation_id: str) -> StreamHandle | None:
         for handle in self._streams.values():
@@ -174,10 +215,20 @@ class StreamManager:
                 turn = await conversations.prepare_turn(
                     session, self._llm, principal, req, conv, self.default_context_length
                 )
-                return self._launch(principal, turn)
+                return await self._published(self._launch(principal, turn))
             finally:
                 if conv is not None:
                     self._opening_conversations.discard(conv.id)
+
+    async def _published(self, launched: tuple[StreamHandle, str]) -> tuple[StreamHandle, str]:
+        """Share the stream's meta (with Redis) before anyone is told its id."""
+        handle = launched[0]
+        try:
+            await handle.buffer.sync()
+        except Exception:
+            self._cancel(handle, "error")
+            raise
+        return launched
 
     def _claim_conversation(self, conversation_id: str) -> None:
         if self.running_for(conversation_id) or conversation_id in self._opening_conversations:
@@ -198,6 +249,8 @@ class StreamManager:
             token_hash=hash_token(token),
             provider=turn.target.record.name,
             model=turn.model,
+            context=turn.fit.report(),
+            user_message_id=turn.user_message_id,
         )
         stats = StreamStats(
             prompt_estimate=turn.fit.prompt_tokens_estimate, text_of=chat_delta_text
@@ -206,19 +259,39 @@ class StreamManager:
             self._buffer_factory(meta), stats, turn.fit.report(), turn.user_message_id
         )
         self._streams[meta.stream_id] = handle
+        ticket = self._ticket(principal, turn)
         handle.task = asyncio.create_task(
-            self._run(handle, turn.target, turn.body), name=f"chat-stream-{meta.stream_id}"
+            self._run(handle, turn.target, turn.body, ticket), name=f"chat-stream-{meta.stream_id}"
         )
         handle.task.add_done_callback(_report_crash)
         return handle, token
 
+    def _ticket(self, principal: Principal, turn: conversations.PreparedTurn) -> Ticket | None:
+        if self._usage is None:
+            return None
+        record = turn.target.record
+        return Ticket(
+            self._usage,
+            principal.user_id,
+            principal.key_id,
+            record.id,
+            record.name,
+            turn.model,
+            endpoint="/api/v1/chat/streams",
+            streamed=True,
+        )
+
     # ---- generation -----------------------------------------------------------------------
 
-    async def _run(self, handle: StreamHandle, target: Target, body: dict[str, Any]) -> None:
+    async def _run(
+        self, handle: StreamHandle, target: Target, body: dict[str, Any], ticket: Ticket | None
+    ) -> None:
         buffer, stats = handle.buffer, handle.stats
         error: GatewayError | None = None
         try:
             chunks = self._llm.stream_chat(target, body)
+            if ticket is not None:  # records usage when the stream ends, however it ends
+                chunks = watch_stream(ticket, chunks, stats)
             try:
                 async for chunk in chunks:
                     text = stats.observe(chunk.data)
@@ -244,6 +317,7 @@ class StreamManager:
         payload = handle.stats.done_payload()
         if status == "cancelled":
             payload["finish_reason"] = "cancelled"
+            payload["cancel_reason"] = handle.cancel_reason or "stopped"
         payload["context"] = handle.context
         meta = handle.buffer.meta
         details = {
@@ -290,8 +364,34 @@ class StreamManager:
 
     async def stop(self, handle: StreamHandle) -> None:
         """The stop button: cancel now and wait until the partial answer is stored."""
+        if handle.remote:
+            await self._stop_remote(handle)
+            return
         self._cancel(handle, "stopped")
         await self._settle(handle)
+
+    def cancel_local(self, stream_id: str, reason: str) -> bool:
+        """Cancel a generation this replica runs (asked by another replica)."""
+        handle = self._streams.get(stream_id)
+        if handle is None:
+            return False
+        self._cancel(handle, reason)
+        return True
+
+    async def _stop_remote(self, handle: StreamHandle) -> None:
+        """Ask the owning replica to cancel, then wait for the final event to be stored."""
+        buffer = handle.buffer
+        if not buffer.closed and self._remote is not None:
+            await self._remote.cancel(handle.id, "stopped")
+
+            async def drained() -> None:
+                async for _ in buffer.read_after(buffer.last_id):
+                    pass
+
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(drained(), STOP_WAIT_SECONDS)
+        await buffer.sync()
+        handle.status = getattr(buffer, "status", lambda: handle.status)()
 
     async def _sweep(self) -> None:
         interval = min(1.0, max(0.05, self.grace / 5))
@@ -300,6 +400,8 @@ class StreamManager:
             now = time.monotonic()
             for stream_id, handle in list(self._streams.items()):
                 try:
+                    if not handle.buffer.closed:
+                        await handle.buffer.sync()  # readers on other replicas count too
                     await self._check(stream_id, handle, now)
                 except Exception:
                     log.exception("chat stream %s: sweeping failed", stream_id)

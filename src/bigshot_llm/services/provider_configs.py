@@ -19,6 +19,7 @@ from bigshot_llm.services.auth import Principal
 from bigshot_llm.services.provider_registry import ProviderRecord, ProviderRegistry, record_from_row
 from bigshot_llm.services.secrets_box import SecretBox
 from bigshot_llm.services.url_guard import check_url
+from bigshot_llm.services.webhooks import enqueue_config_changes
 
 
 def _check_kind(kind: str) -> None:
@@ -65,8 +66,10 @@ class ProviderConfigService:
         self.box = box
         self.allowed_hosts = allowed_hosts
 
-    async def _guard(self, principal: Principal, base_url: str) -> None:
-        await check_url(base_url, privileged=principal.is_admin, allowed_hosts=self.allowed_hosts)
+    async def _guard(self, principal: Principal, *urls: str) -> None:
+        """The SSRF guard, for the base URL and every pool member alike."""
+        for url in urls:
+            await check_url(url, privileged=principal.is_admin, allowed_hosts=self.allowed_hosts)
 
     def _manageable(self, principal: Principal, provider_id: str) -> ProviderRecord:
         record = self.registry.get(provider_id)
@@ -86,16 +89,17 @@ class ProviderConfigService:
             raise _name_taken() from exc
 
     async def _commit(self) -> None:
+        await enqueue_config_changes(self.session)  # `config.changed`, in the same transaction
         try:
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()
             raise _name_taken() from exc
-        await self.registry.reload()
+        await self.registry.changed()  # reloads here, and on every other replica
 
     async def create(self, principal: Principal, body: ProviderCreate) -> ProviderRecord:
         _check_kind(body.kind)
-        await self._guard(principal, body.base_url)
+        await self._guard(principal, body.base_url, *(body.pool_urls or ()))
         if body.scope == "global" and not principal.is_admin:
             raise Forbidden("only admins can create global providers")
         is_global = principal.is_admin and body.scope != "user"
@@ -128,6 +132,8 @@ class ProviderConfigService:
             _check_kind(changes["kind"])
         if changes.get("base_url"):
             await self._guard(principal, changes["base_url"])
+        if changes.get("pool_urls"):
+            await self._guard(principal, *changes["pool_urls"])
         if "api_key" in changes:
             new_key = changes.pop("api_key")
             if new_key is None or new_key == "":
@@ -135,7 +141,7 @@ class ProviderConfigService:
             elif not (record.api_key and new_key == mask_secret(record.api_key)):
                 row.api_key_encrypted = self.box.encrypt(new_key)
         for name, value in changes.items():
-            if value is None and name not in ("default_model",):
+            if value is None and name not in ("default_model", "pool_urls"):
                 raise RequestValidationFailed(
                     f"'{name}' cannot be null",
                     details=[{"loc": ["body", name], "msg": "may not be null"}],

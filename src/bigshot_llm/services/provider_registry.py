@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,8 @@ class ProviderRecord:
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    exclusive_loading: bool = False
+    pool_urls: tuple[str, ...] = ()
 
     def spec(self, transport: TransportName, retry_attempts: int) -> ProviderSpec:
         return ProviderSpec(
@@ -67,6 +70,7 @@ class ProviderRecord:
             max_keepalive_connections=self.max_keepalive_connections,
             retry_attempts=retry_attempts,
             transport=transport,
+            pool_urls=self.pool_urls,
         )
 
     def public(self) -> dict[str, Any]:
@@ -89,6 +93,8 @@ class ProviderRecord:
             "max_connections": self.max_connections,
             "max_keepalive_connections": self.max_keepalive_connections,
             "enabled": self.enabled,
+            "exclusive_loading": self.exclusive_loading,
+            "pool_urls": list(self.pool_urls),
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
@@ -116,6 +122,8 @@ def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
         enabled=row.enabled,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        exclusive_loading=bool(row.exclusive_loading),
+        pool_urls=tuple(row.pool_urls or ()),
     )
 
 
@@ -129,6 +137,7 @@ class ProviderRegistry:
         *,
         transport: TransportName = "aiohttp",
         retry_attempts: int = 2,
+        pool_health_seconds: float = 5.0,
     ) -> None:
         self._sessions = sessions
         self._box = box
@@ -140,6 +149,8 @@ class ProviderRegistry:
         self._retired: list[Provider] = []
         self._lock = asyncio.Lock()
         self.version = 0
+        self.pool_health_seconds = pool_health_seconds
+        self._change_listeners: list[Callable[[], Awaitable[None]]] = []
 
     async def reload(self) -> None:
         """Re-read every config and selection (they are few) and swap the snapshot."""
@@ -153,6 +164,19 @@ class ProviderRegistry:
             for provider_id in list(self._live):
                 if provider_id not in self._records:
                     self._retire(self._live.pop(provider_id)[1])
+
+    def on_change(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call `listener` after every local write (the Redis bus tells the other replicas)."""
+        self._change_listeners.append(listener)
+
+    async def changed(self) -> None:
+        """A config or selection was written: reload here, then notify the listeners."""
+        await self.reload()
+        for listener in self._change_listeners:
+            try:
+                await listener()
+            except Exception:  # noqa: BLE001 - the write is committed; others catch up later
+                log.warning("announcing a provider change failed", exc_info=True)
 
     # ---- reading the snapshot -------------------------------------------------------------
 
@@ -206,7 +230,7 @@ class ProviderRegistry:
         live = self._live.get(record.id)
         if live is not None and live[0] == spec:
             return live[1]
-        provider = create_provider(spec)
+        provider = create_provider(spec, health_interval=self.pool_health_seconds)
         self._live[record.id] = (spec, provider)
         if live is not None:
             self._retire(live[1])

@@ -5,10 +5,11 @@ number of readers, one after the other or at once, read the events after the las
 and then follow live ones. Ids are 1, 2, 3 … with no gaps, so "after id n" is exact: a reader
 that reconnects with `Last-Event-ID: n` gets every later event once.
 
-`MemoryStreamBuffer` keeps the log in process (the embedded default). A Redis implementation
-(a list or stream per buffer and pub/sub wake-ups) can take its place so a reconnect may land
-on another replica; that is why every method that could touch the network is async and the
-stream's metadata (owner, token hash) lives in the buffer, not beside it.
+`MemoryStreamBuffer` keeps the log in process (the embedded default). `RedisStreamBuffer`
+(services/redis_stream_buffer.py) takes its place when Redis is configured, so a reconnect may
+land on another replica; that is why every method that could touch the network is async and the
+stream's metadata (owner, token hash) lives in the buffer, not beside it. The synchronous
+properties report what the buffer last knew; `sync()` refreshes it from shared storage.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class StreamMeta:
     provider: str
     model: str
     created_at: float = field(default_factory=time.time)
+    context: dict[str, int] = field(default_factory=dict)
+    user_message_id: str | None = None
 
 
 class StreamBuffer(Protocol):
@@ -81,6 +84,10 @@ class StreamBuffer(Protocol):
 
     def idle_seconds(self, now: float | None = None) -> float:
         """How long no client has been connected (0 while one is)."""
+        ...
+
+    async def sync(self) -> None:
+        """Refresh the properties above from shared storage (other replicas' clients)."""
         ...
 
 
@@ -155,6 +162,9 @@ class MemoryStreamBuffer:
         if self._idle_since is None:
             return 0.0
         return (time.monotonic() if now is None else now) - self._idle_since
+
+    async def sync(self) -> None:
+        """Nothing to do: every reader of an in-process buffer is in this process."""
 
     def _wake(self) -> None:
         # Readers hold the old event; swapping in a fresh one means no reader misses a wake-up

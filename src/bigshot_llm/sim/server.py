@@ -79,7 +79,10 @@ class SimServer:
             if self.running:
                 return self
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
+            # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only
+            # for sockets that say they are TCP; without it every answer whose headers and body
+            # go out in two writes stalls 40 ms on Nagle's algorithm and a delayed ACK.
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((self.host, self._port))

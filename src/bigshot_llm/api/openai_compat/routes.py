@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser
 from bigshot_llm.api.limits import stream_limit
+from bigshot_llm.api.metering import metered_call, metered_stream
 from bigshot_llm.api.openai_compat.relay import encode_embeddings_base64, openai_events
 from bigshot_llm.api.openai_compat.schemas import (
     OpenAIChatRequest,
@@ -115,7 +116,8 @@ async def _generate(
     chat = kind == "chat"
     if not params.stream:
         call = llm.chat(target, raw) if chat else llm.complete(target, raw)
-        return _json(await until_disconnected(request, call))
+        watched = until_disconnected(request, call)
+        return _json(await metered_call(request, target, raw["model"], watched))
     # Always ask for usage (our statistics); the relay forwards it only if the client asked.
     raw["stream_options"] = {**(raw.get("stream_options") or {}), "include_usage": True}
     stats = StreamStats(
@@ -126,6 +128,9 @@ async def _generate(
     slot = await slots.acquire(principal.key_id, stream_limit(request, principal))
     try:
         chunks = llm.stream_chat(target, raw) if chat else llm.stream_complete(target, raw)
+        chunks = metered_stream(
+            request, target, raw["model"], chunks, stats, lambda: shapes.estimate_prompt_tokens(raw)
+        )
         relay = await prefetch(chunks)
     except BaseException:
         await slots.release(slot)
@@ -162,7 +167,8 @@ async def embeddings(
     raw: dict[str, Any] = await request.json()
     routed = route_model(llm, principal, body.model)
     raw["model"] = await llm.pick_model(routed.target, routed.model, embeddings=True)
-    result = await until_disconnected(request, llm.embed(routed.target, raw))
+    call = until_disconnected(request, llm.embed(routed.target, raw))
+    result = await metered_call(request, routed.target, raw["model"], call)
     if body.encoding_format == "base64":
         encode_embeddings_base64(result)
     return _json(result)

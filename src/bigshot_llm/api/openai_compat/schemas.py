@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from bigshot_llm.llm_schemas import MAX_EMBEDDING_INPUTS, MAX_STOP, MAX_STOP_LENGTH
+from bigshot_llm.llm_schemas import MAX_EMBEDDING_INPUTS, check_stop
 
 MAX_TOKENS = 32768
 MAX_PROMPTS = 64
@@ -51,16 +51,7 @@ class OpenAISamplingParams(_Open):
     stream: StrictBool | None = False
     stream_options: OpenAIStreamOptions | None = None
 
-    @field_validator("stop")
-    @classmethod
-    def _check_stop(cls, value: str | list[str] | None) -> str | list[str] | None:
-        items = [value] if isinstance(value, str) else value or []
-        if len(items) > MAX_STOP:
-            raise ValueError(f"at most {MAX_STOP} stop sequences")
-        for item in items:
-            if not item or len(item) > MAX_STOP_LENGTH:
-                raise ValueError(f"each stop sequence must have 1 to {MAX_STOP_LENGTH} characters")
-        return value
+    _check_stop = field_validator("stop")(check_stop)
 
     @property
     def include_usage(self) -> bool:

@@ -9,6 +9,8 @@ exactly the events after that id, then follows the live ones.
 Events are the native streaming ones: `delta` `{"text"}`, then `done` (finish_reason, usage,
 usage_estimated, stats, model, context, message_id, conversation_id; finish_reason
 `"cancelled"` after a stop) or `error` `{"code", "message"}`, each with an increasing `id`.
+
+With Redis every route works on every replica, whichever one runs the generation.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from bigshot_llm.api.deps import CurrentUser, StateDep, current_principal
+from bigshot_llm.api.limits import enforce_rate_limit
 from bigshot_llm.api.responses import dumps, ok
 from bigshot_llm.api.routes.conversations import StreamsDep
 from bigshot_llm.api.streaming import sse_response
@@ -51,8 +54,8 @@ def _not_found(stream_id: str) -> NotFound:
     return NotFound(f"stream '{stream_id}' not found or expired")
 
 
-def owned(streams: StreamManager, stream_id: str, user_id: str) -> StreamHandle:
-    handle = streams.get(stream_id)
+async def owned(streams: StreamManager, stream_id: str, user_id: str) -> StreamHandle:
+    handle = await streams.find(stream_id)
     if handle is None or handle.buffer.meta.owner_id != user_id:
         raise _not_found(stream_id)
     return handle
@@ -63,6 +66,7 @@ def owned(streams: StreamManager, stream_id: str, user_id: str) -> StreamHandle:
     status_code=201,
     response_model=Envelope[StreamCreated],
     summary="Send a message and start the answer (creates the conversation if none is given)",
+    dependencies=[Depends(enforce_rate_limit)],
 )
 async def create_stream(
     body: StreamCreate, principal: CurrentUser, streams: StreamsDep, state: StateDep
@@ -80,7 +84,7 @@ async def create_stream(
 
 @router.get("/{stream_id}", response_model=Envelope[StreamPublic], summary="A stream's status")
 async def get_stream(stream_id: str, principal: CurrentUser, streams: StreamsDep) -> Response:
-    return ok(owned(streams, stream_id, principal.user_id).public())
+    return ok((await owned(streams, stream_id, principal.user_id)).public())
 
 
 @router.delete(
@@ -89,7 +93,7 @@ async def get_stream(stream_id: str, principal: CurrentUser, streams: StreamsDep
     summary="Stop generating (the partial answer is kept as `cancelled`)",
 )
 async def stop_stream(stream_id: str, principal: CurrentUser, streams: StreamsDep) -> Response:
-    handle = owned(streams, stream_id, principal.user_id)
+    handle = await owned(streams, stream_id, principal.user_id)
     await streams.stop(handle)
     return ok(handle.public())
 
@@ -104,12 +108,12 @@ async def stream_events(
     last_event_id: Annotated[int | None, Query(ge=0, description="or the header")] = None,
 ) -> Response:
     if token is not None:
-        handle = streams.get(stream_id)
+        handle = await streams.find(stream_id)
         if handle is None or not handle.token_matches(token):
             raise _not_found(stream_id)
     else:
         principal = await current_principal(request, state)
-        handle = owned(streams, stream_id, principal.user_id)
+        handle = await owned(streams, stream_id, principal.user_id)
     after = _last_event_id(request, last_event_id)
     buffer = handle.buffer
     if buffer.closed and after >= buffer.last_id:

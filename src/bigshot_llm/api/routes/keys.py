@@ -106,7 +106,7 @@ async def revoke(
         session.add(key)
         audit.record(session, principal, "key.revoke", "api_key", key.id, before={"name": key.name})
         await session.commit()
-    state.auth.invalidate(key.key_hash)
+    await state.auth.invalidate_everywhere(key.key_hash)  # every replica, within ~1 s
     return ok(key_public(key))
 
 
@@ -132,7 +132,7 @@ async def update_key(
         session, principal, "key.update", "api_key", key.id, before=before, after=key_public(key)
     )
     await session.commit()
-    state.auth.invalidate(key.key_hash)
+    await state.auth.invalidate_everywhere(key.key_hash)  # every replica, within ~1 s
     return ok(key_public(key))
 
 

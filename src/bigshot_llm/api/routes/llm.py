@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser
 from bigshot_llm.api.limits import stream_limit
+from bigshot_llm.api.metering import metered_call, metered_stream
 from bigshot_llm.api.responses import dumps, ok
 from bigshot_llm.api.streaming import prefetch, sse_response, until_disconnected
 from bigshot_llm.errors import GatewayError
@@ -127,7 +128,8 @@ async def generate(
 ) -> Response:
     if not stream:
         call = llm.chat(target, body) if kind == "chat" else llm.complete(target, body)
-        return ok(answer(await until_disconnected(request, call)))
+        watched = until_disconnected(request, call)
+        return ok(answer(await metered_call(request, target, body["model"], watched)))
     body["stream_options"] = {"include_usage": True}
     stats = StreamStats(prompt_estimate=shapes.estimate_prompt_tokens(body), text_of=text_of)
     slots = request.app.state.stream_slots
@@ -137,7 +139,7 @@ async def generate(
         chunks = (
             llm.stream_chat(target, body) if kind == "chat" else llm.stream_complete(target, body)
         )
-        relay = await prefetch(chunks)
+        relay = await prefetch(metered_stream(request, target, body["model"], chunks, stats))
     except BaseException:
         await slots.release(slot)
         raise
@@ -227,7 +229,6 @@ async def embeddings(
 ) -> Response:
     target = llm.resolve(principal, body.provider or provider)
     model = await llm.pick_model(target, body.model, embeddings=True)
-    result = await until_disconnected(
-        request, llm.embed(target, {"model": model, "input": body.input})
-    )
+    call = until_disconnected(request, llm.embed(target, {"model": model, "input": body.input}))
+    result = await metered_call(request, target, model, call)
     return ok(shapes.embedding_answer(result))

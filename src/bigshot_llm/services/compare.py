@@ -1,0 +1,251 @@
+"""Side-by-side comparison: one prompt streamed to 2–4 provider/model targets at once.
+
+The targets stream concurrently into one SSE stream whose events name their target:
+`start` {id, targets}, `delta` {target, text}, `done` {target, finish_reason, usage,
+usage_estimated, stats, model}, `error` {target, code, message} (that target only; the others
+go on), and a final `end` {id, status}. A supervisor task owns the upstream streams, so a
+client that leaves cancels every one of them, and the record (prompt, parameters, targets, and
+each target's text, usage and stats) is stored however the comparison ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bigshot_llm.db.models import Comparison
+from bigshot_llm.errors import GatewayError, NotFound
+from bigshot_llm.model_ops_schemas import CompareRequest
+from bigshot_llm.services import generation_shapes as shapes
+from bigshot_llm.services.auth import Principal
+from bigshot_llm.services.llm import LLMService, Target
+from bigshot_llm.services.stream_stats import StreamStats
+
+log = logging.getLogger(__name__)
+
+Release = Callable[[], Awaitable[None]]
+
+
+def public(row: Comparison, *, full: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": row.id,
+        "prompt": row.prompt,
+        "targets": row.targets,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+    }
+    if full:
+        data.update(
+            owner_id=row.owner_id, messages=row.messages, params=row.params, results=row.results
+        )
+    return data
+
+
+def encode_event(event_id: int, name: str, payload: dict[str, Any]) -> bytes:
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, name.encode(), orjson.dumps(payload))
+
+
+async def _close(stream: AsyncIterator[Any]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+class _Run:
+    """One comparison in flight: per-target tasks feeding one queue of encoded events."""
+
+    def __init__(
+        self,
+        service: CompareService,
+        row_id: str,
+        targets: list[Target | GatewayError],
+        body: dict[str, Any],
+        results: list[dict[str, Any]],
+        release: Release,
+    ) -> None:
+        self.service = service
+        self.row_id = row_id
+        self.targets = targets
+        self.body = body
+        self.results = results
+        self.release = release
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.event_id = 0
+
+    def put(self, name: str, payload: dict[str, Any]) -> None:
+        self.event_id += 1
+        self.queue.put_nowait(encode_event(self.event_id, name, payload))
+
+    async def supervise(self) -> None:
+        status = "cancelled"
+        tasks = [asyncio.ensure_future(self.one(i)) for i in range(len(self.targets))]
+        try:
+            self.put("start", {"id": self.row_id, "targets": [r["target"] for r in self.results]})
+            await asyncio.gather(*tasks)
+            status = "complete"
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await self.service.save(self.row_id, self.results, status)
+            finally:
+                await self.release()
+                self.put("end", {"id": self.row_id, "status": status})
+                self.queue.put_nowait(None)
+
+    async def one(self, index: int) -> None:
+        target = self.targets[index]
+        result = self.results[index]
+        body = {**self.body, "model": result["target"]["model"]}
+        stats = StreamStats(
+            prompt_estimate=shapes.estimate_prompt_tokens(body), text_of=shapes.chat_delta_text
+        )
+        try:
+            if isinstance(target, GatewayError):
+                raise target
+            stream = self.service.llm.stream_chat(target, body)
+            try:
+                async for chunk in stream:
+                    text = stats.observe(chunk.data)
+                    if text:
+                        self.put("delta", {"target": index, "text": text})
+            finally:  # also when cancelled: closing the upstream stops its generation
+                await _close(stream)
+            done = stats.done_payload()
+            result.update(status="done", text=stats.text, **done)
+            self.put("done", {"target": index, **done})
+        except GatewayError as exc:
+            self._failed(index, stats, exc)
+        except asyncio.CancelledError:
+            result.update(status="cancelled", text=stats.text, stats=stats.timings())
+            raise
+        except Exception as exc:  # noqa: BLE001 - one broken target must not stop the others
+            log.exception("comparison target %d failed", index)
+            self._failed(index, stats, GatewayError(f"unexpected error: {type(exc).__name__}"))
+
+    def _failed(self, index: int, stats: StreamStats, exc: GatewayError) -> None:
+        error = exc.to_dict()
+        self.results[index].update(
+            status="error", text=stats.text, error=error, stats=stats.timings()
+        )
+        self.put("error", {"target": index, **error})
+
+    async def events(self, task: asyncio.Task[None]) -> AsyncIterator[bytes]:
+        try:
+            while (item := await self.queue.get()) is not None:
+                yield item
+        finally:
+            if not task.done():
+                task.cancel()  # the supervisor stores the partial results itself
+
+
+class CompareService:
+    """Starts comparisons, keeps their supervisor tasks, and reads the stored records."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], llm: LLMService) -> None:
+        self.sessions = sessions
+        self.llm = llm
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _resolve(
+        self, principal: Principal, provider: str, model: str
+    ) -> Target | GatewayError:
+        try:
+            target = self.llm.resolve(principal, provider)
+            await self.llm.pick_model(target, model)
+        except GatewayError as exc:
+            return exc
+        return target
+
+    async def start(
+        self, principal: Principal, request: CompareRequest, release: Release
+    ) -> AsyncIterator[bytes]:
+        """Store the comparison, start its targets, and return its event stream."""
+        targets = [await self._resolve(principal, t.provider, t.model) for t in request.targets]
+        described = []
+        for given, target in zip(request.targets, targets, strict=True):
+            entry = {"provider": given.provider, "model": given.model}
+            if not isinstance(target, GatewayError):
+                entry.update(provider_id=target.record.id, provider_name=target.record.name)
+            described.append(entry)
+        params = request.params.model_dump(exclude_none=True)
+        messages = request.chat_messages()
+        row = Comparison(
+            owner_id=principal.user_id,
+            prompt=request.prompt if request.prompt is not None else messages[-1]["content"],
+            messages=messages,
+            params=params,
+            targets=described,
+            results=[],
+        )
+        async with self.sessions() as session:
+            session.add(row)
+            await session.commit()
+            await session.refresh(row)
+        results = [
+            {"target": {**d, "index": i}, "status": "pending", "text": ""}
+            for i, d in enumerate(described)
+        ]
+        body = {
+            "messages": messages,
+            **params,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        run = _Run(self, row.id, targets, body, results, release)
+        task = asyncio.create_task(run.supervise(), name=f"comparison-{row.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return run.events(task)
+
+    async def save(self, row_id: str, results: list[dict[str, Any]], status: str) -> None:
+        async with self.sessions() as session:
+            row = await session.get(Comparison, row_id)
+            if row is None:  # pragma: no cover - its owner was deleted meanwhile
+                return
+            row.results = [dict(r) for r in results]
+            row.status = status
+            session.add(row)
+            await session.commit()
+
+    async def list_own(
+        self, principal: Principal, *, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        mine = col(Comparison.owner_id) == principal.user_id
+        async with self.sessions() as session:
+            total = (
+                await session.exec(select(func.count()).select_from(Comparison).where(mine))
+            ).one()
+            rows = (
+                await session.exec(
+                    select(Comparison)
+                    .where(mine)
+                    .order_by(col(Comparison.created_at).desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+        return [public(r, full=False) for r in rows], int(total)
+
+    async def get_own(self, principal: Principal, comparison_id: str) -> dict[str, Any]:
+        async with self.sessions() as session:
+            row = await session.get(Comparison, comparison_id)
+        if row is None or row.owner_id != principal.user_id:
+            raise NotFound(f"comparison '{comparison_id}' not found")
+        return public(row)
+
+    async def close(self) -> None:
+        """Cancel comparisons still running (shutdown); each stores what it has."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,148 @@
+"""Prometheus metrics of the gateway, one `Metrics` object per app (no module globals).
+
+Single process: the metrics live in the app's own `CollectorRegistry`. Several workers
+(`PROMETHEUS_MULTIPROC_DIR` set, as `bigshot-llm serve --workers N` does): prometheus-client
+writes every value to per-process files in that directory and `/metrics` aggregates them
+all, whichever worker answers. Gauges say how their values combine across workers.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prom_multiprocess
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "multiprocess_dir"]
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
+RATE_BUCKETS = (1, 5, 10, 20, 30, 50, 75, 100, 150, 250, 500, 1000)
+
+
+def multiprocess_dir() -> str | None:
+    """The directory of multi-process mode, if this process runs in it."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class Metrics:
+    """Every metric the gateway exports, bound to one registry (or to the multiprocess files)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.multiprocess = multiprocess_dir() is not None
+        # In multi-process mode values go to files; the objects need no registry at all.
+        self.registry = registry if registry is not None else CollectorRegistry()
+        reg: Any = None if self.multiprocess else self.registry
+        self.http_requests = Counter(
+            "bigshot_http_requests",
+            "HTTP requests by route template, method and status",
+            ["method", "route", "status"],
+            registry=reg,
+        )
+        self.http_duration = Histogram(
+            "bigshot_http_request_duration_seconds",
+            "Time to the end of the answer, by route template",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.upstream_latency = Histogram(
+            "bigshot_upstream_latency_seconds",
+            "Time spent waiting for the provider (a whole stream for streamed calls)",
+            ["provider", "endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.overhead = Histogram(
+            "bigshot_gateway_overhead_seconds",
+            "Non-streaming LLM calls: total time minus upstream time",
+            ["route"],
+            buckets=OVERHEAD_BUCKETS,
+            registry=reg,
+        )
+        self.ttft = Histogram(
+            "bigshot_ttft_seconds",
+            "Time to first token of streamed generations",
+            ["provider", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.tokens_per_second = Histogram(
+            "bigshot_tokens_per_second",
+            "Generation speed of streamed generations",
+            ["provider", "model"],
+            buckets=RATE_BUCKETS,
+            registry=reg,
+        )
+        self.tokens = Counter(
+            "bigshot_tokens",
+            "Tokens by model and direction (in = prompt, out = completion)",
+            ["model", "direction"],
+            registry=reg,
+        )
+        self.llm_requests = Counter(
+            "bigshot_llm_requests",
+            "LLM requests by provider, model, endpoint and outcome (ok, an error code, cancelled)",
+            ["provider", "model", "endpoint", "status"],
+            registry=reg,
+        )
+        self.active_streams = Gauge(
+            "bigshot_active_streams",
+            "Generations streaming right now",
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
+        self.cache_hits = Counter("bigshot_model_cache_hits", "Model-list cache hits", registry=reg)
+        self.cache_misses = Counter(
+            "bigshot_model_cache_misses", "Model-list cache misses", registry=reg
+        )
+        self.provider_up = Gauge(
+            "bigshot_provider_up",
+            "1 when the last health check of the provider succeeded, else 0",
+            ["provider", "provider_id"],
+            registry=reg,
+            multiprocess_mode="livemostrecent",
+        )
+        self.rate_limited = Counter(
+            "bigshot_rate_limit_rejections",
+            "Requests answered 429 (request rate or concurrent-stream limits)",
+            ["route"],
+            registry=reg,
+        )
+        self.webhook_deliveries = Counter(
+            "bigshot_webhook_deliveries",
+            "Webhook delivery attempts by event and outcome",
+            ["event", "outcome"],
+            registry=reg,
+        )
+        self._cache_seen = (0, 0)
+
+    def sync_cache(self, hits: int, misses: int) -> None:
+        """Carry the model catalog's plain counters over (they count in process)."""
+        seen_hits, seen_misses = self._cache_seen
+        if hits > seen_hits:
+            self.cache_hits.inc(hits - seen_hits)
+        if misses > seen_misses:
+            self.cache_misses.inc(misses - seen_misses)
+        self._cache_seen = (max(hits, seen_hits), max(misses, seen_misses))
+
+    def exposition(self) -> bytes:
+        """The text format of every metric (all workers' in multi-process mode)."""
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+    def process_exited(self) -> None:
+        """Drop this worker's live gauges from the shared files (called on shutdown)."""
+        if self.multiprocess:
+            prom_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -1,0 +1,165 @@
+"""Reading usage back: totals grouped by day, model, provider, key, user or endpoint.
+
+Aggregation runs in SQL (the `(user_id, at)`, `(key_id, at)` and `(at)` indexes serve the
+filters); days are UTC on both SQLite and Postgres.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Integer, case, func
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bigshot_llm.db.models import ApiKey, UsageRecord, User
+
+Dimension = Literal["day", "model", "provider", "key", "user", "endpoint"]
+DIMENSIONS: tuple[str, ...] = ("day", "model", "provider", "key", "user", "endpoint")
+METRICS = (
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "errors",
+    "cancelled",
+    "avg_ttft_ms",
+    "avg_duration_ms",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFilter:
+    since: datetime
+    until: datetime
+    user_id: str | None = None
+    key_id: str | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        where = [col(UsageRecord.at) >= self.since, col(UsageRecord.at) < self.until]
+        if self.user_id:
+            where.append(col(UsageRecord.user_id) == self.user_id)
+        if self.key_id:
+            where.append(col(UsageRecord.key_id) == self.key_id)
+        return where
+
+
+def _day(dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", col(UsageRecord.at)), "YYYY-MM-DD")
+    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" in UTC (UTCDateTime).
+    return func.substr(col(UsageRecord.at), 1, 10)
+
+
+def _column(dimension: str, dialect: str) -> ColumnElement[Any]:
+    columns: dict[str, Any] = {
+        "model": col(UsageRecord.model),
+        "provider": col(UsageRecord.provider),
+        "key": col(UsageRecord.key_id),
+        "user": col(UsageRecord.user_id),
+        "endpoint": col(UsageRecord.endpoint),
+    }
+    return _day(dialect) if dimension == "day" else columns[dimension]
+
+
+def _aggregates() -> list[ColumnElement[Any]]:
+    status = col(UsageRecord.status)
+    return [
+        func.count().label("requests"),
+        func.coalesce(func.sum(col(UsageRecord.prompt_tokens)), 0).label("prompt_tokens"),
+        func.coalesce(func.sum(col(UsageRecord.completion_tokens)), 0).label("completion_tokens"),
+        func.coalesce(
+            func.sum(case((status.not_in(["ok", "cancelled"]), 1), else_=0).cast(Integer)), 0
+        ).label("errors"),
+        func.coalesce(func.sum(case((status == "cancelled", 1), else_=0).cast(Integer)), 0).label(
+            "cancelled"
+        ),
+        func.avg(col(UsageRecord.ttft_ms)).label("avg_ttft_ms"),
+        func.avg(col(UsageRecord.duration_ms)).label("avg_duration_ms"),
+    ]
+
+
+def _metrics(row: Any, offset: int) -> dict[str, Any]:
+    requests, prompt, completion, errors, cancelled, ttft, duration = row[offset : offset + 7]
+    return {
+        "requests": int(requests or 0),
+        "prompt_tokens": int(prompt or 0),
+        "completion_tokens": int(completion or 0),
+        "total_tokens": int(prompt or 0) + int(completion or 0),
+        "errors": int(errors or 0),
+        "cancelled": int(cancelled or 0),
+        "avg_ttft_ms": None if ttft is None else round(float(ttft), 1),
+        "avg_duration_ms": None if duration is None else round(float(duration), 1),
+    }
+
+
+async def summarize(
+    session: AsyncSession, where: UsageFilter, group_by: list[str]
+) -> dict[str, Any]:
+    """`{"groups": [...], "totals": {...}}` for the filter, grouped by up to two dimensions."""
+    bind = session.bind
+    dialect = bind.dialect.name if bind is not None else "sqlite"
+    keys = [_column(d, dialect).label(d) for d in group_by]
+    stmt = select(*keys, *_aggregates()).where(*where.clauses())
+    if keys:
+        stmt = stmt.group_by(*keys).order_by(*keys)
+    rows = (await session.exec(stmt)).all()
+    groups = []
+    for row in rows:
+        group = {d: row[i] for i, d in enumerate(group_by)}
+        group.update(_metrics(row, len(group_by)))
+        groups.append(group)
+    totals_row = (await session.exec(select(*_aggregates()).where(*where.clauses()))).one()
+    await _add_names(session, group_by, groups)
+    return {"groups": groups, "totals": _metrics(totals_row, 0)}
+
+
+async def _add_names(session: AsyncSession, group_by: list[str], groups: list[dict]) -> None:
+    """Key and user groups get the key's / user's name next to the id."""
+    if "key" in group_by:
+        ids = {g["key"] for g in groups if g["key"]}
+        found = await session.exec(select(ApiKey.id, ApiKey.name).where(col(ApiKey.id).in_(ids)))
+        names = dict(found.all())
+        for group in groups:
+            group["key_name"] = names.get(group["key"])
+    if "user" in group_by:
+        ids = {g["user"] for g in groups if g["user"]}
+        found_users = await session.exec(select(User.id, User.name).where(col(User.id).in_(ids)))
+        user_names = dict(found_users.all())
+        for group in groups:
+            group["user_name"] = user_names.get(group["user"])
+
+
+async def recent(session: AsyncSession, where: UsageFilter, limit: int) -> list[dict[str, Any]]:
+    """The latest records (newest first) for the latency/TTFT view."""
+    stmt = (
+        select(UsageRecord)
+        .where(*where.clauses())
+        .order_by(col(UsageRecord.at).desc(), col(UsageRecord.id).desc())
+        .limit(limit)
+    )
+    return [r.model_dump(mode="json") for r in (await session.exec(stmt)).all()]
+
+
+def to_csv(group_by: list[str], groups: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    extra = [n for n in ("key_name", "user_name") if any(n in g for g in groups)]
+    writer = csv.DictWriter(
+        out, fieldnames=[*group_by, *extra, *METRICS], extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for group in groups:
+        writer.writerow({k: _csv_safe(v) for k, v in group.items()})
+    return out.getvalue()
+
+
+def _csv_safe(value: Any) -> Any:
+    # Spreadsheets run cells starting with = + - @ as formulas (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
