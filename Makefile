@@ -12,7 +12,7 @@ UI_SOURCES := $(shell find $(UI_DIR)/src $(UI_DIR)/public -type f 2>/dev/null) \
 	$(addprefix $(UI_DIR)/,index.html package.json package-lock.json vite.config.ts tsconfig.json)
 NPM_MISSING := echo "npm not found: skipping the web UI (install Node 20+ for it)"
 
-.PHONY: run test install demo lint format clean ui ui-test
+.PHONY: run test install demo lint format clean ui ui-test bench bench-peers
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ run: install ui
 	$(VENV)/bin/bigshot-llm serve
 
 test: install ui-test ui
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The simulator on :1234 (LM Studio's port) and the gateway pointed at it.
@@ -53,7 +53,7 @@ demo: install ui
 	LMSTUDIO_API_BASE=http://127.0.0.1:$(SIM_PORT)/v1 $(VENV)/bin/bigshot-llm serve
 
 lint: install
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests
 
 format: install
@@ -62,3 +62,12 @@ format: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info
+
+# Benchmarks (see benchmarks/): the gateway vs direct calls to the simulator, then LiteLLM.
+bench: install
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+bench-peers: bench
+	$(PY) -m benchmarks.peers $(BENCH_ARGS)

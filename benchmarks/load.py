@@ -93,8 +93,9 @@ class RawHTTP:
         self.sock.close()
 
 
-def sequential(url: str, path: str, headers: dict[str, str], count: int, body: dict | None,
-               warmup: int = 30) -> Latency:
+def sequential(
+    url: str, path: str, headers: dict[str, str], count: int, body: dict | None, warmup: int = 30
+) -> Latency:
     """`count` requests one after another on one keep-alive connection."""
     result = Latency()
     payload = orjson.dumps(body) if body is not None else None
@@ -130,15 +131,40 @@ def _ms(text: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def wrk(url: str, *, connections: int, seconds: int, key: str = "", body: dict | None = None,
-        threads: int = 2) -> WrkResult:
+def wrk(
+    url: str,
+    *,
+    connections: int,
+    seconds: int,
+    key: str = "",
+    body: dict | None = None,
+    threads: int = 2,
+) -> WrkResult:
     script = HERE / ("wrk_post.lua" if body is not None else "wrk_get.lua")
-    env = {**os.environ, "BENCH_KEY": key, "BENCH_BODY": orjson.dumps(body).decode() if body else ""}
+    env = {
+        **os.environ,
+        "BENCH_KEY": key,
+        "BENCH_BODY": orjson.dumps(body).decode() if body else "",
+    }
     threads = max(1, min(threads, connections))
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "--timeout", "10s", "-s", str(script), url],
-        env=env, capture_output=True, text=True, timeout=seconds + 60, check=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -173,13 +199,15 @@ class StreamTiming:
         return self.chunks / self.seconds if self.seconds else 0.0
 
 
-async def _one_stream(client: httpx.AsyncClient, path: str, headers: dict[str, str],
-                      body: dict, timing: StreamTiming) -> None:
+async def _one_stream(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], body: dict, timing: StreamTiming
+) -> None:
     started = time.perf_counter()
     first = True
     try:
-        async with client.stream("POST", path, json={**body, "stream": True},
-                                 headers=headers) as response:
+        async with client.stream(
+            "POST", path, json={**body, "stream": True}, headers=headers
+        ) as response:
             if response.status_code != 200:
                 timing.errors += 1
                 await response.aread()
@@ -195,8 +223,15 @@ async def _one_stream(client: httpx.AsyncClient, path: str, headers: dict[str, s
         timing.errors += 1
 
 
-async def streams(url: str, path: str, headers: dict[str, str], *, count: int,
-                  concurrency: int, body: dict = CHAT_BODY) -> StreamTiming:
+async def streams(
+    url: str,
+    path: str,
+    headers: dict[str, str],
+    *,
+    count: int,
+    concurrency: int,
+    body: dict = CHAT_BODY,
+) -> StreamTiming:
     """`count` streams, `concurrency` at a time: TTFT per stream and chunks relayed per second."""
     timing = StreamTiming()
     limits = httpx.Limits(max_connections=concurrency + 10, max_keepalive_connections=concurrency)

@@ -53,8 +53,15 @@ def wait_until_up(url: str, timeout: float = 60.0, headers: dict[str, str] | Non
 
 
 @contextmanager
-def _running(name: str, cmd: list[str], env: dict[str, str], probe: str, url: str,
-             log: Path, headers: dict[str, str] | None = None) -> Iterator[Service]:
+def _running(
+    name: str,
+    cmd: list[str],
+    env: dict[str, str],
+    probe: str,
+    url: str,
+    log: Path,
+    headers: dict[str, str] | None = None,
+) -> Iterator[Service]:
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
@@ -72,8 +79,17 @@ def _running(name: str, cmd: list[str], env: dict[str, str], probe: str, url: st
 def simulator(tokens: int = 64, token_delay: float = 0.0) -> Iterator[Service]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "bigshot_llm.sim", "--port", str(port),
-           "--tokens", str(tokens), "--token-delay", str(token_delay)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bigshot_llm.sim",
+        "--port",
+        str(port),
+        "--tokens",
+        str(tokens),
+        "--token-delay",
+        str(token_delay),
+    ]
     log = Path(tempfile.gettempdir()) / f"bench-sim-{port}.log"
     with _running("simulator", cmd, dict(os.environ), f"{url}/v1/models", url, log) as svc:
         yield svc
@@ -117,11 +133,32 @@ def litellm_proxy(upstream: str, litellm_bin: Path, workdir: Path) -> Iterator[S
         "general_settings:\n"
         "  master_key: sk-bench\n"
     )
-    env = {**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False",
-           "DISABLE_ADMIN_UI": "True", "NO_DOCS": "True"}
-    cmd = [str(litellm_bin), "--config", str(config), "--host", "127.0.0.1",
-           "--port", str(port), "--num_workers", "1"]
+    env = {
+        **os.environ,
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_TELEMETRY": "False",
+        "DISABLE_ADMIN_UI": "True",
+        "NO_DOCS": "True",
+    }
+    cmd = [
+        str(litellm_bin),
+        "--config",
+        str(config),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+    ]
     log = workdir / "litellm.log"
-    with _running("litellm", cmd, env, f"{url}/health/liveliness", url, log,
-                  headers={"Authorization": "Bearer sk-bench"}) as svc:
+    with _running(
+        "litellm",
+        cmd,
+        env,
+        f"{url}/health/liveliness",
+        url,
+        log,
+        headers={"Authorization": "Bearer sk-bench"},
+    ) as svc:
         yield svc

@@ -70,20 +70,33 @@ def fast_scenarios(args: argparse.Namespace, out: dict[str, Any]) -> None:
             seq = out["sequential"] = {}
             for name, (url, path, headers) in targets.items():
                 lat = sequential(url, path, headers, args.sequential, CHAT_BODY)
-                seq[name] = {"p50_ms": lat.p50, "p99_ms": lat.p99, "errors": lat.errors,
-                             "samples": lat.samples_ms}
+                seq[name] = {
+                    "p50_ms": lat.p50,
+                    "p99_ms": lat.p99,
+                    "errors": lat.errors,
+                    "samples": lat.samples_ms,
+                }
             # 2. throughput at several concurrencies (+ 5. CPU per request)
             thr = out["throughput"] = {}
             for connections in (1, 32, 128):
                 for name, (url, path, headers) in targets.items():
                     key = headers.get("Authorization", "").removeprefix("Bearer ")
                     before = cpu_seconds(gw.pid)
-                    res = wrk(url + path, connections=connections, seconds=args.seconds,
-                              key=key, body=CHAT_BODY)
+                    res = wrk(
+                        url + path,
+                        connections=connections,
+                        seconds=args.seconds,
+                        key=key,
+                        body=CHAT_BODY,
+                    )
                     cpu = cpu_seconds(gw.pid) - before
-                    entry = {"rps": res.requests_per_second, "p50_ms": res.p50_ms,
-                             "p99_ms": res.p99_ms, "errors": res.errors,
-                             "requests": res.requests}
+                    entry = {
+                        "rps": res.requests_per_second,
+                        "p50_ms": res.p50_ms,
+                        "p99_ms": res.p99_ms,
+                        "errors": res.errors,
+                        "requests": res.requests,
+                    }
                     if name != "direct":
                         entry["cpu_ms_per_request"] = cpu * 1000 / max(1, res.requests)
                     thr[f"{name}@{connections}"] = entry
@@ -92,24 +105,35 @@ def fast_scenarios(args: argparse.Namespace, out: dict[str, Any]) -> None:
             for name, (url, path, headers) in targets.items():
                 ttft = asyncio.run(streams(url, path, headers, count=args.streams, concurrency=1))
                 before = cpu_seconds(gw.pid)
-                rate = asyncio.run(streams(url, path, headers, count=args.streams * 2,
-                                           concurrency=16))
+                rate = asyncio.run(
+                    streams(url, path, headers, count=args.streams * 2, concurrency=16)
+                )
                 cpu = cpu_seconds(gw.pid) - before
-                entry = {"ttft_p50_ms": percentile(ttft.ttft_ms, 50),
-                         "ttft_mean_ms": mean(ttft.ttft_ms),
-                         "chunks_per_second": rate.chunks_per_second,
-                         "errors": ttft.errors + rate.errors}
+                entry = {
+                    "ttft_p50_ms": percentile(ttft.ttft_ms, 50),
+                    "ttft_mean_ms": mean(ttft.ttft_ms),
+                    "chunks_per_second": rate.chunks_per_second,
+                    "errors": ttft.errors + rate.errors,
+                }
                 if name != "direct":
                     entry["cpu_us_per_chunk"] = cpu * 1e6 / max(1, rate.chunks)
                 st[name] = entry
             # 4. cached model list
             before = cpu_seconds(gw.pid)
-            models = wrk(f"{gw.url}/api/v1/llm-providers/models", connections=32,
-                         seconds=args.seconds, key=BENCH_KEY)
-            out["model_list"] = {"rps": models.requests_per_second, "p50_ms": models.p50_ms,
-                                 "errors": models.errors,
-                                 "cpu_ms_per_request": (cpu_seconds(gw.pid) - before) * 1000
-                                 / max(1, models.requests)}
+            models = wrk(
+                f"{gw.url}/api/v1/llm-providers/models",
+                connections=32,
+                seconds=args.seconds,
+                key=BENCH_KEY,
+            )
+            out["model_list"] = {
+                "rps": models.requests_per_second,
+                "p50_ms": models.p50_ms,
+                "errors": models.errors,
+                "cpu_ms_per_request": (cpu_seconds(gw.pid) - before)
+                * 1000
+                / max(1, models.requests),
+            }
 
 
 async def _slow_streams(url: str, count: int) -> tuple[int, int]:
@@ -135,8 +159,10 @@ async def _slow_streams(url: str, count: int) -> tuple[int, int]:
 
 def slow_streams(args: argparse.Namespace, out: dict[str, Any]) -> None:
     """6. many concurrent slow streams (1 token per second): all complete; peak gateway RSS."""
-    with tempfile.TemporaryDirectory() as tmp, simulator(tokens=args.slow_seconds,
-                                                         token_delay=1.0) as sim:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        simulator(tokens=args.slow_seconds, token_delay=1.0) as sim,
+    ):
         with gateway(sim.url, Path(tmp)) as gw:
             raise_pool_limits(gw.url)
             process = psutil.Process(gw.pid)
@@ -155,9 +181,13 @@ def slow_streams(args: argparse.Namespace, out: dict[str, Any]) -> None:
             ok, failed = asyncio.run(_slow_streams(gw.url, args.slow_streams))
             stop.set()
             sampler.join()
-            out["slow_streams"] = {"streams": args.slow_streams, "completed": ok,
-                                   "errors": failed, "peak_rss_mb": peak / 2**20,
-                                   "seconds": time.perf_counter() - started}
+            out["slow_streams"] = {
+                "streams": args.slow_streams,
+                "completed": ok,
+                "errors": failed,
+                "peak_rss_mb": peak / 2**20,
+                "seconds": time.perf_counter() - started,
+            }
 
 
 def main() -> None:
@@ -169,14 +199,16 @@ def main() -> None:
     parser.add_argument("--slow-seconds", type=int, default=30)
     parser.add_argument("--skip-slow", action="store_true")
     args = parser.parse_args()
-    out: dict[str, Any] = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
-                           "machine": machine_info()}
+    out: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+    }
     fast_scenarios(args, out)
     if not args.skip_slow:
         slow_streams(args, out)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(out, indent=1))
-    from benchmarks.report import render, plot
+    from benchmarks.report import plot, render
 
     table = render(out)
     print(table)

@@ -45,19 +45,21 @@ def one_request(base: str, provider_id: str, stream: bool) -> str:
         deltas = 0
         with httpx.stream("POST", f"{base}{CHAT}", json=body, headers=auth(), timeout=30) as r:
             if r.status_code != 200:
-                return "failed-before-streaming"
+                return f"failed-before-streaming: {r.read()[:300]!r}"
             decoder = SSEDecoder()
             for chunk in r.iter_bytes():
                 for event in decoder.feed(chunk):
                     if event.event == "delta":
                         deltas += 1
                     elif event.event == "error":
-                        return "failed-while-streaming" if deltas else "failed-before-streaming"
+                        if deltas:
+                            return "failed-while-streaming"
+                        return f"failed-before-streaming: {event.data[:300]}"
                     elif event.event == "done":
                         return "ok"
         return "failed-while-streaming" if deltas else "failed-before-streaming"
-    except httpx.HTTPError:
-        return "failed-before-streaming"
+    except httpx.HTTPError as exc:
+        return f"failed-before-streaming: {exc!r}"
 
 
 def test_killing_one_pool_member_under_load_fails_nothing_that_had_not_started(

@@ -3,6 +3,7 @@ grace), and a stream cut at the deadline ends with a final event readable on any
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 import uuid
@@ -44,7 +45,10 @@ def test_a_stream_cut_at_the_shutdown_deadline_ends_with_a_final_event(cluster: 
     stream = start(e.url, auth(), message=f"cut {uuid.uuid4().hex[:6]}")
     first = read(e.url, stream["events_url"], limit=3)
     e.terminate()
-    assert e.wait(15) in (0, -15)
+    try:
+        assert e.wait(15) in (0, -15)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the replica did not stop:\n{e.log()}")
     rest = read(a.url, stream["events_url"], last_id=first[-1][0])  # EventSource reconnects
     final = rest[-1]
     assert final[1] == "done"

@@ -23,8 +23,9 @@ ENV = (
 @pytest.fixture
 def serve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     """Run `serve` with uvicorn and the start-up work replaced; returns what uvicorn got."""
-    for name in ENV:  # cmd_serve sets these; monkeypatch puts them back afterwards
-        monkeypatch.delenv(name, raising=False)
+    for name in ENV:  # cmd_serve sets these: setenv first, so monkeypatch restores them
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("BIGSHOT_DATA_DIR", str(tmp_path))
     seen: dict[str, Any] = {}
 

@@ -21,6 +21,7 @@ from tests.conftest import ADMIN_KEY, auth
 from tests.usage.helpers import CHAT_MODEL, EMBED_MODEL, NATIVE, USAGE, recent, summary
 
 ADMIN = auth(ADMIN_KEY)
+BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 MESSAGES = [{"role": "user", "content": "Name three primes."}]
 
 
@@ -35,6 +36,7 @@ async def embed(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     assert response.status_code == 200, response.text
 
 
+@BOTH_DATABASES
 async def test_grouped_by_day_and_model_with_totals(
     client: httpx.AsyncClient, sim: Any, user_headers: dict[str, str]
 ) -> None:
@@ -78,6 +80,7 @@ async def test_group_by_key_provider_and_date_range(
     assert window["totals"]["requests"] == 1
 
 
+@BOTH_DATABASES
 async def test_csv_export(
     client: httpx.AsyncClient, sim: Any, user_headers: dict[str, str]
 ) -> None:
@@ -93,6 +96,7 @@ async def test_csv_export(
     assert int(rows[0]["prompt_tokens"]) == 7
 
 
+@BOTH_DATABASES
 async def test_users_see_only_their_own_usage(
     client: httpx.AsyncClient,
     sim: Any,
@@ -130,6 +134,7 @@ async def test_bad_parameters_are_422(
     assert response.status_code == 422, response.text
 
 
+@BOTH_DATABASES
 async def test_queued_usage_is_written_on_shutdown(settings: Settings, sim: Any) -> None:
     """A long flush interval: nothing is written until the lifespan's exit writes it all."""
     slow = settings.model_copy(update={"usage_flush_seconds": 60.0, "usage_batch_size": 1000})

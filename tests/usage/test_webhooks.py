@@ -88,6 +88,7 @@ async def register(client: httpx.AsyncClient, url: str, events: list[str], **ext
     return dict(response.json()["data"])
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 async def test_config_change_is_delivered_signed_after_a_failed_attempt(
     client: httpx.AsyncClient, receiver: tuple[Receiver, str]
 ) -> None:
@@ -189,6 +190,7 @@ async def test_crud(client: httpx.AsyncClient, receiver: tuple[Receiver, str]) -
     assert (await client.get(f"{HOOKS}/{hook['id']}", headers=ADMIN)).status_code == 404
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 async def test_usage_threshold_fires_once_per_key_and_day(
     client: httpx.AsyncClient,
     sim: Any,

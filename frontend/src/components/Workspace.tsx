@@ -12,6 +12,7 @@ import type { ConversationMessage, Me } from "../types/api";
 import { loadKey } from "../auth";
 import { ChatView } from "./ChatView";
 import { CompareDialog } from "./compare/CompareDialog";
+import { UsageDialog } from "./usage/UsageDialog";
 import { Composer } from "./Composer";
 import { LogOutIcon, MenuIcon, ServerIcon, SlidersIcon } from "./icons";
 import type { UiMessage } from "./Message";
@@ -81,6 +82,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [providersOpen, setProvidersOpen] = useState(false);
   const [compareOpen, setCompareOpen] = useState(false);
+  const [usageOpen, setUsageOpen] = useState(false);
   const [drawerOpen, setDrawerOpen] = useState(false);
   const openSeq = useRef(0);
 
@@ -324,6 +326,14 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
             </button>
             <button
               type="button"
+              className="ghost small"
+              onClick={() => setUsageOpen(true)}
+              title="Tokens, requests and latency"
+            >
+              Usage
+            </button>
+            <button
+              type="button"
               className={`icon-button${settingsOpen ? " pressed" : ""}`}
               aria-expanded={settingsOpen}
               aria-controls="settings-panel"
@@ -381,6 +391,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
           </p>
         </div>
       </div>
+      {usageOpen && <UsageDialog client={client} onClose={() => setUsageOpen(false)} />}
       {compareOpen && (
         <CompareDialog
           client={client}

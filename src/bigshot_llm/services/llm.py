@@ -61,11 +61,11 @@ class LLMService:
     ) -> str:
         """request → provider default → LMSTUDIO_MODEL → first loaded LLM; checked when known."""
         if requested:
-            known = await self.catalog.peek(target.record)
-            if known is not None and not known.stale and requested not in known.ids():
+            known = self.catalog.known_ids(target.record)
+            if known is not None and requested not in known:
                 raise ModelNotFound(
                     f"model '{requested}' is not available on provider '{target.record.name}'",
-                    details={"model": requested, "available": known.ids()},
+                    details={"model": requested, "available": sorted(known)},
                     param="model",
                 )
             return requested

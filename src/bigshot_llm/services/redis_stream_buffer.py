@@ -261,7 +261,9 @@ class RedisStreamBuffer:
             f = {_s(k): v for k, v in fields.items()}
             self._last_id = _seq(entry_id)
             if _s(f["e"]) in FINAL_EVENTS:
+                # A final event is always the last one: over, even before the flag is set.
                 self._final = StreamEvent(self._last_id, _s(f["e"]), orjson.loads(f["d"]))
+                self._closed = True
 
     def status(self) -> str:
         """running | complete | cancelled | error, as the final event tells."""
