@@ -42,9 +42,16 @@ run: install ui
 	$(VENV)/bin/bigshot-llm db upgrade
 	$(VENV)/bin/bigshot-llm serve
 
+# Everything once on SQLite (tests/scale always uses Postgres + Redis); then the
+# database-heavy tests run a SECOND time, each on a fresh Postgres database (--db=postgres):
+# tests/api, tests/conversations, tests/security, tests/usage and tests/test_bootstrap_and_cli.py
+# (PG_TESTS). The simulator, provider, relay and UI tests barely touch the database: once only.
+# BIGSHOT_REQUIRE_SERVICES=1 turns "Postgres/Redis not running" from a skip into a failure.
+PG_TESTS ?= tests/api tests/conversations tests/security tests/usage tests/test_bootstrap_and_cli.py
 test: install ui-test ui
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q --db=postgres $(PG_TESTS) $(PYTEST_ARGS)
 
 # The simulator on :1234 (LM Studio's port) and the gateway pointed at it.
 demo: install ui

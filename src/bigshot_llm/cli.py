@@ -137,7 +137,8 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
     async def run() -> None:
         engine = make_engine(settings.effective_database_url)
         try:
-            await migrate.upgrade(engine)
+            async with _startup_lock(engine, not settings.is_sqlite):  # init containers race
+                await migrate.upgrade(engine)
         finally:
             await engine.dispose()
 

@@ -108,7 +108,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         admin_per_minute=settings.rate_limit_admin,
         fail_open=settings.rate_limit_fail_open,
     )
-    app.state.stream_slots = StreamSlots(redis_client)
+    app.state.stream_slots = StreamSlots(redis_client, fail_open=settings.rate_limit_fail_open)
     app.state.llm = LLMService(state.registry, catalog, fallback_model=settings.lmstudio_model)
     observability = Observability.create(state)
     app.state.metrics = observability.metrics
@@ -165,10 +165,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, renderers={OPENAI_PREFIX: render_openai_error})
     rate_limited = [Depends(enforce_rate_limit)]
     errors = NATIVE_ERRORS
+    # Routes are matched in order: the hot LLM routes come first.
+    app.include_router(openai_router, dependencies=rate_limited, responses=OPENAI_ERRORS)
+    app.include_router(llm.router, dependencies=rate_limited, responses=errors)
     app.include_router(health.router, responses=errors)
     app.include_router(keys.router, responses=errors)
-    app.include_router(llm.router, dependencies=rate_limited, responses=errors)
-    app.include_router(openai_router, dependencies=rate_limited, responses=OPENAI_ERRORS)
     # Before provider_configs: `/kinds` and `/discover` must not be read as a provider id.
     app.include_router(model_ops.router, dependencies=rate_limited, responses=errors)
     app.include_router(discovery.router, dependencies=rate_limited, responses=errors)

@@ -57,7 +57,7 @@ def one_request(base: str, provider_id: str, stream: bool) -> str:
                         return f"failed-before-streaming: {event.data[:300]}"
                     elif event.event == "done":
                         return "ok"
-        return "failed-while-streaming" if deltas else "failed-before-streaming"
+        return "failed-while-streaming" if deltas else "failed-before-streaming: no events"
     except httpx.HTTPError as exc:
         return f"failed-before-streaming: {exc!r}"
 

@@ -252,9 +252,7 @@ class UsageRecord(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
-    )
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     user_id: str = Field(max_length=32)
     key_id: str | None = Field(default=None, max_length=32)
     provider_id: str | None = Field(default=None, max_length=32)
@@ -298,9 +296,7 @@ class WebhookDelivery(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     webhook_id: str = Field(
-        sa_column=Column(
-            String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
-        )
+        sa_column=Column(String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False)
     )
     event: str = Field(max_length=64)
     body: str = Field(sa_column=Column(Text, nullable=False))

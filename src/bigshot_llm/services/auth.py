@@ -9,6 +9,7 @@ others through the listeners (the Redis bus) that `invalidate_everywhere` calls.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import ApiKey, User, utcnow
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "bsk_"
 SHOWN_PREFIX_LENGTH = 12
@@ -118,7 +121,10 @@ class Authenticator:
             and now - self._last_used.get(digest, 0.0) > LAST_USED_RESOLUTION_SECONDS
         ):
             self._last_used[digest] = now
-            await self._touch(principal.key_id)
+            try:
+                await self._touch(principal.key_id)
+            except Exception:  # noqa: BLE001 - bookkeeping: never fail a request (DB outage)
+                log.warning("could not record the last use of key %s", principal.key_id)
         return principal
 
     async def _load(self, digest: str) -> Principal | None:

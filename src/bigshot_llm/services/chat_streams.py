@@ -294,6 +294,9 @@ class StreamManager:
                 chunks = watch_stream(ticket, chunks, stats)
             try:
                 async for chunk in chunks:
+                    if handle.cancel_reason is not None:
+                        # task.cancel() can be swallowed by a library's wait_for (Python 3.11).
+                        raise asyncio.CancelledError
                     text = stats.observe(chunk.data)
                     if text:
                         await buffer.append("delta", {"text": text})

@@ -123,7 +123,15 @@ class Metrics:
             ["event", "outcome"],
             registry=reg,
         )
+        self.dependency_errors = Counter(
+            "bigshot_dependency_errors",
+            "Failed calls to a dependency the gateway degrades without (Redis: rate limits, "
+            "stream slots)",
+            ["dependency", "use"],
+            registry=reg,
+        )
         self._cache_seen = (0, 0)
+        self._dependency_seen: dict[tuple[str, str], int] = {}
 
     def sync_cache(self, hits: int, misses: int) -> None:
         """Carry the model catalog's plain counters over (they count in process)."""
@@ -133,6 +141,13 @@ class Metrics:
         if misses > seen_misses:
             self.cache_misses.inc(misses - seen_misses)
         self._cache_seen = (max(hits, seen_hits), max(misses, seen_misses))
+
+    def sync_dependency_errors(self, dependency: str, use: str, total: int) -> None:
+        """Carry a plain failure counter (e.g. `RateLimits.storage_errors`) over."""
+        seen = self._dependency_seen.get((dependency, use), 0)
+        if total > seen:
+            self.dependency_errors.labels(dependency, use).inc(total - seen)
+            self._dependency_seen[(dependency, use)] = total
 
     def exposition(self) -> bytes:
         """The text format of every metric (all workers' in multi-process mode)."""

@@ -66,10 +66,12 @@ class ProviderConfigService:
         self.box = box
         self.allowed_hosts = allowed_hosts
 
-    async def _guard(self, principal: Principal, *urls: str) -> None:
+    async def _guard(self, principal: Principal, *urls: str, field: str = "base_url") -> None:
         """The SSRF guard, for the base URL and every pool member alike."""
         for url in urls:
-            await check_url(url, privileged=principal.is_admin, allowed_hosts=self.allowed_hosts)
+            await check_url(
+                url, privileged=principal.is_admin, allowed_hosts=self.allowed_hosts, field=field
+            )
 
     def _manageable(self, principal: Principal, provider_id: str) -> ProviderRecord:
         record = self.registry.get(provider_id)
@@ -99,7 +101,8 @@ class ProviderConfigService:
 
     async def create(self, principal: Principal, body: ProviderCreate) -> ProviderRecord:
         _check_kind(body.kind)
-        await self._guard(principal, body.base_url, *(body.pool_urls or ()))
+        await self._guard(principal, body.base_url)
+        await self._guard(principal, *(body.pool_urls or ()), field="pool_urls")
         if body.scope == "global" and not principal.is_admin:
             raise Forbidden("only admins can create global providers")
         is_global = principal.is_admin and body.scope != "user"
@@ -133,7 +136,7 @@ class ProviderConfigService:
         if changes.get("base_url"):
             await self._guard(principal, changes["base_url"])
         if changes.get("pool_urls"):
-            await self._guard(principal, *changes["pool_urls"])
+            await self._guard(principal, *changes["pool_urls"], field="pool_urls")
         if "api_key" in changes:
             new_key = changes.pop("api_key")
             if new_key is None or new_key == "":

@@ -97,7 +97,10 @@ class RateLimits:
             stats = await self.limiter.get_window_stats(item, *scope)
         except Exception:  # noqa: BLE001 - storage down: see fail_open
             if self._storage_down():
-                raise RateLimited("rate limiting is unavailable; try again shortly") from None
+                raise RateLimited(
+                    "rate limiting is unavailable; try again shortly",
+                    headers={"Retry-After": "5"},
+                ) from None
             return LimitState(item.amount, item.amount, time.time() + 60)
         state = LimitState(item.amount, stats.remaining, stats.reset_time)
         if not allowed:

@@ -12,8 +12,8 @@ import logging
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from aiocache import BaseCache, RedisCache, SimpleMemoryCache
-from aiocache.serializers import JsonSerializer
+from aiocache import BaseCache, RedisCache, SimpleMemoryCache  # type: ignore[import-untyped]
+from aiocache.serializers import JsonSerializer  # type: ignore[import-untyped]
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)

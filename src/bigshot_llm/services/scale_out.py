@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from aiocache import BaseCache
+from aiocache import BaseCache  # type: ignore[import-untyped]
 
 from bigshot_llm.services.app_state import AppState
 from bigshot_llm.services.chat_streams import BufferFactory, StreamManager

@@ -225,12 +225,12 @@ class WebhookDispatcher:
     async def _attempt(self, delivery_id: str, *, retry: bool = True) -> WebhookDelivery:
         async with self._sessions() as session:
             row = await session.get(WebhookDelivery, delivery_id)
-            hook = await session.get(Webhook, row.webhook_id) if row is not None else None
             if row is None:
-                raise LookupError(delivery_id)
-            if hook is None or not (hook.enabled or not retry):
-                code, error = None, "the webhook is disabled"
-            else:
+                raise LookupError(delivery_id)  # its webhook was deleted meanwhile
+            hook = await session.get(Webhook, row.webhook_id)
+            code: int | None = None
+            error: str | None = "the webhook is disabled"
+            if hook is not None and (hook.enabled or not retry):
                 code, error = await self._send(hook, row)
             row.attempts += 1
             row.last_status_code = code

@@ -46,4 +46,7 @@ async def metrics(request: Request) -> Response:
     catalog = getattr(getattr(request.app.state, "llm", None), "catalog", None)
     if catalog is not None:
         registry.sync_cache(catalog.hits, catalog.misses)
+    for use in ("rate_limits", "stream_slots"):
+        errors = getattr(getattr(request.app.state, use, None), "storage_errors", 0)
+        registry.sync_dependency_errors("redis", use, errors)
     return Response(registry.exposition(), media_type=CONTENT_TYPE_LATEST)

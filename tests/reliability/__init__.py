@@ -1,0 +1,1 @@
+"""Reliability under faults: crash safety, injected faults, abort storms, shutdown and soak."""

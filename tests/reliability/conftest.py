@@ -1,0 +1,69 @@
+"""The gateway in process (uvicorn in a thread, so its fds and tasks can be counted) with a
+fault proxy between it and the LM Studio simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bigshot_llm.main import create_app
+from bigshot_llm.sim.testing import running_sim
+from tests.conftest import make_settings
+from tests.reliability.helpers import ADMIN, ADMIN_KEY, fd_count, settle, task_count
+from tests.support.fault_proxy import FaultProxy
+from tests.support.servers import ThreadedServer
+
+
+@dataclass
+class Rig:
+    """Simulator ← fault proxy ← gateway (in process), with the leak baselines."""
+
+    sim: Any
+    proxy: FaultProxy
+    gateway: ThreadedServer
+    provider_id: str
+    fds: int = 0
+    tasks: int = 0
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+    def take_baseline(self) -> None:
+        self.proxy.wait_idle(timeout=5)
+        self.fds, self.tasks = fd_count(), task_count(self.gateway)
+
+    def assert_no_leaks(self, case: str, timeout: float = 5.0) -> None:
+        """Upstream connections, fds and tasks back to the baseline."""
+        try:
+            self.proxy.wait_idle(timeout=timeout)
+        except TimeoutError as exc:
+            raise AssertionError(f"{case}: {exc}") from None
+        tasks = settle(lambda: task_count(self.gateway), self.tasks, timeout)
+        fds = settle(fd_count, self.fds, timeout)
+        assert tasks <= self.tasks, f"{case}: {tasks} tasks, baseline {self.tasks}"
+        assert fds <= self.fds, f"{case}: {fds} fds, baseline {self.fds}"
+        assert self.sim.state.streams_open == 0, case
+        assert self.sim.state.active_requests == 0, case
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    with running_sim(tokens=24, token_delay=0.01) as sim, FaultProxy(sim.port) as proxy:
+        settings = make_settings(
+            tmp_path,
+            bootstrap_admin_key=ADMIN_KEY,
+            lmstudio_api_base=f"{proxy.url}/v1",
+            sse_ping_seconds=0.5,
+            health_check_seconds=0,
+            rate_limit_admin=0,
+        )
+        with ThreadedServer(create_app(settings)) as gateway:
+            listing = httpx.get(f"{gateway.url}/api/v1/llm-providers", headers=ADMIN, timeout=10)
+            provider_id = listing.json()["data"][0]["id"]
+            yield Rig(sim, proxy, gateway, provider_id)

@@ -1,0 +1,141 @@
+"""The Redis pieces on their own, against the local Redis: stream buffers, the bus, the
+model cache. Each test uses a key prefix of its own and deletes it afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import from_url
+
+from bigshot_llm.services.redis_bus import RedisBus
+from bigshot_llm.services.redis_cache import make_model_cache
+from bigshot_llm.services.redis_stream_buffer import RedisStreamStore
+from bigshot_llm.services.stream_buffer import StreamMeta
+from tests.support.services import REDIS_URL, require_service
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Any]:
+    require_service("Redis", "127.0.0.1", 6379)
+    client: Any = from_url(REDIS_URL)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis: Any) -> AsyncIterator[str]:
+    name = f"bigshot-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    keys = [key async for key in redis.scan_iter(match=f"{name}:*")]
+    if keys:
+        await redis.delete(*keys)
+
+
+def meta() -> StreamMeta:
+    return StreamMeta(
+        stream_id=uuid.uuid4().hex,
+        owner_id="u1",
+        conversation_id="c1",
+        token_hash="h" * 64,
+        provider="p",
+        model="m",
+        context={"dropped_messages": 0, "prompt_tokens_estimate": 3},
+        user_message_id="msg1",
+    )
+
+
+async def test_a_reader_on_another_replica_resumes_and_follows_live(
+    redis: Any, prefix: str
+) -> None:
+    owner_store = RedisStreamStore(redis, prefix=prefix, replica_id="a")
+    reader_store = RedisStreamStore(redis, prefix=prefix, replica_id="b")
+    owner = owner_store.create(meta())
+    await owner.sync()  # publishes the meta
+    for word in ("one ", "two ", "three "):
+        await owner.append("delta", {"text": word})
+
+    reader = await reader_store.load(owner.meta.stream_id)
+    assert reader is not None and reader.meta == owner.meta
+    assert reader.last_id == 3 and not reader.closed and reader.status() == "running"
+
+    async def follow() -> list[tuple[int, str]]:
+        return [(e.id, e.event) async for e in reader.read_after(1)]
+
+    following = asyncio.create_task(follow())
+    await asyncio.sleep(0.05)
+    await owner.append("done", {"finish_reason": "stop"})
+    await owner.close(keep_seconds=30)
+    assert await asyncio.wait_for(following, 5) == [(2, "delta"), (3, "delta"), (4, "done")]
+    await reader.sync()
+    assert reader.closed and reader.status() == "complete" and reader.final is not None
+    assert await reader_store.load("unknown") is None
+
+
+async def test_readers_on_other_replicas_count_for_the_owners_grace(
+    redis: Any, prefix: str
+) -> None:
+    owner = RedisStreamStore(redis, prefix=prefix, replica_id="a").create(meta())
+    await owner.sync()
+    reader = await RedisStreamStore(redis, prefix=prefix, replica_id="b").load(owner.meta.stream_id)
+    assert reader is not None
+    assert owner.subscribers == 0 and owner.idle_seconds() >= 0
+    reader.attach()
+    await asyncio.sleep(0.05)  # the count is written in the background
+    await owner.sync()
+    assert owner.subscribers == 1 and owner.idle_seconds() == 0
+    reader.detach()
+    await asyncio.sleep(0.05)
+    await owner.sync()
+    assert owner.subscribers == 0
+
+
+async def test_the_bus_reaches_other_replicas_but_not_the_sender(redis: Any, prefix: str) -> None:
+    a, b = RedisBus(redis, prefix=prefix), RedisBus(redis, prefix=prefix)
+    seen: dict[str, list[dict[str, Any]]] = {"a": [], "b": []}
+
+    async def on_a(message: dict[str, Any]) -> None:
+        seen["a"].append(message)
+
+    async def on_b(message: dict[str, Any]) -> None:
+        seen["b"].append(message)
+
+    a.on("auth", on_a)
+    b.on("auth", on_b)
+    await a.start()
+    await b.start()
+    try:
+        await a.publish("auth", key_hash="abc")
+        for _ in range(100):
+            if seen["b"]:
+                break
+            await asyncio.sleep(0.01)
+        assert [m["key_hash"] for m in seen["b"]] == ["abc"]
+        assert seen["a"] == []
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_the_model_cache_is_shared_and_namespaced(prefix: str) -> None:
+    first, second = make_model_cache(REDIS_URL, prefix), make_model_cache(REDIS_URL, prefix)
+    try:
+        await first.set("models:p", {"models": [{"id": "m"}]}, ttl=30)
+        assert await second.get("models:p") == {"models": [{"id": "m"}]}
+        await second.delete("models:p")
+        assert await first.get("models:p") is None
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_an_unreachable_model_cache_is_a_miss_not_a_failure() -> None:
+    cache = make_model_cache("redis://127.0.0.1:9/0", "bigshot-test-none")
+    try:
+        assert await cache.get("models:p") is None
+        assert not await cache.set("models:p", {"models": []}, ttl=5)
+    finally:
+        await cache.close()
