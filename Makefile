@@ -12,7 +12,7 @@ UI_SOURCES := $(shell find $(UI_DIR)/src $(UI_DIR)/public -type f 2>/dev/null) \
 	$(addprefix $(UI_DIR)/,index.html package.json package-lock.json vite.config.ts tsconfig.json)
 NPM_MISSING := echo "npm not found: skipping the web UI (install Node 20+ for it)"
 
-.PHONY: run test install demo lint format clean ui ui-test bench bench-peers
+.PHONY: run test install demo lint format clean ui ui-test bench bench-peers soak
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -78,3 +78,9 @@ bench: install
 
 bench-peers: bench
 	$(PY) -m benchmarks.peers $(BENCH_ARGS)
+
+# Soak (benchmarks/soak.py): mixed traffic with client aborts and upstream faults for
+# SOAK_MINUTES (default 30); prints RSS slope, fds, tasks and p99 drift, plots soak.png.
+SOAK_MINUTES ?= 30
+soak: install
+	$(PY) -m benchmarks.soak --minutes $(SOAK_MINUTES)

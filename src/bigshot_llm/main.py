@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from bigshot_llm import __version__
 from bigshot_llm.api.error_handlers import install_error_handlers
+from bigshot_llm.api.fast_path import FastPathMiddleware, hot_routes
 from bigshot_llm.api.limits import enforce_rate_limit
 from bigshot_llm.api.middleware.access_log import AccessLogMiddleware
 from bigshot_llm.api.middleware.body_limit import BodyLimitMiddleware
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router, responses=errors)
     app.include_router(metrics.router)
     mount_ui(app)  # the UI and its SPA fallback: after every API router
+    app.add_middleware(FastPathMiddleware, routes=hot_routes())  # innermost: see fast_path
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

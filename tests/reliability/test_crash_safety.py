@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -195,4 +194,6 @@ async def crash_cycles(gateway: GatewayProcess, kind: str, url: str | None, tmp:
         slowest = max(slowest, took)
         assert took <= READY_WITHIN_SECONDS, f"cycle {cycle}: ready after {took:.1f} s"
     assert acked.count >= CYCLES * 20, acked.count  # the writes really happened
-    print(f"{kind}: {CYCLES} kills, {acked.count} acknowledged writes, slowest ready {slowest:.2f}s")
+    print(
+        f"{kind}: {CYCLES} kills, {acked.count} acknowledged writes, slowest ready {slowest:.2f}s"
+    )

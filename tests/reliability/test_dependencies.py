@@ -199,10 +199,12 @@ def test_redis_down_fails_closed_when_configured(
         assert refused.headers.get("Retry-After")
         own_redis.start()
         assert wait_until(
-            lambda: client.post(
-                NATIVE_CHAT, json=chat_body("open", stream=False), headers=user
-            ).status_code
-            == 200,
+            lambda: (
+                client.post(
+                    NATIVE_CHAT, json=chat_body("open", stream=False), headers=user
+                ).status_code
+                == 200
+            ),
             timeout=10,
         )
 

@@ -32,7 +32,9 @@ def stream_in_thread(url: str, path: str, openai: bool, results: list[Any]) -> t
             body = chat_body(f"shutdown {path}", stream=True, openai=openai)
             with httpx.Client(base_url=url, timeout=30) as client:
                 response = client.post(path, json=body, headers=ADMIN)
-            results.append((path, response.status_code, parse_stream(response.content, openai=openai)))
+            results.append(
+                (path, response.status_code, parse_stream(response.content, openai=openai))
+            )
         except httpx.HTTPError as exc:
             results.append((path, None, repr(exc)))
 
@@ -45,9 +47,7 @@ def run_shutdown(tmp_path: Path, grace: float, stream_seconds: float) -> tuple[l
     """Two streams per API, SIGTERM once they run; returns their results and when it exited."""
     tokens = 40
     with running_sim(tokens=tokens, token_delay=stream_seconds / tokens) as sim:
-        env = gateway_env(
-            tmp_path / "data", sim.url, BIGSHOT_SHUTDOWN_GRACE_SECONDS=str(grace)
-        )
+        env = gateway_env(tmp_path / "data", sim.url, BIGSHOT_SHUTDOWN_GRACE_SECONDS=str(grace))
         gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
         try:
             gateway.wait_ready()
@@ -83,6 +83,11 @@ def test_sigterm_lets_running_streams_finish(tmp_path: Path) -> None:
     assert exited < 10
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="not implemented yet: at the deadline uvicorn cancels direct SSE responses and the "
+    "connection is cut without a final event (scale-out issue: graceful shutdown)",
+)
 def test_streams_cut_at_the_shutdown_deadline_end_with_a_terminal_event(tmp_path: Path) -> None:
     results, exited = run_shutdown(tmp_path, grace=1, stream_seconds=8.0)
     assert len(results) == 4

@@ -1,0 +1,102 @@
+"""The fast path answers exactly like FastAPI's ordinary path, and defers to it when unsure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from bigshot_llm.api.fast_path import hot_routes
+from tests.conftest import ADMIN_KEY, auth
+
+ADMIN = auth(ADMIN_KEY)
+CHAT = {"messages": [{"role": "user", "content": "same answer both ways"}], "seed": 1}
+
+
+def without_volatile(body: dict[str, Any]) -> dict[str, Any]:
+    data = body["data"] if isinstance(body.get("data"), dict) else body
+    for name in ("id", "created", "fetched_at", "cached"):
+        data.pop(name, None)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/llm-providers/chat/completions", CHAT),
+        ("/api/v1/llm-providers/completions", {"prompt": "p"}),
+        ("/api/v1/llm-providers/embeddings", {"input": ["a", "b"]}),
+        ("/v1/chat/completions", {**CHAT, "model": "qwen2.5-7b-instruct"}),
+        ("/v1/completions", {"prompt": "p", "model": "qwen2.5-7b-instruct"}),
+        ("/v1/embeddings", {"input": "a", "model": "text-embedding-nomic-embed-text-v1.5"}),
+    ],
+)
+async def test_fast_and_ordinary_paths_agree(
+    client: httpx.AsyncClient, path: str, body: dict
+) -> None:
+    fast = await client.post(path, json=body, headers=ADMIN)
+    # an extra query parameter the fast path does not know sends the request the ordinary way
+    ordinary = await client.post(f"{path}?via=router", json=body, headers=ADMIN)
+    assert fast.status_code == ordinary.status_code == 200
+    assert without_volatile(fast.json()) == without_volatile(ordinary.json())
+    assert fast.headers["content-type"] == ordinary.headers["content-type"]
+
+
+async def test_model_list_with_flags(client: httpx.AsyncClient) -> None:
+    path = "/api/v1/llm-providers/models"
+    fast = await client.get(f"{path}?detailed=true&refresh=1", headers=ADMIN)
+    ordinary = await client.get(f"{path}?detailed=true&refresh=1&via=router", headers=ADMIN)
+    assert fast.status_code == ordinary.status_code == 200
+    assert without_volatile(fast.json()) == without_volatile(ordinary.json())
+    assert fast.json()["data"]["models"][0]["type"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        (b'{"messages": [{"role": "wizard", "content": "x"}]}', 422, "messages.0.role"),
+        (b'{"messages": [', 422, None),
+        (b'{"messages": [], "temperature": 9}', 422, "temperature"),
+    ],
+)
+async def test_invalid_bodies_get_the_ordinary_422(
+    client: httpx.AsyncClient, body: bytes, status: int, field: str | None
+) -> None:
+    response = await client.post(
+        "/api/v1/llm-providers/chat/completions",
+        content=body,
+        headers={**ADMIN, "Content-Type": "application/json"},
+    )
+    assert response.status_code == status
+    if field:
+        assert response.json()["error"]["details"][0]["field"] == field
+
+
+async def test_missing_or_bad_keys_and_odd_queries_get_ordinary_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    path = "/api/v1/llm-providers/chat/completions"
+    assert (await client.post(path, json=CHAT)).status_code == 401
+    assert (await client.post(path, json=CHAT, headers=auth("bsk_nope"))).status_code == 401
+    odd = await client.get("/api/v1/llm-providers/models?detailed=maybe", headers=ADMIN)
+    assert odd.status_code == 422
+    assert odd.json()["error"]["details"][0]["field"] == "detailed"
+
+
+async def test_upstream_errors_render_in_each_surface_shape(
+    client: httpx.AsyncClient, sim: Any
+) -> None:
+    sim.stop()
+    native = await client.post("/api/v1/llm-providers/chat/completions", json=CHAT, headers=ADMIN)
+    assert native.status_code == 503
+    assert native.json()["error"]["code"] == "provider_unavailable"
+    v1 = await client.post("/v1/chat/completions", json={**CHAT, "model": "m"}, headers=ADMIN)
+    assert v1.status_code == 503
+    assert v1.json()["error"]["code"] == "provider_unavailable" and "success" not in v1.json()
+
+
+def test_every_shortcut_is_a_documented_route(app: Any) -> None:
+    paths = app.openapi()["paths"]
+    for method, path in hot_routes():
+        assert method.lower() in paths[path], (method, path)
