@@ -8,6 +8,7 @@ the upstream stops generating instead of filling a pooled connection nobody read
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from bigshot_llm.sse import SSEDecoder
 
 __all__ = ["OpenAIProvider", "list_budget"]
 
+_DRAIN_SECONDS = 0.5
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
 
@@ -137,11 +139,13 @@ class OpenAIProvider:
         response = await send_with_retries(self._client, request, spec)
         decoder = SSEDecoder()
         finished = False
+        pieces = response.aiter_bytes()
         try:
-            async for piece in response.aiter_bytes():
+            async for piece in pieces:
                 for event in decoder.feed(piece):
                     data = event.data
                     if data == "[DONE]":
+                        await _drain(pieces)
                         return
                     if event.event == "error":
                         raise _stream_error(_loads_or_text(data), spec)
@@ -173,6 +177,15 @@ class OpenAIProvider:
             await response.aclose()
         if not finished:
             raise UpstreamError(f"{spec.name} ended the stream before it was complete")
+
+
+async def _drain(pieces: AsyncIterator[bytes]) -> None:
+    """Read what follows `[DONE]` (the body's last chunk marker) so the connection goes back
+    to the pool instead of being closed; give up quickly if upstream keeps it open."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in pieces:
+                pass
 
 
 @asynccontextmanager

@@ -33,6 +33,31 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
+class LabelCache:
+    """A labelled metric whose `labels(...)` children are remembered.
+
+    prometheus-client validates and hashes the label values on every `labels()` call; the
+    request path makes several per request, so the children are kept in a dictionary.
+    """
+
+    MAX_CHILDREN = 10_000
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def labels(self, *values: str) -> Any:
+        child = self._children.get(values)
+        if child is None:
+            if len(self._children) >= self.MAX_CHILDREN:
+                self._children.clear()
+            child = self._children[values] = self.metric.labels(*values)
+        return child
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.metric, name)
+
+
 class Metrics:
     """Every metric the gateway exports, bound to one registry (or to the multiprocess files)."""
 
@@ -131,6 +156,9 @@ class Metrics:
             registry=reg,
         )
         self._cache_seen = (0, 0)
+        for name, value in list(vars(self).items()):
+            if isinstance(value, Counter | Gauge | Histogram) and value._labelnames:
+                setattr(self, name, LabelCache(value))
         self._dependency_seen: dict[tuple[str, str], int] = {}
 
     def sync_cache(self, hits: int, misses: int) -> None:
