@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bigshot_llm.api.deps import presented_key
 from bigshot_llm.api.error_handlers import render_outside_app, to_gateway_error
 from bigshot_llm.api.limits import enforce_rate_limit
+from bigshot_llm.api.middleware.base import HTTPMiddleware
 
 Endpoint = Callable[..., Awaitable[Any]]
 
@@ -62,18 +63,15 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
-class FastPathMiddleware:
+class FastPathMiddleware(HTTPMiddleware):
     def __init__(self, app: ASGIApp, routes: dict[tuple[str, str], FastRoute]) -> None:
-        self.app = app
+        super().__init__(app)
         self.routes = routes
         self.adapters = {key: route.adapter() for key, route in routes.items()}
         self.parameters = {key: route.parameters() for key, route in routes.items()}
         self.defaults = {key: route.defaults() for key, route in routes.items()}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = (scope["method"], scope["path"])
         route = self.routes.get(key)
         if route is None:

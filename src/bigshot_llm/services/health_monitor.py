@@ -11,11 +11,11 @@ makes one of them the checker, so each change is announced once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 from typing import IO, Any
 
+from bigshot_llm.aio import stop_task
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.services.metrics import Metrics
 from bigshot_llm.services.provider_registry import ProviderRecord, ProviderRegistry
@@ -54,11 +54,8 @@ class HealthMonitor:
             self._task = asyncio.create_task(self._run(), name="provider-health-monitor")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None

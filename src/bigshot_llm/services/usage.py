@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bigshot_llm.aio import stop_task
 from bigshot_llm.db.models import UsageRecord, utcnow
 from bigshot_llm.services.metrics import Metrics
 
@@ -178,11 +179,8 @@ class UsageRecorder:
 
     async def close(self) -> None:
         """Stop the writer and write what is left (the lifespan's exit)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         try:
             await self.flush()
         except Exception:  # noqa: BLE001 - shutdown goes on; say what was lost

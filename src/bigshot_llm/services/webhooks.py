@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bigshot_llm.aio import stop_task
 from bigshot_llm.db.models import AuditEvent, Webhook, WebhookDelivery, new_id, utcnow
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.services.metrics import Metrics
@@ -150,11 +151,8 @@ class WebhookDispatcher:
         self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         await self._client.aclose()
 
     def wake(self) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from bigshot_llm.api.metering import UPSTREAM_MS
+from bigshot_llm.api.middleware.base import HTTPMiddleware
 from bigshot_llm.logging_setup import request_id_var
 
 log = logging.getLogger("bigshot_llm.access")
@@ -29,14 +30,8 @@ def route_template(scope: Scope) -> str:
     return "unmatched"
 
 
-class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class AccessLogMiddleware(HTTPMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         state = scope.setdefault("state", {})
         token = request_id_var.set(state.get("request_id"))

@@ -6,7 +6,9 @@ documentation pages, which need their CDN assets and one inline bootstrap script
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from bigshot_llm.api.middleware.base import HTTPMiddleware
 
 UI_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -31,14 +33,8 @@ _UI = [*_COMMON, (b"content-security-policy", UI_CSP.encode())]
 _DOCS = [*_COMMON, (b"content-security-policy", DOCS_CSP.encode())]
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class SecurityHeadersMiddleware(HTTPMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         extra = _DOCS if scope["path"].startswith(_DOCS_PATHS) else _UI
 
         async def send_with_headers(message: Message) -> None:
