@@ -26,11 +26,13 @@ from bigshot_llm.llm_schemas import (
     CompletionRequest,
     EmbeddingAnswer,
     EmbeddingRequest,
+    GenerationParams,
     ModelListAnswer,
 )
 from bigshot_llm.providers.base import StreamChunk
 from bigshot_llm.schemas import Envelope
 from bigshot_llm.services import generation_shapes as shapes
+from bigshot_llm.services.auth import Principal
 from bigshot_llm.services.llm import LLMService, Target
 from bigshot_llm.services.stream_slots import StreamSlots
 from bigshot_llm.services.stream_stats import StreamStats, TextOf
@@ -115,30 +117,37 @@ async def native_events(
     yield b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, name, dumps(payload))
 
 
+_ANSWERS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], TextOf]] = {
+    "chat": (shapes.chat_answer, shapes.chat_delta_text),
+    "completion": (shapes.completion_answer, shapes.completion_delta_text),
+}
+
+
 async def generate(
     request: Request,
     llm: LLMService,
-    target: Target,
-    body: dict[str, Any],
-    *,
-    stream: bool,
+    principal: Principal,
+    params: GenerationParams,
+    provider: str | None,
     kind: str,
-    answer: Callable[[dict[str, Any]], dict[str, Any]],
-    text_of: TextOf,
+    prompt: dict[str, Any],
 ) -> Response:
-    if not stream:
-        call = llm.chat(target, body) if kind == "chat" else llm.complete(target, body)
+    """Completions and chat: the same path but for the prompt's shape and the answer's."""
+    target = llm.resolve(principal, params.provider or provider)
+    body = {"model": await llm.pick_model(target, params.model), **prompt}
+    body.update(params.upstream_params())
+    answer, text_of = _ANSWERS[kind]
+    chat = kind == "chat"
+    if not params.stream:
+        call = llm.chat(target, body) if chat else llm.complete(target, body)
         watched = until_disconnected(request, call)
         return ok(answer(await metered_call(request, target, body["model"], watched)))
     body["stream_options"] = {"include_usage": True}
     stats = StreamStats(prompt_estimate=shapes.estimate_prompt_tokens(body), text_of=text_of)
     slots = request.app.state.stream_slots
-    principal = request.state.principal
     slot = await slots.acquire(principal.key_id, stream_limit(request, principal))
     try:
-        chunks = (
-            llm.stream_chat(target, body) if kind == "chat" else llm.stream_complete(target, body)
-        )
+        chunks = llm.stream_chat(target, body) if chat else llm.stream_complete(target, body)
         relay = await prefetch(metered_stream(request, target, body["model"], chunks, stats))
     except BaseException:
         await slots.release(slot)
@@ -172,18 +181,8 @@ async def completions(
     llm: LLMDep,
     provider: ProviderQuery = None,
 ) -> Response:
-    target = llm.resolve(principal, body.provider or provider)
-    model = await llm.pick_model(target, body.model)
-    upstream = {"model": model, "prompt": body.prompt, **body.upstream_params()}
     return await generate(
-        request,
-        llm,
-        target,
-        upstream,
-        stream=body.stream,
-        kind="completion",
-        answer=shapes.completion_answer,
-        text_of=shapes.completion_delta_text,
+        request, llm, principal, body, provider, "completion", {"prompt": body.prompt}
     )
 
 
@@ -200,23 +199,8 @@ async def chat_completions(
     llm: LLMDep,
     provider: ProviderQuery = None,
 ) -> Response:
-    target = llm.resolve(principal, body.provider or provider)
-    model = await llm.pick_model(target, body.model)
-    upstream = {
-        "model": model,
-        "messages": [m.model_dump() for m in body.messages],
-        **body.upstream_params(),
-    }
-    return await generate(
-        request,
-        llm,
-        target,
-        upstream,
-        stream=body.stream,
-        kind="chat",
-        answer=shapes.chat_answer,
-        text_of=shapes.chat_delta_text,
-    )
+    messages = [m.model_dump() for m in body.messages]
+    return await generate(request, llm, principal, body, provider, "chat", {"messages": messages})
 
 
 @router.post("/embeddings", response_model=Envelope[EmbeddingAnswer], summary="Embeddings")
