@@ -39,6 +39,7 @@ from bigshot_llm.api.routes import (
     usage,
     webhooks,
 )
+from bigshot_llm.api.shutdown import ShutdownNotice
 from bigshot_llm.db.engine import make_engine, make_session_factory
 from bigshot_llm.services.app_state import AppState
 from bigshot_llm.services.auth import Authenticator
@@ -98,6 +99,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         AppStatus.disable_automatic_graceful_drain()
     state = build_state(settings)
     app.state.bigshot = state
+    app.state.shutdown = ShutdownNotice(settings.shutdown_grace_seconds)
     redis_client = redis_from_url(settings.redis_url) if settings.redis_url else None
     app.state.redis = redis_client
     scale = ScaleOut.create(settings, redis_client)  # Redis-backed cache, buffers and bus
@@ -133,6 +135,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await streams.start()
         await scale.start(state, streams)
         await observability.start()
+        app.state.shutdown.install()
         yield
     finally:
         # Running generations get the shutdown grace, then store their partial answers.

@@ -83,11 +83,6 @@ def test_sigterm_lets_running_streams_finish(tmp_path: Path) -> None:
     assert exited < 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not implemented yet: at the deadline uvicorn cancels direct SSE responses and the "
-    "connection is cut without a final event (scale-out issue: graceful shutdown)",
-)
 def test_streams_cut_at_the_shutdown_deadline_end_with_a_terminal_event(tmp_path: Path) -> None:
     results, exited = run_shutdown(tmp_path, grace=1, stream_seconds=8.0)
     assert len(results) == 4

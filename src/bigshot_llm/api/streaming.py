@@ -21,6 +21,7 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.types import Message, Send
 
+from bigshot_llm.api.shutdown import end_at_shutdown
 from bigshot_llm.errors import GatewayError
 
 T = TypeVar("T")
@@ -99,7 +100,24 @@ class RelayResponse(EventSourceResponse):
         await super()._send_with_timeout(send, message)
 
 
-def sse_response(events: AsyncIterator[bytes | dict], ping_seconds: float) -> EventSourceResponse:
+NATIVE_FAREWELL = (
+    b'event: error\ndata: {"code":"gateway_shutdown","message":"the gateway is restarting; '
+    b'send the request again"}\n\n'
+)
+
+
+def sse_response(
+    events: AsyncIterator[bytes],
+    ping_seconds: float,
+    *,
+    request: Request | None = None,
+    farewell: bytes | None = None,
+) -> EventSourceResponse:
+    """The SSE answer; with `farewell`, a stream still open at the shutdown deadline ends
+    with that event instead of a dropped connection (see `api.shutdown`)."""
+    notice = getattr(request.app.state, "shutdown", None) if request is not None else None
+    if notice is not None and farewell is not None:
+        events = end_at_shutdown(events, notice, farewell)
     return RelayResponse(events, ping=ping_seconds, headers=SSE_HEADERS)
 
 

@@ -45,6 +45,11 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
 }
 # Providers that only know `max_tokens` get `max_completion_tokens` translated.
 _KNOWS_MAX_COMPLETION_TOKENS = frozenset({"openai"})
+# What a stream still open at the shutdown deadline ends with (see `api.shutdown`).
+OPENAI_FAREWELL = (
+    b'data: {"error":{"message":"the gateway is restarting; send the request again",'
+    b'"type":"server_error","param":null,"code":"gateway_shutdown"}}\n\ndata: [DONE]\n\n'
+)
 
 
 def _json(payload: Any) -> Response:
@@ -142,7 +147,10 @@ async def _generate(
         prompt_estimate=lambda: shapes.estimate_prompt_tokens(raw),
     )
     return sse_response(
-        release_when_done(events, slots, slot), request.app.state.settings.sse_ping_seconds
+        release_when_done(events, slots, slot),
+        request.app.state.settings.sse_ping_seconds,
+        request=request,
+        farewell=OPENAI_FAREWELL,
     )
 
 

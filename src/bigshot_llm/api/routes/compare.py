@@ -11,7 +11,7 @@ from starlette.responses import Response
 from bigshot_llm.api.deps import CurrentUser
 from bigshot_llm.api.limits import stream_limit
 from bigshot_llm.api.responses import ok
-from bigshot_llm.api.streaming import sse_response
+from bigshot_llm.api.streaming import NATIVE_FAREWELL, sse_response
 from bigshot_llm.model_ops_schemas import CompareRequest, ComparisonPublic, ComparisonSummary
 from bigshot_llm.schemas import Envelope, Page
 from bigshot_llm.services.compare import CompareService
@@ -60,7 +60,12 @@ async def compare(
     except BaseException:
         await release()
         raise
-    return sse_response(events, request.app.state.settings.sse_ping_seconds)
+    return sse_response(
+        events,
+        request.app.state.settings.sse_ping_seconds,
+        request=request,
+        farewell=NATIVE_FAREWELL,
+    )
 
 
 @router.get(

@@ -17,7 +17,12 @@ from bigshot_llm.api.deps import CurrentUser
 from bigshot_llm.api.limits import stream_limit
 from bigshot_llm.api.metering import metered_call, metered_stream
 from bigshot_llm.api.responses import dumps, ok
-from bigshot_llm.api.streaming import prefetch, sse_response, until_disconnected
+from bigshot_llm.api.streaming import (
+    NATIVE_FAREWELL,
+    prefetch,
+    sse_response,
+    until_disconnected,
+)
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.llm_schemas import (
     ChatAnswer,
@@ -154,7 +159,9 @@ async def generate(
         raise
     settings = request.app.state.settings
     events = release_when_done(native_events(relay, stats), slots, slot)
-    return sse_response(events, settings.sse_ping_seconds)
+    return sse_response(
+        events, settings.sse_ping_seconds, request=request, farewell=NATIVE_FAREWELL
+    )
 
 
 async def release_when_done(
