@@ -1,10 +1,19 @@
 # syntax=docker/dockerfile:1
-# Build stage: wheels for the gateway and its dependencies.
+# UI stage: the React app, built into the package's static folder.
+FROM node:20-slim AS ui
+WORKDIR /src/frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY frontend ./
+RUN npm run build  # writes ../src/bigshot_llm/static
+
+# Build stage: wheels for the gateway (with the built UI) and its dependencies.
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN pip install --no-cache-dir --upgrade pip wheel
 COPY pyproject.toml README.md ./
 COPY src ./src
+COPY --from=ui /src/src/bigshot_llm/static ./src/bigshot_llm/static
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # Runtime stage: non-root, only what runs.

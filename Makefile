@@ -50,6 +50,7 @@ run: install ui
 PG_TESTS ?= tests/api tests/conversations tests/security tests/usage tests/test_bootstrap_and_cli.py
 test: install ui-test ui
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy src/bigshot_llm
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(PY) -m pytest -q --db=postgres $(PG_TESTS) $(PYTEST_ARGS)
 
@@ -61,6 +62,7 @@ demo: install ui
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy src/bigshot_llm
 	$(VENV)/bin/ruff format --check src tests
 
 format: install

@@ -83,7 +83,7 @@ class FastPathMiddleware(HTTPMiddleware):
         raw_key = presented_key(request)
         if query is not None and raw_key and len(raw_key) <= 200:
             principal = await request.app.state.bigshot.auth.resolve(raw_key)
-        if principal is None:  # 401s, odd queries: the ordinary path answers them
+        if principal is None or query is None:  # 401s, odd queries: the ordinary path
             await self.app(scope, receive, send)
             return
         body_bytes = b""

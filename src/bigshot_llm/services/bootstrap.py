@@ -58,6 +58,7 @@ async def ensure_admin(state: AppState) -> str | None:
 
 async def ensure_default_provider(state: AppState) -> None:
     settings = state.settings
+    key: str | None
     if settings.llm_provider == "lmstudio":
         kind, base, key = "lmstudio", settings.lmstudio_api_base, settings.lmstudio_api_key
         model = settings.lmstudio_model

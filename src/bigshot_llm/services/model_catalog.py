@@ -111,7 +111,7 @@ class ModelCatalog:
             listing = ModelListing(**last, cached=True, stale=True)
             listing.error = exc.to_dict()
             return listing
-        payload = {
+        payload: dict[str, Any] = {
             "models": [m.to_dict(detailed) for m in models],
             "fetched_at": datetime.now(UTC).isoformat(),
         }

@@ -68,7 +68,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         )
     except (OSError, TimeoutError):
         return []
-    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 async def check_url(

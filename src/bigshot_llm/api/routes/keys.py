@@ -61,9 +61,10 @@ async def create(body: KeyCreate, principal: CurrentUser, session: SessionDep) -
                 details=[{"loc": ["body", "role"], "msg": "does not match the existing user"}],
             )
     else:
-        user = await session.get(User, principal.user_id)
-        if user is None:
+        own = await session.get(User, principal.user_id)
+        if own is None:
             raise NotFound("your user no longer exists")
+        user = own
     key, clear = await create_key(session, user, body.name)
     key.rate_limit_per_minute = body.rate_limit_per_minute
     key.max_streams = body.max_streams

@@ -44,7 +44,7 @@ from bigshot_llm.services.stream_stats import StreamStats, TextOf
 
 router = APIRouter(prefix="/api/v1/llm-providers", tags=["llm"])
 
-STREAM_DOC = {
+STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "JSON envelope, or with `stream: true` a `text/event-stream` of "
         "`delta`, then `done` or `error` events.",
