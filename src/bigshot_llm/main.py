@@ -80,6 +80,7 @@ def build_state(settings: Settings) -> AppState:
         transport=settings.http_transport,
         retry_attempts=settings.retry_attempts,
         pool_health_seconds=settings.pool_health_seconds,
+        keepalive_expiry=settings.upstream_keepalive_seconds,
     )
     return AppState(
         settings=settings,

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024, validation_alias=_gw("MAX_BODY_BYTES"))
     sse_ping_seconds: float = Field(15.0, gt=0, validation_alias=_gw("SSE_PING_SECONDS"))
     retry_attempts: int = Field(2, ge=0, le=5, validation_alias=_gw("RETRY_ATTEMPTS"))
+    upstream_keepalive_seconds: float = Field(
+        4.0, gt=0, le=300, validation_alias=_gw("UPSTREAM_KEEPALIVE_SECONDS")
+    )
     default_context_length: int = Field(
         4096, ge=256, validation_alias=_gw("DEFAULT_CONTEXT_LENGTH")
     )

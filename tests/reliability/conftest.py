@@ -62,6 +62,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
             sse_ping_seconds=0.5,
             health_check_seconds=0,
             rate_limit_admin=0,
+            upstream_keepalive_seconds=0.3,  # idle pooled connections go quickly (leak checks)
         )
         with ThreadedServer(create_app(settings)) as gateway:
             listing = httpx.get(f"{gateway.url}/api/v1/llm-providers", headers=ADMIN, timeout=10)

@@ -33,6 +33,9 @@ class ProviderSpec:
     max_connections: int = 100
     max_keepalive_connections: int = 20
     retry_attempts: int = 2
+    # Idle pooled connections are closed after this; kept below the usual 5 s server idle
+    # timeout so the gateway never reuses a connection the server is closing.
+    keepalive_expiry: float = 4.0
     transport: TransportName = "aiohttp"
     extra_headers: dict[str, str] = field(default_factory=dict)
     # More roots serving the same models: with base_url they form a pool (providers/pool.py).

@@ -49,6 +49,7 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
     limits = httpx.Limits(
         max_connections=spec.max_connections,
         max_keepalive_connections=spec.max_keepalive_connections,
+        keepalive_expiry=spec.keepalive_expiry,
     )
     timeout = httpx.Timeout(
         connect=spec.connect_timeout, read=spec.read_timeout, write=30.0, pool=spec.connect_timeout

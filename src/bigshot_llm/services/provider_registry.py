@@ -54,7 +54,9 @@ class ProviderRecord:
     exclusive_loading: bool = False
     pool_urls: tuple[str, ...] = ()
 
-    def spec(self, transport: TransportName, retry_attempts: int) -> ProviderSpec:
+    def spec(
+        self, transport: TransportName, retry_attempts: int, keepalive_expiry: float = 4.0
+    ) -> ProviderSpec:
         return ProviderSpec(
             id=self.id,
             name=self.name,
@@ -69,6 +71,7 @@ class ProviderRecord:
             max_connections=self.max_connections,
             max_keepalive_connections=self.max_keepalive_connections,
             retry_attempts=retry_attempts,
+            keepalive_expiry=keepalive_expiry,
             transport=transport,
             pool_urls=self.pool_urls,
         )
@@ -138,11 +141,13 @@ class ProviderRegistry:
         transport: TransportName = "aiohttp",
         retry_attempts: int = 2,
         pool_health_seconds: float = 5.0,
+        keepalive_expiry: float = 4.0,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self.transport: TransportName = transport
         self.retry_attempts = retry_attempts
+        self.keepalive_expiry = keepalive_expiry
         self._records: dict[str, ProviderRecord] = {}
         self._selections: dict[str, str] = {}
         self._live: dict[str, tuple[ProviderSpec, Provider]] = {}
@@ -226,7 +231,7 @@ class ProviderRegistry:
 
     def provider(self, record: ProviderRecord) -> Provider:
         """The pooled provider for a config, rebuilt when the config changed."""
-        spec = record.spec(self.transport, self.retry_attempts)
+        spec = record.spec(self.transport, self.retry_attempts, self.keepalive_expiry)
         live = self._live.get(record.id)
         if live is not None and live[0] == spec:
             return live[1]
