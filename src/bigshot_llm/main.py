@@ -130,7 +130,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         remote=scale.store,
     )
     app.state.streams = streams
-    app.state.compare = CompareService(state.sessions, app.state.llm)
+    app.state.compare = CompareService(state.sessions, app.state.llm, app.state.usage)
     try:
         await prepare(state, migrate_first=settings.auto_migrate, ui_base=ui_base_url(settings))
         await streams.start()

@@ -84,6 +84,13 @@ async def test_two_targets_stream_concurrently_and_are_stored(
             assert result["stats"]["tokens_per_second"] > 0
         listing = await client.get(COMPARE, headers=ADMIN)
         assert [c["id"] for c in listing.json()["data"]["items"]] == [comparison_id]
+        # each target's upstream call is in the usage records, like any other LLM call
+        usage = await client.get("/api/v1/usage", params={"group_by": "model"}, headers=ADMIN)
+        assert usage.status_code == 200, usage.text
+        groups = {g["model"]: g for g in usage.json()["data"]["groups"]}
+        for model in ("qwen2.5-7b-instruct", "llama-3.2-1b-instruct"):
+            assert groups[model]["requests"] == 1
+            assert groups[model]["completion_tokens"] == 8
     assert sim.state.requests_by_path.get("/v1/chat/completions") == 1
     assert second_sim.state.requests_by_path.get("/v1/chat/completions") == 1
 

@@ -24,10 +24,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bigshot_llm.db.models import Comparison
 from bigshot_llm.errors import GatewayError, NotFound
 from bigshot_llm.model_ops_schemas import CompareRequest
+from bigshot_llm.providers.base import StreamChunk
 from bigshot_llm.services import generation_shapes as shapes
 from bigshot_llm.services.auth import Principal
 from bigshot_llm.services.llm import LLMService, Target
+from bigshot_llm.services.metering import Ticket, watch_stream
 from bigshot_llm.services.stream_stats import StreamStats
+from bigshot_llm.services.usage import UsageRecorder
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,10 @@ class _Run:
         body: dict[str, Any],
         results: list[dict[str, Any]],
         release: Release,
+        principal: Principal,
     ) -> None:
         self.service = service
+        self.principal = principal
         self.row_id = row_id
         self.targets = targets
         self.body = body
@@ -112,7 +117,7 @@ class _Run:
         try:
             if isinstance(target, GatewayError):
                 raise target
-            stream = self.service.llm.stream_chat(target, body)
+            stream = self._metered(target, body, stats)
             try:
                 async for chunk in stream:
                     text = stats.observe(chunk.data)
@@ -131,6 +136,26 @@ class _Run:
         except Exception as exc:  # noqa: BLE001 - one broken target must not stop the others
             log.exception("comparison target %d failed", index)
             self._failed(index, stats, GatewayError(f"unexpected error: {type(exc).__name__}"))
+
+    def _metered(
+        self, target: Target, body: dict[str, Any], stats: StreamStats
+    ) -> AsyncIterator[StreamChunk]:
+        """The target's upstream stream, recorded in usage like every other LLM call."""
+        stream = self.service.llm.stream_chat(target, body)
+        recorder = self.service.usage
+        if recorder is None:
+            return stream
+        ticket = Ticket(
+            recorder=recorder,
+            user_id=self.principal.user_id,
+            key_id=self.principal.key_id,
+            provider_id=target.record.id,
+            provider=target.record.name,
+            model=body["model"],
+            endpoint="/api/v1/compare",
+            streamed=True,
+        )
+        return watch_stream(ticket, stream, stats)
 
     def _failed(self, index: int, stats: StreamStats, exc: GatewayError) -> None:
         error = exc.to_dict()
@@ -151,9 +176,15 @@ class _Run:
 class CompareService:
     """Starts comparisons, keeps their supervisor tasks, and reads the stored records."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], llm: LLMService) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        llm: LLMService,
+        usage: UsageRecorder | None = None,
+    ) -> None:
         self.sessions = sessions
         self.llm = llm
+        self.usage = usage
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _resolve(
@@ -201,7 +232,7 @@ class CompareService:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        run = _Run(self, row.id, targets, body, results, release)
+        run = _Run(self, row.id, targets, body, results, release, principal)
         task = asyncio.create_task(run.supervise(), name=f"comparison-{row.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
