@@ -9,7 +9,11 @@ and by the lifespan when `BIGSHOT_LOG_FORMAT` is set; with it unset the host's l
 
 from __future__ import annotations
 
+import atexit
+import copy
 import logging
+import logging.handlers
+import queue
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -51,7 +55,9 @@ class JsonFormatter(logging.Formatter):
         for name, value in record.__dict__.items():
             if name not in _STANDARD and not name.startswith("_"):
                 entry[name] = value
-        if record.exc_info:
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        elif record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
 
@@ -61,18 +67,52 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
 
 
+class _QueueHandler(logging.handlers.QueueHandler):
+    """Hands records to the writer thread: the request's task only builds the record.
+
+    Formatting and the write to stderr happen in a `QueueListener` thread, off the event
+    loop. The message and any traceback are rendered here, where the record was made.
+    """
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg = record.getMessage()
+        record.args = None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def _stop_listener() -> None:
+    global _listener  # noqa: PLW0603 - one writer thread per process, like the root logger
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
 def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
-    """Route every logger (uvicorn's too) through one stderr handler in `fmt`. Idempotent."""
+    """Route every logger (uvicorn's too) through one stderr writer in `fmt`. Idempotent."""
+    global _listener  # noqa: PLW0603 - see _stop_listener
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _MARK, False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    _stop_listener()
+    writer = logging.StreamHandler(sys.stderr)
+    writer.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    handler = _QueueHandler(records)
     setattr(handler, _MARK, True)
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    _listener = logging.handlers.QueueListener(records, writer)
+    _listener.start()
+    atexit.register(_stop_listener)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
