@@ -61,7 +61,7 @@ async def test_every_pool_url_passes_the_ssrf_guard(
     assert created.status_code == 201, created.text
     private = await client.patch(
         f"{PROVIDERS}/{created.json()['data']['id']}",
-        json={"pool_urls": ["http://10.1.2.3:1234/v1"]},
+        json={"pool_urls": ["http://10.1.2.3:1234/v1"]},  # ssrf: private, refused
         headers=user_headers,
     )
     assert private.status_code == 422, private.text
