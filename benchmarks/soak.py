@@ -218,10 +218,16 @@ async def latency_probe(url: str, sim_url: str, stop: asyncio.Event) -> list[tup
     ):
         while not stop.is_set():
             t0 = time.perf_counter()
-            via = await gateway.post("/v1/chat/completions", json=body, headers=HEADERS)
-            t1 = time.perf_counter()
-            straight = await direct.post("/v1/chat/completions", json=body)
-            t2 = time.perf_counter()
+            try:
+                via = await gateway.post("/v1/chat/completions", json=body, headers=HEADERS)
+                t1 = time.perf_counter()
+                straight = await direct.post("/v1/chat/completions", json=body)
+                t2 = time.perf_counter()
+            except httpx.TransportError:
+                # An injected fault is taken by whichever request reaches the simulator next,
+                # the probe's direct call included (a dropped body): no sample this round.
+                await asyncio.sleep(0.2)
+                continue
             if via.status_code == 200 and straight.status_code == 200:
                 samples.append((time.monotonic() - started, (t1 - t0) - (t2 - t1)))
             await asyncio.sleep(0.2)

@@ -21,6 +21,7 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.types import Message, Send
 
+from bigshot_llm.aio import close_iterator
 from bigshot_llm.api.shutdown import end_at_shutdown
 from bigshot_llm.errors import GatewayError
 
@@ -53,7 +54,7 @@ async def prefetch(
         except StopAsyncIteration:
             pass
         except BaseException:
-            await _close(chunks)
+            await close_iterator(chunks)
             raise
     return _relay(first, chunks)
 
@@ -76,14 +77,7 @@ async def _abandon(first: asyncio.Future[T], chunks: AsyncIterator[T]) -> None:
         first.cancel()
         with contextlib.suppress(BaseException):
             await first
-    await _close(chunks)
-
-
-async def _close(chunks: AsyncIterator[T]) -> None:
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is not None:
-        with contextlib.suppress(Exception):
-            await aclose()
+    await close_iterator(chunks)
 
 
 class RelayResponse(EventSourceResponse):

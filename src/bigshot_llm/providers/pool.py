@@ -18,7 +18,6 @@ with its own connection pool), so the LLM service and both API surfaces see a si
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import time
@@ -26,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bigshot_llm.aio import close_iterator, stop_task
 from bigshot_llm.errors import GatewayError, ProviderTimeout, ProviderUnavailable, UpstreamError
 from bigshot_llm.providers.base import ModelInfo, Provider, ProviderSpec, StreamChunk
 from bigshot_llm.providers.http import TRANSPORT_ERRORS
@@ -154,10 +154,7 @@ class PooledProvider:
                 return
             finally:
                 member.inflight -= 1
-                aclose = getattr(chunks, "aclose", None)
-                if aclose is not None:
-                    with contextlib.suppress(Exception):
-                        await aclose()
+                await close_iterator(chunks)
         raise last or ProviderUnavailable(f"no member of {self.spec.name} is available")
 
     # ---- the Provider protocol ------------------------------------------------------------
@@ -234,11 +231,8 @@ class PooledProvider:
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._health is not None:
-            self._health.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health
-            self._health = None
+        await stop_task(self._health)
+        self._health = None
         for member in self.members:
             try:
                 await member.provider.aclose()

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bigshot_llm.aio import close_iterator, stop_task
 from bigshot_llm.conversation_schemas import StreamCreate
 from bigshot_llm.errors import Conflict, GatewayError, RateLimited
 from bigshot_llm.services import conversations
@@ -137,9 +138,7 @@ class StreamManager:
             log.info("shutdown: letting %d chat stream(s) finish (%.0fs)", len(running), drain)
             await asyncio.wait(running, timeout=drain)
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await stop_task(self._sweeper)
         handles = list(self._streams.values())
         for handle in handles:
             self._cancel(handle, "shutdown")
@@ -301,9 +300,7 @@ class StreamManager:
                     if text:
                         await buffer.append("delta", {"text": text})
             finally:
-                aclose = getattr(chunks, "aclose", None)
-                if aclose is not None:
-                    await aclose()
+                await close_iterator(chunks, quiet=False)
         except asyncio.CancelledError:
             await self._finish(handle, "cancelled", None)
             raise

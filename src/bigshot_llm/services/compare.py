@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bigshot_llm.aio import close_iterator
 from bigshot_llm.db.models import Comparison
 from bigshot_llm.errors import GatewayError, NotFound
 from bigshot_llm.model_ops_schemas import CompareRequest
@@ -54,12 +55,6 @@ def public(row: Comparison, *, full: bool = True) -> dict[str, Any]:
 
 def encode_event(event_id: int, name: str, payload: dict[str, Any]) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, name.encode(), orjson.dumps(payload))
-
-
-async def _close(stream: AsyncIterator[Any]) -> None:
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 class _Run:
@@ -124,7 +119,7 @@ class _Run:
                     if text:
                         self.put("delta", {"target": index, "text": text})
             finally:  # also when cancelled: closing the upstream stops its generation
-                await _close(stream)
+                await close_iterator(stream, quiet=False)
             done = stats.done_payload()
             result.update(status="done", text=stats.text, **done)
             self.put("done", {"target": index, **done})

@@ -10,12 +10,12 @@ streams all go through these two functions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bigshot_llm.aio import close_iterator
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.providers.base import StreamChunk
 from bigshot_llm.services.stream_stats import StreamStats
@@ -128,10 +128,7 @@ async def watch_stream(
         raise
     finally:
         ticket.recorder.stream_closed()
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
+        await close_iterator(chunks)
         _finish_stream(ticket, stats, status)
 
 

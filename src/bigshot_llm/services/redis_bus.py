@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 
+from bigshot_llm.aio import stop_task
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -64,11 +66,8 @@ class RedisBus:
             log.warning("redis bus: not subscribed yet; retrying in the background")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         first = True
