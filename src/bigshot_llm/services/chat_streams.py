@@ -357,9 +357,17 @@ class StreamManager:
 
     async def _settle(self, handle: StreamHandle) -> None:
         """Wait for the generation to end; finish it here if it was cancelled before it ran."""
-        if handle.task is not None and not handle.task.done():
-            await asyncio.wait({handle.task}, timeout=STOP_WAIT_SECONDS)
-        if handle.task is not None and handle.task.done():
+        task = handle.task
+        if task is not None and not task.done():
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + STOP_WAIT_SECONDS
+            while not task.done() and loop.time() < deadline:
+                await asyncio.wait({task}, timeout=0.25)
+                if not task.done() and handle.cancel_reason is not None:
+                    # A client library (redis-py's connection handling, for one) can swallow
+                    # a cancellation; asking again ends the generation instead of waiting.
+                    task.cancel()
+        if task is not None and task.done():
             await self._finish(handle, "cancelled", None)
 
     async def stop(self, handle: StreamHandle) -> None:
