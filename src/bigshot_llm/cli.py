@@ -51,16 +51,15 @@ async def _startup_lock(engine: Any, postgres: bool) -> AsyncIterator[None]:
 async def _prepare(settings: Settings) -> None:
     """Migrate (unless BIGSHOT_AUTO_MIGRATE=false) and run first-start set-up once, before any
     worker starts; replicas starting together on Postgres take turns."""
-    from bigshot_llm.main import build_state, ui_base_url
-    from bigshot_llm.services.bootstrap import prepare
+    from bigshot_llm.lifespan import build_core, prepare_core
 
-    state = build_state(settings)
+    core = build_core(settings)
     try:
-        async with _startup_lock(state.engine, not settings.is_sqlite):
-            await prepare(state, migrate_first=settings.auto_migrate, ui_base=ui_base_url(settings))
+        async with _startup_lock(core.engine, not settings.is_sqlite):
+            await prepare_core(core)
     finally:
-        await state.registry.aclose()
-        await state.engine.dispose()
+        await core.registry.aclose()
+        await core.engine.dispose()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -148,14 +147,14 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    from bigshot_llm.main import build_state
-    from bigshot_llm.services import audit
-    from bigshot_llm.services.auth import create_key, ensure_user
+    from bigshot_llm.lifespan import build_core
+    from bigshot_llm.services.access import audit
+    from bigshot_llm.services.access.auth import create_key, ensure_user
 
     settings = _settings()
 
     async def run() -> str:
-        state = build_state(settings)
+        state = build_core(settings)
         try:
             async with state.sessions() as session:
                 user = await ensure_user(session, args.user or args.name, args.role)
@@ -175,12 +174,12 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_providers_list(_: argparse.Namespace) -> int:
-    from bigshot_llm.main import build_state
+    from bigshot_llm.lifespan import build_core
 
     settings = _settings()
 
     async def run() -> None:
-        state = build_state(settings)
+        state = build_core(settings)
         try:
             await state.registry.reload()
             active = state.registry.selection("global")
@@ -203,7 +202,7 @@ def cmd_secrets_rotate(args: argparse.Namespace) -> int:
 
     from bigshot_llm.db.engine import make_engine, make_session_factory
     from bigshot_llm.db.models import ProviderConfig
-    from bigshot_llm.services.secrets_box import SecretBox
+    from bigshot_llm.services.access.secrets import SecretBox
 
     settings = _settings()
     box = SecretBox(args.new, old_secrets=(args.old,))

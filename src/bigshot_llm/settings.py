@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     pool_health_seconds: float = Field(
         5.0, gt=0, le=3600, validation_alias=_gw("POOL_HEALTH_SECONDS")
     )
+    # The shortcut past FastAPI's router for the hot LLM routes (api/fast_path.py); off only
+    # to compare both paths.
+    fast_path: bool = Field(True, validation_alias=_gw("FAST_PATH"))
 
     @field_validator("lmstudio_api_base", "openai_api_base")
     @classmethod

@@ -45,10 +45,10 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
 
 
 async def test_ready_is_503_when_the_database_is_gone(client: httpx.AsyncClient, app) -> None:
-    await app.state.bigshot.engine.dispose()
+    await app.state.resources.engine.dispose()
     from bigshot_llm.db.engine import make_engine
 
-    app.state.bigshot.engine = make_engine("sqlite+aiosqlite:////nonexistent/dir/x.db")
+    app.state.resources.engine = make_engine("sqlite+aiosqlite:////nonexistent/dir/x.db")
     response = await client.get("/ready")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"

@@ -46,7 +46,7 @@ async def test_created_key_is_random_prefixed_and_hashed(client: httpx.AsyncClie
 
     from bigshot_llm.db.models import ApiKey
 
-    async with app.state.bigshot.sessions() as session:
+    async with app.state.resources.sessions() as session:
         stored = (await session.exec(select(ApiKey))).all()
     assert all(key not in (k.key_hash, k.prefix) for k in stored)
 

@@ -68,7 +68,7 @@ async def test_api_key_is_masked_encrypted_and_kept_when_mask_is_sent_back(
 
     from bigshot_llm.db.models import ProviderConfig
 
-    async with app.state.bigshot.sessions() as session:
+    async with app.state.resources.sessions() as session:
         row = await session.get(ProviderConfig, provider_id)
     assert row is not None and row.api_key_encrypted and secret not in row.api_key_encrypted
 
@@ -78,11 +78,11 @@ async def test_api_key_is_masked_encrypted_and_kept_when_mask_is_sent_back(
         headers=ADMIN,
     )
     assert patched.status_code == 200
-    assert app.state.bigshot.registry.get(provider_id).api_key == secret
+    assert app.state.resources.registry.get(provider_id).api_key == secret
     await client.patch(
         f"/api/v1/llm-providers/{provider_id}", json={"api_key": "sk-new-1234567"}, headers=ADMIN
     )
-    assert app.state.bigshot.registry.get(provider_id).api_key == "sk-new-1234567"
+    assert app.state.resources.registry.get(provider_id).api_key == "sk-new-1234567"
 
     audit = (await client.get("/api/v1/audit", headers=ADMIN)).text
     assert secret not in audit and "sk-new-1234567" not in audit

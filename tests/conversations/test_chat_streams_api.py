@@ -161,7 +161,7 @@ async def test_concurrent_streams_per_user_are_limited(
     refused = await client.post(STREAMS, json={"message": "c"}, headers=user_headers)
     assert refused.status_code == 429
     error = refused.json()["error"]
-    assert error["code"] == "rate_limited"
+    assert error["code"] == "too_many_streams"  # the one stream cap of every surface
     assert "2 at a time" in error["message"]
     await start_stream(client, other_headers, message="other users are not affected")
     # A running conversation takes one stream at a time.

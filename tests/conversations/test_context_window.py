@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bigshot_llm.errors import ContextLengthExceeded
-from bigshot_llm.services.context_window import Turn, context_length_of, fit_history
-from bigshot_llm.services.conversations import title_from
+from bigshot_llm.services.chat.context_window import Turn, context_length_of, fit_history
+from bigshot_llm.services.chat.conversations import title_from
 
 
 def turns(n: int, chars: int = 400) -> list[Turn]:

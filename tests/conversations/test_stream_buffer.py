@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bigshot_llm.services.stream_buffer import MemoryStreamBuffer, StreamEvent, StreamMeta
+from bigshot_llm.services.chat.buffers.memory import MemoryStreamBuffer, StreamEvent, StreamMeta
 
 
 def buffer() -> MemoryStreamBuffer:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bigshot_llm.main import create_app
-from bigshot_llm.providers.registry import ENTRY_POINT_GROUP
+from bigshot_llm.providers.kinds import ENTRY_POINT_GROUP
 from bigshot_llm.sim.testing import running_sim
 from bigshot_llm.sse import SSEDecoder
 from tests.conftest import make_settings

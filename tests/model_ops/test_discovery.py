@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bigshot_llm.services import discovery
+from bigshot_llm.services.providers import discovery
 from bigshot_llm.sim.testing import running_sim
 from tests.support.servers import ThreadedServer, free_port
 

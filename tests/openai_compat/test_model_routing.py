@@ -1,4 +1,4 @@
-"""`provider-name/model-id` routing (`services.model_routing`), without servers."""
+"""`provider-name/model-id` routing (`services.generation.routing`), without servers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bigshot_llm.services.auth import Principal
-from bigshot_llm.services.model_routing import qualified_id, route_model
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.generation.routing import Router, qualified_id
 
 PRINCIPAL = Principal(user_id="u1", user_name="alice", role="user", key_id="k1")
 
@@ -26,11 +26,11 @@ class FakeRegistry:
         return self.records
 
 
-class FakeLLM:
-    """Stands in for `LLMService`: `resolve` returns the provider name it was given."""
+class FakeRouter(Router):
+    """A `Router` whose `resolve` returns the provider name it was given."""
 
     def __init__(self, names: list[str]) -> None:
-        self.registry = FakeRegistry(names)
+        self.registry: Any = FakeRegistry(names)
 
     def resolve(self, principal: Principal, provider_ref: str | None = None) -> Any:
         return provider_ref or "<active>"
@@ -55,12 +55,10 @@ class FakeLLM:
 def test_route_model(
     model: str | None, target: str, upstream_model: str | None, prefixed: bool
 ) -> None:
-    llm: Any = FakeLLM(["lms", "team", "team/a"])
-    routed = route_model(llm, PRINCIPAL, model)
+    routed = FakeRouter(["lms", "team", "team/a"]).route(PRINCIPAL, model)
     assert (routed.target, routed.model, routed.prefixed) == (target, upstream_model, prefixed)
 
 
 def test_qualified_id_round_trips() -> None:
-    llm: Any = FakeLLM(["lms"])
-    routed = route_model(llm, PRINCIPAL, qualified_id("lms", "org/model"))
+    routed = FakeRouter(["lms"]).route(PRINCIPAL, qualified_id("lms", "org/model"))
     assert (routed.target, routed.model) == ("lms", "org/model")

@@ -164,10 +164,12 @@ def test_redis_down_degrades_and_recovers_without_restart(
         redis_gateway(tmp_path, sim, own_redis.url) as gateway,
         httpx.Client(base_url=gateway.url, timeout=30) as client,
     ):
-        limits = gateway.config.app.state.rate_limits
+        resources = gateway.config.app.state.resources
+        limits = resources.rate_limits
+        prefix = resources.settings.redis_prefix
         user = user_key(client)
         assert traffic(client, user) == HEALTHY
-        assert own_redis.keys("bigshot-limits*"), "rate limits live in Redis"
+        assert own_redis.keys(f"{prefix}:limits*"), "rate limits live in Redis, under the prefix"
         assert limits.storage_errors == 0
 
         own_redis.stop()
@@ -181,7 +183,7 @@ def test_redis_down_degrades_and_recovers_without_restart(
         assert wait_until(lambda: traffic(client, user) == HEALTHY, timeout=10)
         assert traffic(client, user) == HEALTHY
         assert limits.storage_errors == errors, "Redis is back: no more failures"
-        assert own_redis.keys("bigshot-limits*"), "rate limits are in Redis again"
+        assert own_redis.keys(f"{prefix}:limits*"), "rate limits are in Redis again"
 
 
 def test_redis_down_fails_closed_when_configured(
@@ -241,7 +243,7 @@ def postgres_outage(tmp_path: Path, sim: Any, url: str) -> None:
             assert traffic(client, ADMIN) == HEALTHY  # caches the key and the configs
 
             # The once-a-minute "last used" write of the key will fall in the outage.
-            gateway.config.app.state.bigshot.auth._last_used.clear()
+            gateway.config.app.state.resources.auth._last_used.clear()
             proxy.cut()  # the database goes away: connections reset, new ones refused
             cut_at = time.monotonic()
             assert client.get("/ready").status_code == 503

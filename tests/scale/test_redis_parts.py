@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from redis.asyncio import from_url
 
-from bigshot_llm.services.redis_bus import RedisBus
-from bigshot_llm.services.redis_cache import make_model_cache
-from bigshot_llm.services.redis_stream_buffer import RedisStreamStore
-from bigshot_llm.services.stream_buffer import StreamMeta
+from bigshot_llm.services.bus import RedisBus
+from bigshot_llm.services.chat.buffers.memory import StreamMeta
+from bigshot_llm.services.chat.buffers.redis import RedisStreamStore
+from bigshot_llm.services.generation.model_cache import make_model_cache
 from tests.support.services import REDIS_URL, require_service
 
 
@@ -120,22 +120,30 @@ async def test_the_bus_reaches_other_replicas_but_not_the_sender(redis: Any, pre
         await b.close()
 
 
-async def test_the_model_cache_is_shared_and_namespaced(prefix: str) -> None:
-    first, second = make_model_cache(REDIS_URL, prefix), make_model_cache(REDIS_URL, prefix)
+async def test_the_model_cache_is_shared_and_namespaced(redis: Any, prefix: str) -> None:
+    other: Any = from_url(REDIS_URL)  # another replica's client
+    namespace = f"{prefix}:models"
+    first = make_model_cache(redis, namespace=namespace)
+    second = make_model_cache(other, namespace=namespace)
     try:
-        await first.set("models:p", {"models": [{"id": "m"}]}, ttl=30)
-        assert await second.get("models:p") == {"models": [{"id": "m"}]}
-        await second.delete("models:p")
-        assert await first.get("models:p") is None
+        await first.set("p", {"models": [{"id": "m"}]}, ttl=30)
+        assert await second.get("p") == {"models": [{"id": "m"}]}
+        assert await redis.exists(f"{namespace}:p"), "stored under the prefix"
+        await second.delete("p")
+        assert await first.get("p") is None
     finally:
         await first.close()
         await second.close()
+    assert await redis.ping(), "closing a cache leaves the shared client open"
+    await other.aclose()
 
 
 async def test_an_unreachable_model_cache_is_a_miss_not_a_failure() -> None:
-    cache = make_model_cache("redis://127.0.0.1:9/0", "bigshot-test-none")
+    unreachable: Any = from_url("redis://127.0.0.1:9/0")
+    cache = make_model_cache(unreachable, namespace="bigshot-test-none:models")
     try:
         assert await cache.get("models:p") is None
         assert not await cache.set("models:p", {"models": []}, ttl=5)
     finally:
         await cache.close()
+        await unreachable.aclose()

@@ -109,7 +109,7 @@ async def test_a_thousand_bad_bodies_get_only_4xx(client: httpx.AsyncClient, app
             assert response.json()["success"] is False
         sent += 1
     assert sum(v for k, v in statuses.items() if k >= 400) > 900
-    engine = app.state.bigshot.engine
+    engine = app.state.resources.engine
     async with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             assert (await conn.execute(text("PRAGMA integrity_check"))).scalar() == "ok"

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 
 from bigshot_llm.db.models import WebhookDelivery
-from bigshot_llm.services.health_monitor import HealthMonitor
+from bigshot_llm.services.providers.health import HealthMonitor
 from tests.conftest import ADMIN_KEY, auth
 from tests.usage.test_metrics import samples, value
 
@@ -20,7 +20,7 @@ EVENTS = ["provider.up", "provider.down", "model.loaded", "model.unloaded"]
 
 
 async def queued(app: FastAPI) -> list[dict[str, Any]]:
-    async with app.state.bigshot.sessions() as session:
+    async with app.state.resources.sessions() as session:
         rows = (
             await session.exec(select(WebhookDelivery).order_by(col(WebhookDelivery.created_at)))
         ).all()
@@ -35,9 +35,12 @@ async def test_changes_are_announced_and_the_gauge_follows(
         "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/", "events": EVENTS}, headers=ADMIN
     )
     assert response.status_code == 201
-    await app.state.webhooks.close()  # keep the rows pending
+    await app.state.resources.webhooks.close()  # keep the rows pending
     monitor = HealthMonitor(
-        app.state.bigshot.registry, app.state.webhooks, interval=30, metrics=app.state.metrics
+        app.state.resources.registry,
+        app.state.resources.webhooks,
+        interval=30,
+        metrics=app.state.resources.metrics,
     )
     await monitor.check_all()  # the first look only records the state
     assert await queued(app) == []
@@ -70,7 +73,7 @@ async def test_changes_are_announced_and_the_gauge_follows(
 
 async def test_one_process_checks(tmp_path: Path, app: FastAPI) -> None:
     lock = tmp_path / "health.lock"
-    args = (app.state.bigshot.registry, app.state.webhooks)
+    args = (app.state.resources.registry, app.state.resources.webhooks)
     first = HealthMonitor(*args, interval=30, lock_path=lock)
     second = HealthMonitor(*args, interval=30, lock_path=lock)
     try:

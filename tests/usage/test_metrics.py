@@ -110,14 +110,14 @@ async def test_loopback_can_be_closed_too(settings: Settings) -> None:
 
 
 WORKER = """
-from bigshot_llm.services.metrics import Metrics
+from bigshot_llm.services.usage.metrics import Metrics
 m = Metrics()
 m.http_requests.labels("GET", "/x", "200").inc()
 m.active_streams.inc()
 """
 SCRAPE = """
 import sys
-from bigshot_llm.services.metrics import Metrics
+from bigshot_llm.services.usage.metrics import Metrics
 sys.stdout.write(Metrics().exposition().decode())
 """
 

@@ -145,7 +145,7 @@ async def test_queued_usage_is_written_on_shutdown(settings: Settings, sim: Any)
             for _ in range(3):
                 await chat(client, ADMIN)
             await chat(client, ADMIN, stream=True)
-        assert app.state.usage.pending == 4
+        assert app.state.resources.usage.pending == 4
         assert await count_rows(slow) == 0
     assert await count_rows(slow) == 4
 
@@ -158,7 +158,7 @@ async def test_a_full_batch_is_written_without_waiting(settings: Settings, sim: 
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             await chat(client, ADMIN)
             await chat(client, ADMIN)
-        recorder = app.state.usage
+        recorder = app.state.resources.usage
         for _ in range(200):
             if recorder.written == 2:
                 break

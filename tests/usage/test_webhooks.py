@@ -226,7 +226,9 @@ async def test_retries_survive_a_restart(
     async with first.router.lifespan_context(first):
         async with client_of(first) as client:
             await register(client, f"{url}/hook", ["provider.down"])
-            assert await first.state.webhooks.emit("provider.down", {"provider": "x"}) == 1
+            assert (
+                await first.state.resources.webhooks.emit("provider.down", {"provider": "x"}) == 1
+            )
             await until(lambda: len(rec.calls) == 1)  # failed; the retry is 0.5 s away
     assert len(rec.calls) == 1
     second = create_app(slow)

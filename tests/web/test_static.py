@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bigshot_llm.api.error_handlers import install_error_handlers
+from bigshot_llm.api.errors import install_error_handlers
 from bigshot_llm.web.static import IMMUTABLE, mount_ui
 
 INDEX = '<!doctype html><script type="module" src="/assets/index-abc123.js"></script>'

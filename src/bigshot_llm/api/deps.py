@@ -1,27 +1,62 @@
-"""FastAPI dependencies: the app state, a database session, and the authenticated caller."""
+"""FastAPI dependencies, each behind an `Annotated` alias: the app's resources and the parts
+routes use, a database session, the authenticated caller, and the request-rate limit.
+
+`HotCall` is the single dependency of the hot LLM endpoints (see `api.fast_path`): the
+request, the rate-limited caller and the resources, built by FastAPI through `hot_call` or
+by the fast path directly, so both paths hand the endpoint the very same object.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.errors import Forbidden, RateLimited, Unauthorized
-from bigshot_llm.services.app_state import AppState
-from bigshot_llm.services.auth import Principal
+from bigshot_llm.resources import Resources
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.chat.streams import StreamManager
+from bigshot_llm.services.compare import CompareService
+from bigshot_llm.services.generation.routing import Router
+from bigshot_llm.services.generation.service import GenerationService
 
 
-async def get_state(request: Request) -> AppState:
-    return request.app.state.bigshot  # type: ignore[no-any-return]
+def resources_of(request: Request) -> Resources:
+    """The app's resources (built by the lifespan)."""
+    resources: Resources = request.app.state.resources
+    return resources
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
+ResourcesDep = Annotated[Resources, Depends(resources_of)]
 
 
-async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
-    async with state.sessions() as session:
+def _router(resources: ResourcesDep) -> Router:
+    return resources.router
+
+
+def _generation(resources: ResourcesDep) -> GenerationService:
+    return resources.generation
+
+
+def _streams(resources: ResourcesDep) -> StreamManager:
+    return resources.streams
+
+
+def _compare(resources: ResourcesDep) -> CompareService:
+    return resources.compare
+
+
+RouterDep = Annotated[Router, Depends(_router)]
+GenerationDep = Annotated[GenerationService, Depends(_generation)]
+StreamsDep = Annotated[StreamManager, Depends(_streams)]
+CompareDep = Annotated[CompareService, Depends(_compare)]
+
+
+async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    async with resources.sessions() as session:
         yield session
 
 
@@ -39,16 +74,16 @@ def presented_key(request: Request) -> str | None:
     return key.strip() if key else None
 
 
-async def current_principal(request: Request, state: StateDep) -> Principal:
+async def current_principal(request: Request, resources: ResourcesDep) -> Principal:
     key = presented_key(request)
     if not key:
         raise Unauthorized(
             "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    limits = request.app.state.rate_limits
+    limits = resources.rate_limits
     address = request.client.host if request.client else "unknown"
-    principal = await state.auth.resolve(key) if len(key) <= 200 else None
+    principal = await resources.auth.resolve(key) if len(key) <= 200 else None
     if principal is None:
         if await limits.failed_auth_blocked(address):
             raise RateLimited(
@@ -71,3 +106,42 @@ async def require_admin(principal: CurrentUser) -> Principal:
 
 
 AdminUser = Annotated[Principal, Depends(require_admin)]
+
+
+async def apply_rate_limit(request: Request, principal: Principal, resources: Resources) -> None:
+    """Count this request against the caller's key; 429 past the limit."""
+    state = await resources.rate_limits.hit_key(principal, principal.rate_limit_per_minute)
+    if state is not None:
+        request.scope.setdefault("state", {})["rate_limit_headers"] = state.headers()
+
+
+async def enforce_rate_limit(
+    request: Request, principal: CurrentUser, resources: ResourcesDep
+) -> Principal:
+    await apply_rate_limit(request, principal, resources)
+    return principal
+
+
+RateLimitedUser = Annotated[Principal, Depends(enforce_rate_limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class HotCall:
+    """What a hot endpoint gets: the request, its rate-limited caller, the resources."""
+
+    request: Request
+    principal: Principal
+    resources: Resources
+
+
+async def hot_call(
+    request: Request, principal: RateLimitedUser, resources: ResourcesDep
+) -> HotCall:
+    return HotCall(request, principal, resources)
+
+
+HotCallDep = Annotated[HotCall, Depends(hot_call)]
+
+ProviderQuery = Annotated[
+    str | None, Query(max_length=100, description="provider id or name; default: active")
+]

@@ -1,62 +1,115 @@
 """A shortcut past FastAPI's router and dependency solver for the hottest LLM calls.
 
 FastAPI's routing and dependency resolution cost more CPU per request than everything the
-gateway itself does on a relayed call. This pure ASGI layer recognises the few hot routes by
-method and exact path and, when a request is the ordinary well-formed case (a valid key,
-JSON that validates, no unusual query), calls the very same endpoint function with the
-same arguments FastAPI would pass. Whenever anything is unusual (no or bad key, invalid JSON, a
-validation error, an unknown query parameter) it hands the request, body included, to
-FastAPI untouched, so every error answer comes from the one normal code path.
+gateway itself does on a relayed call. Endpoints marked `@hot` take exactly one dependency,
+`HotCall` (request, rate-limited caller, resources), a body model and simple query
+parameters; `hot_routes` reads that table off the app's routes. This pure ASGI layer
+recognises those routes by method and exact path and, when a request is the ordinary
+well-formed case (a valid key, JSON that validates, no unusual query), builds the same
+`HotCall` and calls the very same endpoint. Whenever anything is unusual (no or bad key,
+invalid JSON, a validation error, an unknown query parameter) it hands the request, body
+included, to FastAPI untouched, so every error answer comes from the one normal code path.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+import typing
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from starlette.requests import Request
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bigshot_llm.api.deps import presented_key
-from bigshot_llm.api.error_handlers import render_outside_app, to_gateway_error
-from bigshot_llm.api.limits import enforce_rate_limit
+from bigshot_llm.api.deps import HotCall, apply_rate_limit, presented_key
+from bigshot_llm.api.errors import render_outside_app, to_gateway_error
 from bigshot_llm.api.middleware.base import HTTPMiddleware
 
 Endpoint = Callable[..., Awaitable[Any]]
+E = TypeVar("E", bound=Endpoint)
+HOT_MARK = "__bigshot_hot__"
+
+
+def hot(endpoint: E) -> E:
+    """Mark an endpoint for the fast path (apply above the router's decorator)."""
+    setattr(endpoint, HOT_MARK, True)
+    return endpoint
 
 
 @dataclass(frozen=True, slots=True)
 class FastRoute:
-    """One shortcut: the endpoint, its body model, and the query parameters it accepts."""
+    """One shortcut: the endpoint and how to call it."""
 
+    route: APIRoute
     method: str
-    path: str  # also the route template reported to usage, logs and metrics
-    endpoint: Endpoint
-    body: type[BaseModel] | None = None
-    query: frozenset[str] = frozenset()
-    flags: frozenset[str] = frozenset()  # boolean query parameters
+    call_param: str
+    body_param: str | None = None
+    body: TypeAdapter[Any] | None = None
+    defaults: tuple[tuple[str, Any], ...] = ()  # query parameters and their defaults
+    flags: frozenset[str] = frozenset()  # the boolean ones
 
-    def adapter(self) -> TypeAdapter[Any] | None:
-        return None if self.body is None else TypeAdapter(self.body)
+    @property
+    def path(self) -> str:
+        return self.route.path
 
-    def parameters(self) -> frozenset[str]:
-        return frozenset(inspect.signature(self.endpoint).parameters)
+    @property
+    def query(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.defaults)
 
-    def defaults(self) -> dict[str, Any]:
-        """Query parameters' defaults, unwrapped from FastAPI's `Query(...)` markers."""
-        found: dict[str, Any] = {}
-        for name, parameter in inspect.signature(self.endpoint).parameters.items():
-            if name not in self.query:
-                continue
+
+def _base(hint: Any) -> Any:
+    """`Annotated[X, ...]` → X; `X | None` → X."""
+    if typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if len(args) == 1:
+        return args[0]
+    return hint
+
+
+def describe(route: APIRoute) -> FastRoute:
+    """The shortcut for a `@hot` route; `TypeError` when its signature does not fit."""
+    endpoint = route.endpoint
+    hints = typing.get_type_hints(endpoint, include_extras=True)
+    call_param = body_param = None
+    body: TypeAdapter[Any] | None = None
+    defaults: list[tuple[str, Any]] = []
+    flags: set[str] = set()
+    for name, parameter in inspect.signature(endpoint).parameters.items():
+        base = _base(hints[name])
+        if base is HotCall:
+            call_param = name
+        elif inspect.isclass(base) and issubclass(base, BaseModel):
+            body_param, body = name, TypeAdapter(base)
+        elif base in (str, bool):
             default = parameter.default
-            found[name] = default.default if isinstance(default, FieldInfo) else default
-        return found
+            defaults.append((name, default.default if isinstance(default, FieldInfo) else default))
+            if base is bool:
+                flags.add(name)
+        else:
+            raise TypeError(f"hot endpoint {route.path}: parameter {name!r} is not supported")
+    methods = route.methods or set()
+    if call_param is None or "{" in route.path or len(methods) != 1:
+        raise TypeError(f"hot endpoint {route.path}: one HotCall, one method, no path params")
+    (method,) = methods
+    return FastRoute(route, method, call_param, body_param, body, tuple(defaults), frozenset(flags))
+
+
+def hot_routes(routes: Iterable[BaseRoute]) -> dict[tuple[str, str], FastRoute]:
+    """The shortcuts of every `@hot` route, by (method, path)."""
+    table: dict[tuple[str, str], FastRoute] = {}
+    for route in routes:
+        if isinstance(route, APIRoute) and getattr(route.endpoint, HOT_MARK, False):
+            fast = describe(route)
+            table[(fast.method, fast.path)] = fast
+    return table
 
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -67,52 +120,40 @@ class FastPathMiddleware(HTTPMiddleware):
     def __init__(self, app: ASGIApp, routes: dict[tuple[str, str], FastRoute]) -> None:
         super().__init__(app)
         self.routes = routes
-        self.adapters = {key: route.adapter() for key, route in routes.items()}
-        self.parameters = {key: route.parameters() for key, route in routes.items()}
-        self.defaults = {key: route.defaults() for key, route in routes.items()}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = (scope["method"], scope["path"])
-        route = self.routes.get(key)
+        route = self.routes.get((scope["method"], scope["path"]))
         if route is None:
             await self.app(scope, receive, send)
             return
         query = _query(scope, route)
         request = Request(scope, receive)
+        resources = request.app.state.resources
         principal = None
         raw_key = presented_key(request)
         if query is not None and raw_key and len(raw_key) <= 200:
-            principal = await request.app.state.bigshot.auth.resolve(raw_key)
+            principal = await resources.auth.resolve(raw_key)
         if principal is None or query is None:  # 401s, odd queries: the ordinary path
             await self.app(scope, receive, send)
             return
-        body_bytes = b""
-        body = None
-        adapter = self.adapters[key]
-        if adapter is not None:
+        arguments: dict[str, Any] = dict(route.defaults)
+        arguments.update(query)
+        if route.body is not None:
             body_bytes = await request.body()
             parsed = _parsed(body_bytes)
-            body = None if parsed is None else _validated(adapter, parsed)
+            body = None if parsed is None else _validated(route.body, parsed)
             if body is None:
                 await self.app(scope, _replay(body_bytes, receive), send)
                 return
             request._json = parsed  # what `await request.json()` returns; parsed once
-        scope["route"] = route
+            assert route.body_param is not None
+            arguments[route.body_param] = body
+        scope["route"] = route.route
         try:
             request.state.principal = principal
-            await enforce_rate_limit(request, principal)
-            offered: dict[str, Any] = {
-                "request": request,
-                "principal": principal,
-                "llm": request.app.state.llm,
-                "body": body,
-                **self.defaults[key],
-                **query,
-            }
-            accepted = self.parameters[key]
-            response = await route.endpoint(
-                **{name: value for name, value in offered.items() if name in accepted}
-            )
+            await apply_rate_limit(request, principal, resources)
+            arguments[route.call_param] = HotCall(request, principal, resources)
+            response = await route.route.endpoint(**arguments)
         except Exception as exc:  # noqa: BLE001 - rendered exactly as the handlers would
             response = render_outside_app(scope, to_gateway_error(exc))
         await response(scope, receive, send)
@@ -124,8 +165,9 @@ def _query(scope: Scope, route: FastRoute) -> dict[str, Any] | None:
     if not raw:
         return {}
     values: dict[str, Any] = {}
+    accepted = route.query
     for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
-        if name not in route.query or name in values:
+        if name not in accepted or name in values:
             return None
         if name in route.flags:
             lowered = value.lower()
@@ -166,37 +208,3 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-def hot_routes() -> dict[tuple[str, str], FastRoute]:
-    """The shortcuts: the LLM calls of both surfaces and the model list."""
-    from bigshot_llm.api.openai_compat import routes as v1
-    from bigshot_llm.api.openai_compat.schemas import (
-        OpenAIChatRequest,
-        OpenAICompletionRequest,
-        OpenAIEmbeddingRequest,
-    )
-    from bigshot_llm.api.routes import llm as native
-    from bigshot_llm.llm_schemas import ChatRequest, CompletionRequest, EmbeddingRequest
-
-    base = "/api/v1/llm-providers"
-    provider = frozenset({"provider"})
-    routes = [
-        FastRoute("POST", "/v1/chat/completions", v1.chat_completions, OpenAIChatRequest),
-        FastRoute("POST", "/v1/completions", v1.completions, OpenAICompletionRequest),
-        FastRoute("POST", "/v1/embeddings", v1.embeddings, OpenAIEmbeddingRequest),
-        FastRoute(
-            "POST", f"{base}/chat/completions", native.chat_completions, ChatRequest, provider
-        ),
-        FastRoute("POST", f"{base}/completions", native.completions, CompletionRequest, provider),
-        FastRoute("POST", f"{base}/embeddings", native.embeddings, EmbeddingRequest, provider),
-        FastRoute(
-            "GET",
-            f"{base}/models",
-            native.list_models,
-            None,
-            frozenset({"provider", "detailed", "refresh"}),
-            frozenset({"detailed", "refresh"}),
-        ),
-    ]
-    return {(r.method, r.path): r for r in routes}

@@ -50,7 +50,7 @@ def error_envelope(exc: GatewayError) -> Response:
 
 def documented_errors(*statuses: int, model: Any = None) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error answers, so clients and fuzzers know every status."""
-    from bigshot_llm.schemas import ErrorEnvelope
+    from bigshot_llm.schemas.base import ErrorEnvelope
 
     shape = model or ErrorEnvelope
     return {status: {"model": shape, "description": _WHY[status]} for status in statuses}
@@ -75,7 +75,7 @@ NATIVE_ERRORS = documented_errors(*_WHY)
 
 
 def _openai_errors() -> dict[int | str, dict[str, Any]]:
-    from bigshot_llm.schemas import OpenAIErrorEnvelope
+    from bigshot_llm.schemas.base import OpenAIErrorEnvelope
 
     return documented_errors(*_WHY, model=OpenAIErrorEnvelope)
 

@@ -1,9 +1,8 @@
-"""Relaying generations to HTTP clients: SSE with early errors as JSON, and cancellation.
+"""Relaying answers to HTTP clients: SSE, and cancellation when the client goes away.
 
-* `prefetch` waits briefly for the first upstream chunk, so a refused or failing upstream is
-  answered as a normal JSON error with the right status instead of a 200 stream. If the first
-  token is slow (prompt processing, JIT model load) the stream starts anyway and keep-alive
-  pings flow; later failures are reported in-band as a final `error` event.
+(Early upstream failures are answered as JSON errors because the generation pipeline waits
+briefly for the first event, `Generation.start`, before a route builds its stream.)
+
 * `sse_response` builds the `text/event-stream` answer (sse-starlette): it cancels the relay
   when the client goes away, and the relay's `finally` closes the upstream request.
 * `until_disconnected` does the same for non-streaming calls: a client that gives up cancels
@@ -13,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
@@ -21,13 +19,11 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.types import Message, Send
 
-from bigshot_llm.aio import close_iterator
-from bigshot_llm.api.shutdown import end_at_shutdown
 from bigshot_llm.errors import GatewayError
+from bigshot_llm.shutdown import ShutdownNotice, end_at_shutdown
 
 T = TypeVar("T")
 
-FIRST_CHUNK_GRACE_SECONDS = 2.0
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -36,48 +32,6 @@ class ClientGone(GatewayError):
 
     status_code = 499
     code = "client_closed_request"
-
-
-async def prefetch(
-    chunks: AsyncIterator[T], grace: float = FIRST_CHUNK_GRACE_SECONDS
-) -> AsyncIterator[T]:
-    """Start `chunks`; raise its error if it fails within `grace`, else return a relay of it."""
-    first = asyncio.ensure_future(chunks.__anext__())
-    try:
-        await asyncio.wait({first}, timeout=grace)
-    except asyncio.CancelledError:
-        await _abandon(first, chunks)
-        raise
-    if first.done():
-        try:
-            first.result()
-        except StopAsyncIteration:
-            pass
-        except BaseException:
-            await close_iterator(chunks)
-            raise
-    return _relay(first, chunks)
-
-
-async def _relay(first: asyncio.Future[T], chunks: AsyncIterator[T]) -> AsyncIterator[T]:
-    try:
-        try:
-            item = await first
-        except StopAsyncIteration:
-            return
-        yield item
-        async for item in chunks:
-            yield item
-    finally:
-        await _abandon(first, chunks)
-
-
-async def _abandon(first: asyncio.Future[T], chunks: AsyncIterator[T]) -> None:
-    if not first.done():
-        first.cancel()
-        with contextlib.suppress(BaseException):
-            await first
-    await close_iterator(chunks)
 
 
 class RelayResponse(EventSourceResponse):
@@ -94,22 +48,15 @@ class RelayResponse(EventSourceResponse):
         await super()._send_with_timeout(send, message)
 
 
-NATIVE_FAREWELL = (
-    b'event: error\ndata: {"code":"gateway_shutdown","message":"the gateway is restarting; '
-    b'send the request again"}\n\n'
-)
-
-
 def sse_response(
     events: AsyncIterator[bytes],
     ping_seconds: float,
     *,
-    request: Request | None = None,
+    notice: ShutdownNotice | None = None,
     farewell: bytes | None = None,
 ) -> EventSourceResponse:
-    """The SSE answer; with `farewell`, a stream still open at the shutdown deadline ends
-    with that event instead of a dropped connection (see `api.shutdown`)."""
-    notice = getattr(request.app.state, "shutdown", None) if request is not None else None
+    """The SSE answer; with `notice` and `farewell`, a stream still open at the shutdown
+    deadline ends with that event instead of a dropped connection (see `shutdown`)."""
     if notice is not None and farewell is not None:
         events = end_at_shutdown(events, notice, farewell)
     return RelayResponse(events, ping=ping_seconds, headers=SSE_HEADERS)

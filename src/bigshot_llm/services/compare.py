@@ -21,17 +21,17 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.aio import close_iterator
 from bigshot_llm.db.models import Comparison
 from bigshot_llm.errors import GatewayError, NotFound
-from bigshot_llm.model_ops_schemas import CompareRequest
-from bigshot_llm.providers.base import StreamChunk
-from bigshot_llm.services import generation_shapes as shapes
-from bigshot_llm.services.auth import Principal
-from bigshot_llm.services.llm import LLMService, Target
-from bigshot_llm.services.metering import Ticket, watch_stream
-from bigshot_llm.services.stream_stats import StreamStats
-from bigshot_llm.services.usage import UsageRecorder
+from bigshot_llm.schemas.compare import CompareRequest, CompareTarget
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.generation.events import Chunk, Done, Failed
+from bigshot_llm.services.generation.service import (
+    Generation,
+    GenerationRequest,
+    GenerationService,
+)
+from bigshot_llm.services.generation.stats import StreamStats
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +58,20 @@ def encode_event(event_id: int, name: str, payload: dict[str, Any]) -> bytes:
 
 
 class _Run:
-    """One comparison in flight: per-target tasks feeding one queue of encoded events."""
+    """One comparison in flight: per-target tasks feeding one queue of encoded events (the
+    compare multiplexer is this surface's encoder)."""
 
     def __init__(
         self,
         service: CompareService,
         row_id: str,
-        targets: list[Target | GatewayError],
-        body: dict[str, Any],
+        targets: list[Generation | GatewayError],
         results: list[dict[str, Any]],
         release: Release,
-        principal: Principal,
     ) -> None:
         self.service = service
-        self.principal = principal
         self.row_id = row_id
         self.targets = targets
-        self.body = body
         self.results = results
         self.release = release
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -95,6 +92,9 @@ class _Run:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for target in self.targets:  # also the ones whose task never ran
+                if not isinstance(target, GatewayError):
+                    await target.aclose()
             try:
                 await self.service.save(self.row_id, self.results, status)
             finally:
@@ -105,57 +105,32 @@ class _Run:
     async def one(self, index: int) -> None:
         target = self.targets[index]
         result = self.results[index]
-        body = {**self.body, "model": result["target"]["model"]}
-        stats = StreamStats(
-            prompt_estimate=shapes.estimate_prompt_tokens(body), text_of=shapes.chat_delta_text
-        )
+        if isinstance(target, GatewayError):
+            self._failed(index, None, target)
+            return
+        stats = target.stats
         try:
-            if isinstance(target, GatewayError):
-                raise target
-            stream = self._metered(target, body, stats)
-            try:
-                async for chunk in stream:
-                    text = stats.observe(chunk.data)
-                    if text:
-                        self.put("delta", {"target": index, "text": text})
-            finally:  # also when cancelled: closing the upstream stops its generation
-                await close_iterator(stream, quiet=False)
-            done = stats.done_payload()
-            result.update(status="done", text=stats.text, **done)
-            self.put("done", {"target": index, **done})
-        except GatewayError as exc:
-            self._failed(index, stats, exc)
+            async for event in target:  # closing it (also when cancelled) stops the upstream
+                if isinstance(event, Chunk):
+                    for part in event.parts:
+                        self.put("delta", {"target": index, "text": part.text})
+                elif isinstance(event, Done):
+                    done = event.payload()
+                    result.update(status="done", text=stats.text, **done)
+                    self.put("done", {"target": index, **done})
+                elif isinstance(event, Failed):
+                    self._failed(index, stats, event.error)
         except asyncio.CancelledError:
             result.update(status="cancelled", text=stats.text, stats=stats.timings())
             raise
-        except Exception as exc:  # noqa: BLE001 - one broken target must not stop the others
-            log.exception("comparison target %d failed", index)
-            self._failed(index, stats, GatewayError(f"unexpected error: {type(exc).__name__}"))
 
-    def _metered(
-        self, target: Target, body: dict[str, Any], stats: StreamStats
-    ) -> AsyncIterator[StreamChunk]:
-        """The target's upstream stream, recorded in usage like every other LLM call."""
-        stream = self.service.llm.stream_chat(target, body)
-        recorder = self.service.usage
-        if recorder is None:
-            return stream
-        ticket = Ticket(
-            recorder=recorder,
-            user_id=self.principal.user_id,
-            key_id=self.principal.key_id,
-            provider_id=target.record.id,
-            provider=target.record.name,
-            model=body["model"],
-            endpoint="/api/v1/compare",
-            streamed=True,
-        )
-        return watch_stream(ticket, stream, stats)
-
-    def _failed(self, index: int, stats: StreamStats, exc: GatewayError) -> None:
+    def _failed(self, index: int, stats: StreamStats | None, exc: GatewayError) -> None:
         error = exc.to_dict()
         self.results[index].update(
-            status="error", text=stats.text, error=error, stats=stats.timings()
+            status="error",
+            text=stats.text if stats else "",
+            error=error,
+            stats=stats.timings() if stats else {},
         )
         self.put("error", {"target": index, **error})
 
@@ -172,39 +147,44 @@ class CompareService:
     """Starts comparisons, keeps their supervisor tasks, and reads the stored records."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        llm: LLMService,
-        usage: UsageRecorder | None = None,
+        self, sessions: async_sessionmaker[AsyncSession], generation: GenerationService
     ) -> None:
         self.sessions = sessions
-        self.llm = llm
-        self.usage = usage
+        self.generation = generation
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def _resolve(
-        self, principal: Principal, provider: str, model: str
-    ) -> Target | GatewayError:
+    async def _open(
+        self, principal: Principal, target: CompareTarget, body: dict[str, Any]
+    ) -> Generation | GatewayError:
+        """One target's generation (the comparison holds one slot for all of them)."""
+        request = GenerationRequest(
+            principal,
+            "chat",
+            {**body},
+            endpoint="/api/v1/compare",
+            provider=target.provider,
+            model=target.model,
+        )
         try:
-            target = self.llm.resolve(principal, provider)
-            await self.llm.pick_model(target, model)
+            return await self.generation.stream(request, admit=False)
         except GatewayError as exc:
             return exc
-        return target
 
     async def start(
         self, principal: Principal, request: CompareRequest, release: Release
     ) -> AsyncIterator[bytes]:
         """Store the comparison, start its targets, and return its event stream."""
-        targets = [await self._resolve(principal, t.provider, t.model) for t in request.targets]
+        params = request.params.model_dump(exclude_none=True)
+        messages = request.chat_messages()
+        body = {"messages": messages, **params}
+        targets = [await self._open(principal, t, body) for t in request.targets]
         described = []
         for given, target in zip(request.targets, targets, strict=True):
             entry = {"provider": given.provider, "model": given.model}
             if not isinstance(target, GatewayError):
-                entry.update(provider_id=target.record.id, provider_name=target.record.name)
+                record = target.target.record
+                entry.update(provider_id=record.id, provider_name=record.name)
             described.append(entry)
-        params = request.params.model_dump(exclude_none=True)
-        messages = request.chat_messages()
         row = Comparison(
             owner_id=principal.user_id,
             prompt=request.prompt if request.prompt is not None else messages[-1]["content"],
@@ -213,21 +193,21 @@ class CompareService:
             targets=described,
             results=[],
         )
-        async with self.sessions() as session:
-            session.add(row)
-            await session.commit()
-            await session.refresh(row)
+        try:
+            async with self.sessions() as session:
+                session.add(row)
+                await session.commit()
+                await session.refresh(row)
+        except BaseException:
+            for target in targets:
+                if not isinstance(target, GatewayError):
+                    await target.aclose()
+            raise
         results = [
             {"target": {**d, "index": i}, "status": "pending", "text": ""}
             for i, d in enumerate(described)
         ]
-        body = {
-            "messages": messages,
-            **params,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        run = _Run(self, row.id, targets, body, results, release, principal)
+        run = _Run(self, row.id, targets, results, release)
         task = asyncio.create_task(run.supervise(), name=f"comparison-{row.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -37,9 +37,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bigshot_llm.aio import stop_task
 from bigshot_llm.db.models import AuditEvent, Webhook, WebhookDelivery, new_id, utcnow
 from bigshot_llm.errors import GatewayError
-from bigshot_llm.services.metrics import Metrics
-from bigshot_llm.services.secrets_box import SecretBox
-from bigshot_llm.services.url_guard import check_url
+from bigshot_llm.services.access.secrets import SecretBox
+from bigshot_llm.services.access.url_guard import check_url
+from bigshot_llm.services.usage.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

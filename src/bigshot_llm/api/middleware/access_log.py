@@ -12,13 +12,21 @@ from __future__ import annotations
 import logging
 import time
 
+from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
-from bigshot_llm.api.metering import UPSTREAM_MS
 from bigshot_llm.api.middleware.base import HTTPMiddleware
 from bigshot_llm.logging_setup import request_id_var
 
 log = logging.getLogger("bigshot_llm.access")
+
+UPSTREAM_MS = "upstream_ms"
+
+
+def note_upstream_ms(request: Request, upstream_ms: float | None) -> None:
+    """Leave a measured upstream call's time for `X-Bigshot-Overhead-Ms` (total − upstream)."""
+    if upstream_ms is not None:
+        request.scope.setdefault("state", {})[UPSTREAM_MS] = upstream_ms
 
 
 def route_template(scope: Scope) -> str:
@@ -59,8 +67,7 @@ class AccessLogMiddleware(HTTPMiddleware):
     def _done(self, scope: Scope, state: dict, status: int, seconds: float) -> None:
         route = route_template(scope)
         method = scope.get("method", "")
-        app = scope.get("app")
-        metrics = getattr(getattr(app, "state", None), "metrics", None)
+        metrics = scope["app"].state.resources.metrics
         if metrics is not None:
             metrics.http_requests.labels(method, route, str(status)).inc()
             metrics.http_duration.labels(method, route).observe(seconds)

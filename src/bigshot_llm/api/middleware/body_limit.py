@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bigshot_llm.api.error_handlers import render_outside_app
+from bigshot_llm.api.errors import render_outside_app
 from bigshot_llm.api.middleware.base import HTTPMiddleware
 from bigshot_llm.errors import PayloadTooLarge
 

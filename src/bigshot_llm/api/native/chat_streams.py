@@ -1,0 +1,158 @@
+"""Resumable chat streams under /api/v1/chat/streams, made for the browser's `EventSource`.
+
+`POST` stores the message and starts generating in the background; it answers with an
+`events_url` whose `token` query parameter stands in for the API key (EventSource cannot send
+headers). The token opens that one stream's events and nothing else, until the stream's buffer
+expires. Reconnecting with `Last-Event-ID` (header, or `last_event_id` in the query) replays
+exactly the events after that id, then follows the live ones.
+
+Events are the native streaming ones: `delta` `{"text"}`, then `done` (finish_reason, usage,
+usage_estimated, stats, model, context, message_id, conversation_id; finish_reason
+`"cancelled"` after a stop) or `error` `{"code", "message"}`, each with an increasing `id`.
+
+With Redis every route works on every replica, whichever one runs the generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from bigshot_llm.api.deps import (
+    CurrentUser,
+    ResourcesDep,
+    StreamsDep,
+    current_principal,
+    enforce_rate_limit,
+)
+from bigshot_llm.api.responses import dumps, ok
+from bigshot_llm.api.streaming import sse_response
+from bigshot_llm.errors import BadRequest, NotFound
+from bigshot_llm.schemas.base import Envelope
+from bigshot_llm.schemas.conversations import StreamCreate, StreamCreated, StreamPublic
+from bigshot_llm.schemas.events import CHAT_EVENTS, stream_doc
+from bigshot_llm.services.chat.buffers.memory import StreamBuffer, StreamEvent
+from bigshot_llm.services.chat.streams import StreamHandle, StreamManager
+
+router = APIRouter(prefix="/api/v1/chat/streams", tags=["chat streams"])
+
+EVENTS_DOC = stream_doc(
+    "`text/event-stream` of `delta`, then `done` or `error`; 204 when the "
+    "stream is over and nothing follows `Last-Event-ID` (EventSource then stops).",
+    'id: 1\nevent: delta\ndata: {"text":"Hello"}\n\n'
+    'id: 2\nevent: done\ndata: {"finish_reason":"stop","usage":{...},'
+    '"context":{"dropped_messages":0,"prompt_tokens_estimate":12},...}\n\n',
+    CHAT_EVENTS,
+)
+
+
+def _not_found(stream_id: str) -> NotFound:
+    return NotFound(f"stream '{stream_id}' not found or expired")
+
+
+async def owned(streams: StreamManager, stream_id: str, user_id: str) -> StreamHandle:
+    handle = await streams.find(stream_id)
+    if handle is None or handle.buffer.meta.owner_id != user_id:
+        raise _not_found(stream_id)
+    return handle
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope[StreamCreated],
+    summary="Send a message and start the answer (creates the conversation if none is given)",
+    dependencies=[Depends(enforce_rate_limit)],
+)
+async def create_stream(
+    body: StreamCreate, principal: CurrentUser, streams: StreamsDep, resources: ResourcesDep
+) -> Response:
+    handle, token = await streams.open(principal, body)
+    return ok(
+        {
+            **handle.public(),
+            "events_url": f"{router.prefix}/{handle.id}/events?token={token}",
+            "expires_in": resources.settings.stream_grace_seconds,
+        },
+        status_code=201,
+    )
+
+
+@router.get("/{stream_id}", response_model=Envelope[StreamPublic], summary="A stream's status")
+async def get_stream(stream_id: str, principal: CurrentUser, streams: StreamsDep) -> Response:
+    return ok((await owned(streams, stream_id, principal.user_id)).public())
+
+
+@router.delete(
+    "/{stream_id}",
+    response_model=Envelope[StreamPublic],
+    summary="Stop generating (the partial answer is kept as `cancelled`)",
+)
+async def stop_stream(stream_id: str, principal: CurrentUser, streams: StreamsDep) -> Response:
+    handle = await owned(streams, stream_id, principal.user_id)
+    await streams.stop(handle)
+    return ok(handle.public())
+
+
+@router.get("/{stream_id}/events", responses=EVENTS_DOC, summary="Follow a stream (SSE)")
+async def stream_events(
+    stream_id: str,
+    request: Request,
+    streams: StreamsDep,
+    resources: ResourcesDep,
+    token: Annotated[str | None, Query(max_length=200, description="from events_url")] = None,
+    last_event_id: Annotated[int | None, Query(ge=0, description="or the header")] = None,
+) -> Response:
+    if token is not None:
+        handle = await streams.find(stream_id)
+        if handle is None or not handle.token_matches(token):
+            raise _not_found(stream_id)
+    else:
+        principal = await current_principal(request, resources)
+        handle = await owned(streams, stream_id, principal.user_id)
+    after = _last_event_id(request, last_event_id)
+    buffer = handle.buffer
+    if buffer.closed and after >= buffer.last_id:
+        return Response(status_code=204)  # nothing more will come: EventSource stops here
+    events = sse_response(_encode(buffer.read_after(after)), resources.settings.sse_ping_seconds)
+    return AttachedResponse(events, buffer)
+
+
+def _last_event_id(request: Request, query_value: int | None) -> int:
+    """The header wins: a browser reconnects to the same URL with a newer header."""
+    header = request.headers.get("last-event-id")
+    if header is None or not header.strip():
+        return query_value or 0
+    value = header.strip()
+    if not value.isdigit() or len(value) > 18:
+        raise BadRequest("Last-Event-ID must be an event id from this stream")
+    return int(value)
+
+
+async def _encode(events: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
+    async for item in events:
+        yield b"id: %d\nevent: %s\ndata: %s\n\n" % (item.id, item.event.encode(), dumps(item.data))
+
+
+class AttachedResponse(Response):
+    """Counts the client as connected for exactly as long as its response runs.
+
+    The response returns when the client disconnects (sse-starlette listens for it), which
+    is when the stream's grace period must start.
+    """
+
+    def __init__(self, inner: Response, buffer: StreamBuffer) -> None:
+        super().__init__(status_code=inner.status_code)
+        self.inner = inner
+        self.buffer = buffer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.buffer.attach()
+        try:
+            await self.inner(scope, receive, send)
+        finally:
+            self.buffer.detach()

@@ -1,0 +1,81 @@
+"""Model comparison under /api/v1/compare: one prompt streamed to 2–4 targets side by side,
+and the stored comparisons (private to their owner)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from bigshot_llm.api.deps import CompareDep, CurrentUser, RateLimitedUser, ResourcesDep
+from bigshot_llm.api.native.encoder import NATIVE_FAREWELL
+from bigshot_llm.api.responses import ok
+from bigshot_llm.api.streaming import sse_response
+from bigshot_llm.schemas.base import Envelope, Page
+from bigshot_llm.schemas.compare import CompareRequest, ComparisonPublic, ComparisonSummary
+from bigshot_llm.schemas.events import COMPARE_EVENTS, stream_doc
+
+router = APIRouter(prefix="/api/v1/compare", tags=["comparison"])
+
+STREAM_DOC = stream_doc(
+    "A `text/event-stream`: `start`, then `delta` / `done` / `error` events "
+    "each naming its `target` index, then `end`.",
+    'id: 1\nevent: start\ndata: {"id":"…","targets":[…]}\n\n'
+    'id: 2\nevent: delta\ndata: {"target":0,"text":"Hello"}\n\n'
+    'id: 3\nevent: done\ndata: {"target":0,"finish_reason":"stop","usage":{…},'
+    '"usage_estimated":false,"stats":{"ttft_ms":120.0,"duration_ms":900.0,'
+    '"tokens_per_second":35.2},"model":"qwen2.5-7b-instruct"}\n\n'
+    'id: 4\nevent: error\ndata: {"target":1,"code":"provider_unavailable",'
+    '"message":"…"}\n\nid: 5\nevent: end\ndata: {"id":"…","status":"complete"}\n\n',
+    COMPARE_EVENTS,
+)
+
+
+@router.post("", responses=STREAM_DOC, summary="Compare 2–4 provider/model targets (SSE)")
+async def compare(
+    body: CompareRequest,
+    principal: RateLimitedUser,
+    service: CompareDep,
+    resources: ResourcesDep,
+) -> Response:
+    # One stream slot for the whole comparison, like one native stream.
+    slots = resources.slots
+    slot = await slots.acquire(principal)
+
+    async def release() -> None:
+        await slots.release(slot)
+
+    try:
+        events = await service.start(principal, body, release)
+    except BaseException:
+        await release()
+        raise
+    return sse_response(
+        events,
+        resources.settings.sse_ping_seconds,
+        notice=resources.shutdown,
+        farewell=NATIVE_FAREWELL,
+    )
+
+
+@router.get(
+    "", response_model=Envelope[Page[ComparisonSummary]], summary="Your comparisons, newest first"
+)
+async def list_comparisons(
+    principal: CurrentUser,
+    service: CompareDep,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=10_000_000),
+) -> Response:
+    items, total = await service.list_own(principal, limit=limit, offset=offset)
+    return ok({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+@router.get(
+    "/{comparison_id}",
+    response_model=Envelope[ComparisonPublic],
+    summary="One of your comparisons with every target's text and stats",
+)
+async def get_comparison(
+    comparison_id: str, principal: CurrentUser, service: CompareDep
+) -> Response:
+    return ok(await service.get_own(principal, comparison_id))

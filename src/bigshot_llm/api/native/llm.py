@@ -1,0 +1,163 @@
+"""The native LLM endpoints under /api/v1/llm-providers: models, completions, chat, embeddings.
+
+Streaming answers are `text/event-stream` with events `delta` `{"text"}`, a final `done`
+(finish_reason, usage, usage_estimated, stats, model) or a final `error` `{"code","message"}`,
+each with an increasing `id` (see `schemas.events`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, ProviderQuery, RouterDep
+from bigshot_llm.api.fast_path import hot
+from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
+from bigshot_llm.api.native.encoder import NATIVE_FAREWELL, native_events
+from bigshot_llm.api.responses import ok
+from bigshot_llm.api.streaming import sse_response, until_disconnected
+from bigshot_llm.schemas.base import Envelope
+from bigshot_llm.schemas.events import NATIVE_EVENTS, stream_doc
+from bigshot_llm.schemas.llm import (
+    ChatAnswer,
+    ChatRequest,
+    CompletionAnswer,
+    CompletionRequest,
+    EmbeddingAnswer,
+    EmbeddingRequest,
+    GenerationParams,
+    ModelListAnswer,
+)
+from bigshot_llm.services.generation import shapes
+from bigshot_llm.services.generation.service import GenerationRequest, Operation
+
+router = APIRouter(prefix="/api/v1/llm-providers", tags=["llm"])
+
+STREAM_DOC = stream_doc(
+    "JSON envelope, or with `stream: true` a `text/event-stream` of `delta`, then `done` or "
+    "`error` events.",
+    'id: 1\nevent: delta\ndata: {"text":"Hello"}\n\n'
+    'id: 2\nevent: done\ndata: {"finish_reason":"stop","usage":{...},'
+    '"usage_estimated":false,"stats":{"ttft_ms":120.0,"duration_ms":900.0,'
+    '"tokens_per_second":35.2},"model":"qwen2.5-7b-instruct"}\n\n',
+    NATIVE_EVENTS,
+)
+
+
+@hot
+@router.get("/models", response_model=Envelope[ModelListAnswer], summary="Models of a provider")
+async def list_models(
+    call: HotCallDep,
+    provider: ProviderQuery = None,
+    detailed: bool = Query(False, description="type, arch, state, context length, quantization"),
+    refresh: bool = Query(False, description="bypass the 5-minute cache"),
+) -> Response:
+    resources = call.resources
+    target = resources.router.resolve(call.principal, provider)
+    listing = await resources.router.models(target, detailed=detailed, refresh=refresh)
+    answer = ModelListAnswer(
+        models=listing.models,
+        provider=target.record.summary(),
+        cached=listing.cached,
+        stale=listing.stale,
+        fetched_at=listing.fetched_at,
+        error=listing.error,
+    )
+    return ok(answer)
+
+
+@router.get("/models/all", summary="Models of every provider you can use, each with its status")
+async def list_all_models(
+    principal: CurrentUser,
+    router_: RouterDep,
+    detailed: bool = Query(False),
+    refresh: bool = Query(False),
+) -> Response:
+    return ok(
+        {"providers": await router_.models_all(principal, detailed=detailed, refresh=refresh)}
+    )
+
+
+_ANSWERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "chat": shapes.chat_answer,
+    "completion": shapes.completion_answer,
+}
+
+
+async def generate(
+    call: HotCall,
+    params: GenerationParams,
+    provider: str | None,
+    operation: Operation,
+    prompt: dict[str, Any],
+) -> Response:
+    """Completions and chat: the same path but for the prompt's shape and the answer's."""
+    request = GenerationRequest(
+        call.principal,
+        operation,
+        {**prompt, **params.upstream_params()},
+        endpoint=route_template(call.request.scope),
+        provider=params.provider or provider,
+        model=params.model,
+    )
+    service = call.resources.generation
+    if not params.stream:
+        answer = await until_disconnected(call.request, service.call(request))
+        note_upstream_ms(call.request, answer.upstream_ms)
+        return ok(_ANSWERS[operation](answer.result))
+    generation = await service.stream(request)
+    await generation.start()
+    return sse_response(
+        native_events(aiter(generation)),
+        call.resources.settings.sse_ping_seconds,
+        notice=call.resources.shutdown,
+        farewell=NATIVE_FAREWELL,
+    )
+
+
+@hot
+@router.post(
+    "/completions",
+    response_model=Envelope[CompletionAnswer],
+    responses=STREAM_DOC,
+    summary="Text completion (stream with `stream: true`)",
+)
+async def completions(
+    body: CompletionRequest, call: HotCallDep, provider: ProviderQuery = None
+) -> Response:
+    return await generate(call, body, provider, "completion", {"prompt": body.prompt})
+
+
+@hot
+@router.post(
+    "/chat/completions",
+    response_model=Envelope[ChatAnswer],
+    responses=STREAM_DOC,
+    summary="Chat completion (stream with `stream: true`)",
+)
+async def chat_completions(
+    body: ChatRequest, call: HotCallDep, provider: ProviderQuery = None
+) -> Response:
+    messages = [m.model_dump() for m in body.messages]
+    return await generate(call, body, provider, "chat", {"messages": messages})
+
+
+@hot
+@router.post("/embeddings", response_model=Envelope[EmbeddingAnswer], summary="Embeddings")
+async def embeddings(
+    body: EmbeddingRequest, call: HotCallDep, provider: ProviderQuery = None
+) -> Response:
+    request = GenerationRequest(
+        call.principal,
+        "embeddings",
+        {"input": body.input},
+        endpoint=route_template(call.request.scope),
+        provider=body.provider or provider,
+        model=body.model,
+    )
+    answer = await until_disconnected(call.request, call.resources.generation.call(request))
+    note_upstream_ms(call.request, answer.upstream_ms)
+    return ok(shapes.embedding_answer(answer.result))

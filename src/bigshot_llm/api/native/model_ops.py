@@ -1,0 +1,106 @@
+"""Model operations under /api/v1/llm-providers: load and unload a model, and the provider kinds.
+
+Model ids may contain `/` (`publisher/model`), so the model is a path parameter ending in
+`/load` or `/unload`; these routes are POST-only and cannot shadow `GET /models` or
+`GET /models/all`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+
+from fastapi import APIRouter
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.responses import Response
+
+from bigshot_llm.api.deps import CurrentUser, ProviderQuery, ResourcesDep, SessionDep
+from bigshot_llm.api.responses import ok
+from bigshot_llm.providers.kinds import available_kinds, provider_class
+from bigshot_llm.resources import Resources
+from bigshot_llm.schemas.base import Envelope
+from bigshot_llm.schemas.model_ops import LoadRequest, ModelOpAnswer
+from bigshot_llm.schemas.providers import ProviderKindPublic
+from bigshot_llm.services.providers.lifecycle import ModelOps, supports_loading
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1/llm-providers", tags=["model operations"])
+
+BUILTIN_DESCRIPTIONS = {
+    "lmstudio": "LM Studio: OpenAI-compatible /v1 plus native model listing, load and unload",
+    "openai": "OpenAI's API",
+    "openai_compatible": "any OpenAI-compatible server (vLLM, llama.cpp server, Ollama's /v1…)",
+}
+
+
+def _ops(resources: Resources, session: AsyncSession) -> ModelOps:
+    return ModelOps(resources.router, session, resources.webhooks.emit)
+
+
+@router.get(
+    "/kinds",
+    response_model=Envelope[list[ProviderKindPublic]],
+    summary="Provider kinds: the built-ins and installed plugins",
+)
+async def list_kinds(principal: CurrentUser) -> Response:
+    kinds = []
+    for kind in available_kinds():
+        try:
+            cls: type | None = provider_class(kind)
+        except ValueError:  # a broken plugin is listed, not fatal
+            cls = None
+        doc = (inspect.getdoc(cls) or "").strip().splitlines() if cls else []
+        description = BUILTIN_DESCRIPTIONS.get(kind) or (doc[0] if doc else "plugin provider")
+        if cls is None:
+            description = "plugin provider (failed to load)"
+        kinds.append(
+            {
+                "kind": kind,
+                "description": description,
+                "builtin": kind in BUILTIN_DESCRIPTIONS,
+                "supports_load": cls is not None and supports_loading(cls),
+            }
+        )
+    return ok(kinds)
+
+
+@router.post(
+    "/models/{model:path}/load",
+    response_model=Envelope[ModelOpAnswer],
+    summary="Load a model into the provider's memory (LM Studio)",
+    description="Admins on any provider, users on their own. With the provider's "
+    "`exclusive_loading` the other loaded LLMs are unloaded first. Kinds that cannot load "
+    "models answer 409 `not_supported`.",
+)
+async def load_model(
+    model: str,
+    principal: CurrentUser,
+    resources: ResourcesDep,
+    session: SessionDep,
+    provider: ProviderQuery = None,
+    body: LoadRequest | None = None,
+) -> Response:
+    target = resources.router.resolve(principal, provider)
+    options = body or LoadRequest()
+    result = await _ops(resources, session).load(
+        principal, target, model, context_length=options.context_length
+    )
+    return ok(result)
+
+
+@router.post(
+    "/models/{model:path}/unload",
+    response_model=Envelope[ModelOpAnswer],
+    summary="Unload every loaded instance of a model (LM Studio)",
+)
+async def unload_model(
+    model: str,
+    principal: CurrentUser,
+    resources: ResourcesDep,
+    session: SessionDep,
+    provider: ProviderQuery = None,
+) -> Response:
+    target = resources.router.resolve(principal, provider)
+    result = await _ops(resources, session).unload(principal, target, model)
+    return ok(result)

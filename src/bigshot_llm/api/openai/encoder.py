@@ -1,0 +1,83 @@
+"""The `/v1` stream relay and the embeddings encoding: OpenAI's wire formats, kept lean.
+
+Streams: each upstream chunk goes out as ``data: <upstream bytes>`` the moment it arrives
+(no re-encoding, no buffering). The gateway always asks upstream for usage (for its own
+statistics) but forwards the usage chunk only to clients that asked for it; when upstream
+sent none, an estimate from `StreamStats` takes its place. Every stream ends with
+``data: [DONE]``, also after a failure, which is reported first as ``data: {"error": …}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+from array import array
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from bigshot_llm.api.openai.errors import error_body
+from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed
+from bigshot_llm.sse import encode_sse
+
+__all__ = ["DONE_FRAME", "encode_embeddings_base64", "openai_events"]
+
+DONE_FRAME = b"data: [DONE]\n\n"
+_BIG_ENDIAN = sys.byteorder == "big"
+
+
+def _frame(raw: bytes) -> bytes:
+    # Upstream JSON is one line; a multi-line payload needs one `data:` line per line.
+    return b"data: " + raw + b"\n\n" if b"\n" not in raw else encode_sse(raw)
+
+
+async def openai_events(
+    events: AsyncIterator[Event], *, include_usage: bool
+) -> AsyncIterator[bytes]:
+    """A generation's events → OpenAI SSE frames (upstream's bytes), then ``[DONE]``."""
+    saw_usage = False
+    last: dict[str, Any] = {}
+    async for event in events:
+        if isinstance(event, Chunk):
+            last = event.data
+            if event.usage is not None:
+                saw_usage = True
+                if not include_usage and event.usage_only:
+                    continue
+            yield _frame(event.raw)
+        elif isinstance(event, Done):
+            if include_usage and not saw_usage:
+                yield _frame(orjson.dumps(usage_chunk(last, event)))
+            break
+        elif isinstance(event, Failed):
+            yield _frame(orjson.dumps(error_body(event.error)))
+            break
+    yield DONE_FRAME
+
+
+def usage_chunk(last: dict[str, Any], done: Done) -> dict[str, Any]:
+    """OpenAI's final usage chunk (``choices: []``), shaped like the stream's other chunks."""
+    return {
+        "id": last.get("id"),
+        "object": last.get("object", "chat.completion.chunk"),
+        "created": last.get("created"),
+        "model": last.get("model", done.model),
+        "choices": [],
+        "usage": done.usage,
+    }
+
+
+def encode_embeddings_base64(response: dict[str, Any]) -> None:
+    """Float vectors → base64 of little-endian float32, in place (as OpenAI answers).
+
+    LM Studio ignores `encoding_format` and always sends floats; vectors that already arrive
+    as base64 strings (OpenAI itself) are left alone.
+    """
+    for item in response.get("data") or ():
+        vector = item.get("embedding") if isinstance(item, dict) else None
+        if isinstance(vector, list):
+            packed = array("f", vector)
+            if _BIG_ENDIAN:
+                packed.byteswap()
+            item["embedding"] = base64.b64encode(packed.tobytes()).decode("ascii")

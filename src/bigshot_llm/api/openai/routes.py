@@ -1,0 +1,139 @@
+"""The OpenAI-compatible endpoints under ``/v1``: a drop-in base URL for the `openai` SDK.
+
+Requests are validated with the models in `schemas.openai`, then the client's own JSON goes
+to the provider through the generation pipeline, the code path every surface shares;
+answers are upstream's OpenAI JSON, passed through. `provider-name/model-id` picks a
+provider (see `services.generation.routing`); a bare id goes to the caller's active
+provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, RouterDep
+from bigshot_llm.api.fast_path import hot
+from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
+from bigshot_llm.api.openai.encoder import encode_embeddings_base64, openai_events
+from bigshot_llm.api.streaming import sse_response, until_disconnected
+from bigshot_llm.errors import ModelNotFound
+from bigshot_llm.schemas.events import stream_doc
+from bigshot_llm.schemas.openai import (
+    OpenAIChatRequest,
+    OpenAICompletionRequest,
+    OpenAIEmbeddingRequest,
+    OpenAISamplingParams,
+)
+from bigshot_llm.services.generation.routing import qualified_id
+from bigshot_llm.services.generation.service import GenerationRequest, Operation
+from bigshot_llm.services.providers.registry import ProviderRecord
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+
+STREAM_DOC = stream_doc(
+    "OpenAI's JSON, or with `stream: true` a `text/event-stream` of upstream's chunks ending "
+    "with `data: [DONE]`.",
+    'data: {"choices":[...]}\n\n',
+)
+# What a stream still open at the shutdown deadline ends with (see `shutdown`).
+OPENAI_FAREWELL = (
+    b'data: {"error":{"message":"the gateway is restarting; send the request again",'
+    b'"type":"server_error","param":null,"code":"gateway_shutdown"}}\n\ndata: [DONE]\n\n'
+)
+
+
+def _json(payload: Any) -> Response:
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def _model_entry(model_id: str, record: ProviderRecord | None, owner: str) -> dict[str, Any]:
+    created = int(record.created_at.timestamp()) if record is not None else 0
+    return {"id": model_id, "object": "model", "created": created, "owned_by": owner}
+
+
+@router.get("/models", summary="Every model you can use (OpenAI list)")
+async def list_models(principal: CurrentUser, router_: RouterDep) -> Response:
+    """Bare ids for your active provider, then `provider-name/model-id` for every provider.
+
+    A provider that cannot be reached is left out; it never fails the list.
+    """
+    registry = router_.registry
+    active = registry.active_for(principal)
+    bare: list[dict[str, Any]] = []
+    qualified: list[dict[str, Any]] = []
+    for entry in await router_.models_all(principal, detailed=False):
+        if entry["status"] == "unavailable":
+            continue
+        record = registry.get(entry["provider"]["id"])
+        name = entry["provider"]["name"]
+        is_active = active is not None and active.id == entry["provider"]["id"]
+        for model in entry["models"]:
+            if is_active:
+                bare.append(_model_entry(model["id"], record, name))
+            qualified.append(_model_entry(qualified_id(name, model["id"]), record, name))
+    return _json({"object": "list", "data": bare + qualified})
+
+
+@router.get("/models/{model_id:path}", summary="One model (OpenAI shape)")
+async def retrieve_model(model_id: str, principal: CurrentUser, router_: RouterDep) -> Response:
+    route = router_.route(principal, model_id)
+    listing = await router_.models(route.target, detailed=False)
+    if route.model not in listing.ids():
+        raise ModelNotFound(f"The model '{model_id}' does not exist", param="model")
+    record = route.target.record
+    return _json(_model_entry(model_id, record, record.name))
+
+
+async def _generate(call: HotCall, params: OpenAISamplingParams, operation: Operation) -> Response:
+    # FastAPI keeps the parsed body: forwarding it (not a model dump) keeps unknown fields
+    # exactly as sent and costs no copy.
+    request = call.request
+    raw: dict[str, Any] = await request.json()
+    generation_request = GenerationRequest(
+        call.principal, operation, raw, endpoint=route_template(request.scope), model=params.model
+    )
+    service = call.resources.generation
+    if not params.stream:
+        answer = await until_disconnected(request, service.call(generation_request))
+        note_upstream_ms(request, answer.upstream_ms)
+        return _json(answer.result)
+    generation = await service.stream(generation_request)
+    await generation.start()
+    return sse_response(
+        openai_events(aiter(generation), include_usage=params.include_usage),
+        call.resources.settings.sse_ping_seconds,
+        notice=call.resources.shutdown,
+        farewell=OPENAI_FAREWELL,
+    )
+
+
+@hot
+@router.post("/chat/completions", responses=STREAM_DOC, summary="Chat completion (OpenAI)")
+async def chat_completions(body: OpenAIChatRequest, call: HotCallDep) -> Response:
+    return await _generate(call, body, "chat")
+
+
+@hot
+@router.post("/completions", responses=STREAM_DOC, summary="Text completion (OpenAI, legacy)")
+async def completions(body: OpenAICompletionRequest, call: HotCallDep) -> Response:
+    return await _generate(call, body, "completion")
+
+
+@hot
+@router.post("/embeddings", summary="Embeddings (OpenAI; `encoding_format` float or base64)")
+async def embeddings(body: OpenAIEmbeddingRequest, call: HotCallDep) -> Response:
+    request = call.request
+    raw: dict[str, Any] = await request.json()
+    generation_request = GenerationRequest(
+        call.principal, "embeddings", raw, endpoint=route_template(request.scope), model=body.model
+    )
+    answer = await until_disconnected(request, call.resources.generation.call(generation_request))
+    note_upstream_ms(request, answer.upstream_ms)
+    result = answer.result
+    if body.encoding_format == "base64":
+        encode_embeddings_base64(result)
+    return _json(result)

@@ -1,0 +1,194 @@
+"""Builds the app's `Resources` in dependency order and closes them in reverse.
+
+Each resource is created once its dependencies exist, and its closing is pushed on one exit
+stack, so a failure half-way through start-up closes exactly what was opened, and shutdown
+runs in reverse: running generations get the shutdown grace and store their answers, then the
+bus, comparisons, the health checks, the usage recorder (its last batch may queue webhook
+deliveries), webhooks, provider clients, the model cache, Redis and finally the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from sse_starlette.sse import AppStatus
+
+from bigshot_llm.db.engine import make_engine, make_session_factory
+from bigshot_llm.logging_setup import configure_logging
+from bigshot_llm.resources import Core, Resources
+from bigshot_llm.services.access.auth import Authenticator
+from bigshot_llm.services.access.bootstrap import prepare
+from bigshot_llm.services.access.rate_limits import RateLimits, make_storage
+from bigshot_llm.services.access.secrets import SecretBox, load_or_create_key_file
+from bigshot_llm.services.access.slots import StreamSlots
+from bigshot_llm.services.chat.streams import StreamManager
+from bigshot_llm.services.cluster import Cluster
+from bigshot_llm.services.compare import CompareService
+from bigshot_llm.services.generation.catalog import ModelCatalog
+from bigshot_llm.services.generation.routing import Router
+from bigshot_llm.services.generation.service import GenerationService
+from bigshot_llm.services.providers.health import HealthMonitor
+from bigshot_llm.services.providers.registry import ProviderRegistry
+from bigshot_llm.services.usage.alerts import UsageThresholds
+from bigshot_llm.services.usage.metrics import Metrics
+from bigshot_llm.services.usage.recorder import UsageRecorder
+from bigshot_llm.services.webhooks import RetryPolicy, WebhookDispatcher
+from bigshot_llm.settings import Settings
+from bigshot_llm.shutdown import ShutdownNotice
+
+
+def ui_base_url(settings: Settings) -> str:
+    """Where the UI is reached (for the sign-in link printed on first start)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+def build_core(settings: Settings) -> Core:
+    """The database, secret box, provider snapshot and key resolver; nothing is contacted
+    yet. The caller closes `registry` and disposes of `engine`."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_session_factory(engine)
+    box = SecretBox(settings.secret_key or load_or_create_key_file(settings.data_dir))
+    registry = ProviderRegistry(
+        sessions,
+        box,
+        transport=settings.http_transport,
+        retry_attempts=settings.retry_attempts,
+        pool_health_seconds=settings.pool_health_seconds,
+        keepalive_expiry=settings.upstream_keepalive_seconds,
+    )
+    return Core(settings, engine, sessions, box, registry, Authenticator(sessions))
+
+
+async def prepare_core(core: Core) -> None:
+    """Migrate (when allowed), load the provider configs and run first-start set-up."""
+    settings = core.settings
+    await prepare(
+        settings,
+        core.engine,
+        core.sessions,
+        core.registry,
+        core.box,
+        migrate_first=settings.auto_migrate,
+        ui_base=ui_base_url(settings),
+    )
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Every resource, opened in dependency order; closed in reverse on exit."""
+    if settings.log_format:
+        configure_logging(settings.log_format, settings.log_level)
+    async with AsyncExitStack() as stack:
+        core = build_core(settings)
+        stack.push_async_callback(core.engine.dispose)
+        cluster = Cluster.connect(settings)
+        stack.push_async_callback(cluster.close)
+        catalog = ModelCatalog(cluster.model_cache(), ttl=settings.model_cache_ttl)
+        stack.push_async_callback(catalog.close)
+        stack.push_async_callback(core.registry.aclose)
+        await prepare_core(core)
+        router = Router(core.registry, catalog, fallback_model=settings.lmstudio_model)
+        rate_limits = RateLimits(
+            make_storage(cluster.redis, cluster.key("limits")),
+            user_per_minute=settings.rate_limit_user,
+            admin_per_minute=settings.rate_limit_admin,
+            fail_open=settings.rate_limit_fail_open,
+        )
+        slots = StreamSlots(
+            cluster.redis,
+            prefix=cluster.key("streams"),
+            user_limit=settings.max_streams_user,
+            fail_open=settings.rate_limit_fail_open,
+        )
+        metrics = Metrics() if settings.metrics_enabled else None
+        if metrics is not None:
+            stack.callback(metrics.process_exited)
+        webhooks = WebhookDispatcher(
+            core.sessions,
+            core.box,
+            policy=RetryPolicy(
+                timeout=settings.webhook_timeout_seconds,
+                backoff=settings.webhook_backoff_seconds,
+                max_age=settings.webhook_max_age_seconds,
+                poll=settings.webhook_poll_seconds,
+            ),
+            allowed_hosts=settings.allowed_upstream_host_set,
+            metrics=metrics,
+        )
+        await webhooks.start()
+        stack.push_async_callback(webhooks.close)
+        usage = UsageRecorder(
+            core.sessions,
+            metrics=metrics,
+            interval=settings.usage_flush_seconds,
+            batch_size=settings.usage_batch_size,
+        )
+        usage.after_flush.append(UsageThresholds(core.sessions, webhooks))
+        await usage.start()
+        stack.push_async_callback(usage.close)  # its last batch: before webhooks close
+        health = HealthMonitor(
+            core.registry,
+            webhooks,
+            interval=settings.health_check_seconds,
+            metrics=metrics,
+            lock_path=settings.data_dir / "health-monitor.lock",
+        )
+        await health.start()
+        stack.push_async_callback(health.close)
+        generation = GenerationService(router, slots, usage)
+        compare = CompareService(core.sessions, generation)
+        stack.push_async_callback(compare.close)  # comparisons store what they have
+        streams = StreamManager(
+            core.sessions,
+            generation,
+            grace=settings.stream_grace_seconds,
+            keep=settings.stream_buffer_seconds,
+            default_context_length=settings.default_context_length,
+            buffer_factory=cluster.buffer_factory,
+            remote=cluster.store,
+        )
+        await streams.start()
+        stack.push_async_callback(cluster.leave)
+        await cluster.join(core.registry, core.auth, streams)
+        # Running generations get the shutdown grace, then store their partial answers.
+        stack.push_async_callback(streams.close, settings.shutdown_grace_seconds)
+        shutdown = ShutdownNotice(settings.shutdown_grace_seconds)
+        shutdown.install()
+        yield Resources(
+            settings=settings,
+            engine=core.engine,
+            sessions=core.sessions,
+            box=core.box,
+            registry=core.registry,
+            auth=core.auth,
+            cluster=cluster,
+            catalog=catalog,
+            router=router,
+            rate_limits=rate_limits,
+            slots=slots,
+            metrics=metrics,
+            usage=usage,
+            webhooks=webhooks,
+            health=health,
+            generation=generation,
+            streams=streams,
+            compare=compare,
+            shutdown=shutdown,
+        )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.shutdown_grace_seconds > 0:
+        # sse-starlette ends every SSE response on SIGTERM; let them finish within the grace.
+        AppStatus.disable_automatic_graceful_drain()
+    async with open_resources(settings) as resources:
+        app.state.resources = resources
+        yield

@@ -1,0 +1,139 @@
+"""The payloads of the native API's server-sent events, as models.
+
+Streams are encoded straight to bytes for speed (`api.native.encoder`), so these models are
+the contract rather than the encoder: they are published in the OpenAPI schema (each
+streaming route's `text/event-stream` answer names the events it sends) and the tests
+validate what the gateway actually sends against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class StreamTimings(BaseModel):
+    """How fast a generation was."""
+
+    ttft_ms: float | None = Field(description="time to the first token")
+    duration_ms: float
+    tokens_per_second: float | None
+
+
+class TokenUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class DeltaEvent(BaseModel):
+    """`event: delta`: a piece of the answer's text."""
+
+    text: str
+
+
+class DoneEvent(BaseModel):
+    """`event: done`: the last event of a generation that finished (or was stopped)."""
+
+    finish_reason: str | None = Field(description="stop, length, … or cancelled")
+    usage: TokenUsage
+    usage_estimated: bool = Field(description="counted by the gateway: upstream sent none")
+    stats: StreamTimings
+    model: str | None
+
+
+class ChatDoneEvent(DoneEvent):
+    """`event: done` of a chat stream: also the stored answer and the context report."""
+
+    context: dict[str, int] = Field(description="dropped_messages, prompt_tokens_estimate")
+    message_id: str | None = None
+    conversation_id: str | None = None
+    cancel_reason: str | None = Field(None, description="stopped, abandoned or shutdown")
+
+
+class ErrorEvent(BaseModel):
+    """`event: error`: the last event of a generation that failed after it started."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class CompareStartEvent(BaseModel):
+    """`event: start` of a comparison."""
+
+    id: str
+    targets: list[dict[str, Any]]
+
+
+class CompareDeltaEvent(DeltaEvent):
+    target: int = Field(description="the target's index")
+
+
+class CompareDoneEvent(DoneEvent):
+    target: int
+
+
+class CompareErrorEvent(ErrorEvent):
+    target: int
+
+
+class CompareEndEvent(BaseModel):
+    """`event: end`: the comparison is over (and stored)."""
+
+    id: str
+    status: str = Field(description="complete or cancelled")
+
+
+EVENT_MODELS: tuple[type[BaseModel], ...] = (
+    DeltaEvent,
+    DoneEvent,
+    ChatDoneEvent,
+    ErrorEvent,
+    CompareStartEvent,
+    CompareDeltaEvent,
+    CompareDoneEvent,
+    CompareErrorEvent,
+    CompareEndEvent,
+)
+
+EventModels = dict[str, type[BaseModel]]
+
+NATIVE_EVENTS: EventModels = {"delta": DeltaEvent, "done": DoneEvent, "error": ErrorEvent}
+CHAT_EVENTS: EventModels = {"delta": DeltaEvent, "done": ChatDoneEvent, "error": ErrorEvent}
+COMPARE_EVENTS: EventModels = {
+    "start": CompareStartEvent,
+    "delta": CompareDeltaEvent,
+    "done": CompareDoneEvent,
+    "error": CompareErrorEvent,
+    "end": CompareEndEvent,
+}
+
+
+def stream_doc(
+    description: str,
+    example: str,
+    events: EventModels | None = None,
+) -> dict[int | str, dict[str, Any]]:
+    """An OpenAPI `responses` entry for a 200 that may be a `text/event-stream`; with
+    `events`, the schema names each event's payload model (`x-events`)."""
+    content: dict[str, Any] = {"example": example}
+    if events:
+        content["x-events"] = {
+            name: {"$ref": f"#/components/schemas/{model.__name__}"}
+            for name, model in events.items()
+        }
+    return {200: {"description": description, "content": {"text/event-stream": content}}}
+
+
+def add_event_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Put every event model into the schema's components (FastAPI adds only the models
+    routes declare as bodies or answers)."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for model in EVENT_MODELS:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        schemas[model.__name__] = schema
+    return openapi

@@ -1,0 +1,138 @@
+"""Provider configs: create, update, the public view, activation and reachability tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bigshot_llm.providers.urls import normalize_base_url
+from bigshot_llm.schemas.base import Name, Strict, Trimmed
+
+
+class _ProviderFields(Strict):
+    @field_validator("base_url", check_fields=False)
+    @classmethod
+    def _normalise(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_base_url(value)
+
+    @field_validator("pool_urls", check_fields=False)
+    @classmethod
+    def _normalise_pool(cls, value: list[str] | None) -> list[str] | None:
+        if not value:
+            return None
+        urls = [normalize_base_url(url) for url in value]
+        return list(dict.fromkeys(urls))  # duplicates would only skew the balancing
+
+
+class ProviderCreate(_ProviderFields):
+    name: Name
+    kind: Trimmed = Field(
+        "lmstudio", min_length=1, max_length=40, description="lmstudio, openai, openai_compatible"
+    )
+    base_url: Trimmed = Field(max_length=2048, examples=["http://localhost:1234/v1"])
+    api_key: Trimmed | None = Field(None, max_length=4096, description="write-only")
+    default_model: Trimmed | None = Field(None, max_length=256)
+    connect_timeout: float = Field(5.0, gt=0, le=60)
+    list_timeout: float = Field(5.0, gt=0, le=60)
+    read_timeout: float = Field(600.0, gt=0, le=3600)
+    stream_idle_timeout: float = Field(300.0, gt=0, le=3600)
+    max_connections: int = Field(100, ge=1, le=10_000)
+    max_keepalive_connections: int = Field(20, ge=0, le=10_000)
+    enabled: bool = True
+    exclusive_loading: bool = Field(
+        False, description="loading a model unloads this provider's other LLMs first"
+    )
+    pool_urls: list[Annotated[Trimmed, Field(max_length=2048)]] | None = Field(
+        None,
+        max_length=32,
+        description="more base URLs serving the same models: with base_url they form a pool "
+        "(least busy member that has the model, failover before the first byte)",
+    )
+    scope: Literal["global", "user"] | None = Field(
+        None, description="admins create global configs by default; users always their own"
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "LM Studio on this machine",
+                    "kind": "lmstudio",
+                    "base_url": "http://localhost:1234/v1",
+                }
+            ]
+        },
+    )
+
+
+class ProviderUpdate(_ProviderFields):
+    name: Name | None = None
+    kind: Trimmed | None = Field(None, min_length=1, max_length=40)
+    base_url: Trimmed | None = Field(None, max_length=2048)
+    api_key: Trimmed | None = Field(
+        None, max_length=4096, description="send the mask back (or omit) to keep the stored key"
+    )
+    default_model: Trimmed | None = Field(None, max_length=256)
+    connect_timeout: float | None = Field(None, gt=0, le=60)
+    list_timeout: float | None = Field(None, gt=0, le=60)
+    read_timeout: float | None = Field(None, gt=0, le=3600)
+    stream_idle_timeout: float | None = Field(None, gt=0, le=3600)
+    max_connections: int | None = Field(None, ge=1, le=10_000)
+    max_keepalive_connections: int | None = Field(None, ge=0, le=10_000)
+    enabled: bool | None = None
+    exclusive_loading: bool | None = None
+    pool_urls: list[Annotated[Trimmed, Field(max_length=2048)]] | None = Field(
+        None, max_length=32, description="null or [] turns the pool off"
+    )
+
+
+class ProviderPublic(BaseModel):
+    id: str
+    name: str
+    provider: str
+    kind: str
+    base_url: str
+    api_key: str | None = Field(None, description="a mask such as sk-…x9Qa, never the key")
+    has_api_key: bool
+    default_model: str | None
+    owner_id: str | None
+    scope: Literal["global", "user"]
+    connect_timeout: float
+    list_timeout: float
+    read_timeout: float
+    stream_idle_timeout: float
+    max_connections: int
+    max_keepalive_connections: int
+    enabled: bool
+    exclusive_loading: bool = False
+    pool_urls: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+
+class ActivateRequest(Strict):
+    scope: Literal["global", "user"] | None = Field(
+        None, description="admins activate globally by default; users for themselves"
+    )
+
+
+class ActiveProvider(BaseModel):
+    provider: ProviderPublic | None
+    scope: Literal["global", "user"] | None
+
+
+class ProviderTestResult(BaseModel):
+    ok: bool
+    latency_ms: float
+    model_count: int | None = None
+    message: str
+    error_code: str | None = None
+
+
+class ProviderKindPublic(BaseModel):
+    kind: str
+    description: str
+    builtin: bool
+    supports_load: bool = Field(description="the provider can load and unload models")

@@ -1,0 +1,55 @@
+"""The audit trail: who changed what, with secrets redacted before anything is stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bigshot_llm.db.models import AuditEvent
+from bigshot_llm.services.access.auth import Principal
+
+SECRET_FIELDS = frozenset({"api_key", "api_key_encrypted", "key", "key_hash", "secret", "token"})
+REDACTED = "[redacted]"
+
+
+def redact(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A copy safe to store: secret-bearing fields replaced (their presence is kept)."""
+    if values is None:
+        return None
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in SECRET_FIELDS:
+            clean[name] = REDACTED if value else None
+        elif isinstance(value, dict):
+            clean[name] = redact(value)
+        elif isinstance(value, datetime):
+            clean[name] = value.isoformat()
+        else:
+            clean[name] = value
+    return clean
+
+
+def record(
+    session: AsyncSession,
+    actor: Principal | None,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the caller's transaction (committed with the change itself)."""
+    event = AuditEvent(
+        actor_id=actor.user_id if actor else None,
+        actor_name=actor.user_name if actor else "system",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=redact(before),
+        after=redact(after),
+    )
+    session.add(event)
+    return event

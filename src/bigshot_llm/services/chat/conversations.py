@@ -1,0 +1,303 @@
+"""Conversations and their messages: private to their owner, stored turn by turn.
+
+Every lookup is scoped by owner, so another user's conversation is simply "not found" (admins
+included: conversations are private). The functions take a session and flush; callers commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bigshot_llm.db.models import Conversation, Message, utcnow
+from bigshot_llm.errors import NotFound
+from bigshot_llm.schemas.conversations import StreamCreate
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.chat import context_window as cw
+from bigshot_llm.services.chat.context_window import Turn
+from bigshot_llm.services.generation.routing import Router, Target
+from bigshot_llm.services.generation.service import Generation
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX_CHARS = 60
+_SPACES = re.compile(r"\s+")
+
+
+def title_from(message: str, limit: int = TITLE_MAX_CHARS) -> str:
+    """The message on one line, cut on a word boundary to at most `limit` characters with "…"."""
+    text = _SPACES.sub(" ", message).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def conversation_public(conv: Conversation, active_stream_id: str | None = None) -> dict[str, Any]:
+    return {
+        "id": conv.id,
+        "title": conv.title,
+        "provider": conv.provider,
+        "model": conv.model,
+        "settings": conv.settings or {},
+        "created_at": conv.created_at,
+        "updated_at": conv.updated_at,
+        "active_stream_id": active_stream_id,
+    }
+
+
+def message_public(msg: Message) -> dict[str, Any]:
+    return {
+        "id": msg.id,
+        "conversation_id": msg.conversation_id,
+        "role": msg.role,
+        "content": msg.content,
+        "status": msg.status,
+        "model": msg.model,
+        "usage": msg.usage,
+        "stats": msg.stats,
+        "error": msg.error,
+        "created_at": msg.created_at,
+    }
+
+
+async def create(
+    session: AsyncSession,
+    owner_id: str,
+    *,
+    title: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Conversation:
+    conv = Conversation(
+        owner_id=owner_id, title=title, provider=provider, model=model, settings=settings or {}
+    )
+    session.add(conv)
+    await session.flush()
+    return conv
+
+
+async def get_owned(session: AsyncSession, owner_id: str, conversation_id: str) -> Conversation:
+    """The caller's conversation, or 404 (also for someone else's)."""
+    conv = await session.get(Conversation, conversation_id)
+    if conv is None or conv.owner_id != owner_id:
+        raise NotFound(f"conversation '{conversation_id}' not found")
+    return conv
+
+
+async def list_owned(
+    session: AsyncSession, owner_id: str, *, limit: int, offset: int
+) -> tuple[list[Conversation], int]:
+    """Newest activity first."""
+    where = col(Conversation.owner_id) == owner_id
+    total = (await session.exec(select(func.count()).select_from(Conversation).where(where))).one()
+    stmt = (
+        select(Conversation)
+        .where(where)
+        .order_by(col(Conversation.updated_at).desc(), col(Conversation.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return list((await session.exec(stmt)).all()), int(total)
+
+
+async def list_messages(
+    session: AsyncSession, conversation_id: str, *, limit: int, offset: int
+) -> tuple[list[Message], int]:
+    """Oldest first."""
+    where = col(Message.conversation_id) == conversation_id
+    total = (await session.exec(select(func.count()).select_from(Message).where(where))).one()
+    stmt = (
+        select(Message)
+        .where(where)
+        .order_by(col(Message.created_at), col(Message.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return list((await session.exec(stmt)).all()), int(total)
+
+
+async def history(session: AsyncSession, conversation_id: str) -> list[Turn]:
+    """The turns a model should see: everything with content except failed answers."""
+    stmt = (
+        select(Message)
+        .where(col(Message.conversation_id) == conversation_id)
+        .order_by(col(Message.created_at), col(Message.id))
+    )
+    turns = []
+    for msg in (await session.exec(stmt)).all():
+        if msg.status == "error" or not msg.content:
+            continue
+        tokens = None
+        if msg.role == "assistant" and msg.usage and not (msg.stats or {}).get("usage_estimated"):
+            reported = msg.usage.get("completion_tokens")
+            tokens = reported if isinstance(reported, int) else None
+        turns.append(Turn(msg.role, msg.content, tokens))
+    return turns
+
+
+async def add_message(
+    session: AsyncSession,
+    conv: Conversation,
+    role: str,
+    content: str,
+    *,
+    status: str = "complete",
+    model: str | None = None,
+    usage: dict[str, Any] | None = None,
+    stats: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+) -> Message:
+    """Store a turn and touch the conversation (its first user message names it)."""
+    msg = Message(
+        conversation_id=conv.id,
+        role=role,
+        content=content,
+        status=status,
+        model=model,
+        usage=usage,
+        stats=stats,
+        error=error,
+    )
+    if role == "user" and not conv.title:
+        conv.title = title_from(content) or None
+    conv.updated_at = msg.created_at = utcnow()
+    session.add(msg)
+    session.add(conv)
+    await session.flush()
+    return msg
+
+
+async def store_answer(
+    sessions: async_sessionmaker[AsyncSession],
+    conversation_id: str,
+    content: str,
+    **fields: Any,
+) -> str | None:
+    """Store an assistant turn in its own session; None if the conversation is gone (or the
+    database failed: the generation must still end cleanly)."""
+    try:
+        async with sessions() as session:
+            conv = await session.get(Conversation, conversation_id)
+            if conv is None:  # deleted while generating
+                return None
+            message = await add_message(session, conv, "assistant", content, **fields)
+            await session.commit()
+            return message.id
+    except Exception:
+        log.exception("could not store an answer in conversation %s", conversation_id)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTurn:
+    """Where the next answer comes from and what is sent for it (nothing stored yet)."""
+
+    target: Target
+    model: str
+    body: dict[str, Any]  # OpenAI-shaped chat request, without `stream`
+    fit: cw.ContextFit
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTurn:
+    """A user message stored and the admitted generation that answers it."""
+
+    conversation_id: str
+    user_message_id: str
+    target: Target
+    model: str
+    fit: cw.ContextFit
+    generation: Generation
+
+
+Admit = Callable[[PlannedTurn], Awaitable[Generation]]
+
+
+async def plan_turn(
+    session: AsyncSession,
+    router: Router,
+    principal: Principal,
+    req: StreamCreate,
+    conv: Conversation | None,
+    default_context_length: int,
+) -> PlannedTurn:
+    """Pick provider and model (the request's, else the conversation's) and fit the history
+    into the model's context."""
+    saved = dict(conv.settings or {}) if conv else {}
+    target = router.resolve(principal, req.provider or (conv.provider if conv else None))
+    model = await router.pick_model(target, req.model or (conv.model if conv else None))
+    temperature = req.temperature if req.temperature is not None else saved.get("temperature")
+    max_tokens = req.max_tokens if req.max_tokens is not None else saved.get("max_tokens")
+    system = req.system if req.system is not None else saved.get("system")
+    context_length = await cw.context_length_for(router, target, model, default_context_length)
+    past = await history(session, conv.id) if conv else []
+    fit = cw.fit_history(
+        system,
+        [*past, Turn("user", req.message)],
+        context_length=context_length,
+        max_tokens=max_tokens,
+    )
+    body: dict[str, Any] = {"model": model, "messages": fit.messages}
+    if temperature is not None:
+        body["temperature"] = temperature
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    return PlannedTurn(target, model, body, fit)
+
+
+async def prepare_turn(
+    session: AsyncSession,
+    router: Router,
+    principal: Principal,
+    req: StreamCreate,
+    conv: Conversation | None,
+    default_context_length: int,
+    *,
+    admit: Admit,
+) -> PreparedTurn:
+    """Plan the turn, admit its generation, then store the user message (creating the
+    conversation if needed).
+
+    Everything that can refuse the request (no such provider or model, the context, the
+    stream cap) runs before anything is stored.
+    """
+    plan = await plan_turn(session, router, principal, req, conv, default_context_length)
+    generation = await admit(plan)
+    try:
+        if conv is None:
+            body = plan.body
+            settings = {
+                "temperature": body.get("temperature"),
+                "max_tokens": body.get("max_tokens"),
+                "system": req.system,
+            }
+            conv = await create(
+                session,
+                principal.user_id,
+                provider=req.provider,
+                model=plan.model,
+                settings={k: v for k, v in settings.items() if v is not None},
+            )
+        else:
+            conv.model = plan.model  # the conversation remembers the latest choice
+            if req.provider:
+                conv.provider = req.provider
+        user_message = await add_message(session, conv, "user", req.message)
+        await session.commit()
+    except BaseException:
+        await generation.aclose()  # gives the stream slot back
+        raise
+    return PreparedTurn(conv.id, user_message.id, plan.target, plan.model, plan.fit, generation)

@@ -1,0 +1,358 @@
+"""Chat generations that outlive the HTTP connection which watches them.
+
+`StreamManager.open` stores the user's message, fits the conversation into the model's context
+and starts the generation as a task of its own that writes events into a `StreamBuffer`.
+Clients read the buffer (and re-read it after a reconnect) through the events endpoint.
+
+A generation ends in one of three ways, and each stores the assistant's answer:
+upstream finishes (`complete`), upstream fails (`error`), or it is cancelled (`cancelled`):
+by the stop button, by nobody listening for `grace` seconds, or by shutdown. Cancelling the
+task closes the provider's stream iterator, which closes the upstream request. Finished
+buffers are kept `keep` seconds for late readers, then dropped by the sweeper.
+
+With Redis (`remote` set, buffers from `RedisStreamStore`) a stream started on one replica can
+be read, inspected and stopped from any other: `find` loads its meta from Redis, `stop` asks
+the owning replica (which holds the task) over pub/sub, and the owner's grace timer counts
+readers on every replica. On shutdown `close(drain)` lets running generations finish for up
+to `drain` seconds before cancelling them (`done` with finish_reason "cancelled" and
+cancel_reason "shutdown").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bigshot_llm.aio import stop_task
+from bigshot_llm.errors import Conflict, GatewayError
+from bigshot_llm.schemas.conversations import StreamCreate
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.chat import conversations
+from bigshot_llm.services.chat.buffers.memory import MemoryStreamBuffer, StreamBuffer, StreamMeta
+from bigshot_llm.services.chat.handle import RemoteStreams, StreamHandle, hash_token
+from bigshot_llm.services.generation import shapes
+from bigshot_llm.services.generation.events import Chunk, Done, Failed
+from bigshot_llm.services.generation.service import (
+    Generation,
+    GenerationRequest,
+    GenerationService,
+)
+from bigshot_llm.services.generation.stats import StreamStats
+
+log = logging.getLogger(__name__)
+
+BufferFactory = Callable[[StreamMeta], StreamBuffer]
+STOP_WAIT_SECONDS = 10.0
+
+
+class StreamManager:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        generation: GenerationService,
+        *,
+        grace: float,
+        keep: float,
+        default_context_length: int,
+        buffer_factory: BufferFactory = MemoryStreamBuffer,
+        remote: RemoteStreams | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._generation = generation
+        self.grace = grace
+        self.keep = keep
+        self.default_context_length = default_context_length
+        self._buffer_factory = buffer_factory
+        self._remote = remote
+        self._streams: dict[str, StreamHandle] = {}
+        self._opening_conversations: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="chat-stream-sweeper")
+
+    async def close(self, drain: float = 0.0) -> None:
+        """Let generations run up to `drain` seconds, then cancel the rest; each stores its
+        (partial) answer before this returns."""
+        running = [h.task for h in self._streams.values() if h.task and not h.task.done()]
+        if running and drain > 0:
+            log.info("shutdown: letting %d chat stream(s) finish (%.0fs)", len(running), drain)
+            await asyncio.wait(running, timeout=drain)
+        if self._sweeper is not None:
+            await stop_task(self._sweeper)
+        handles = list(self._streams.values())
+        for handle in handles:
+            self._cancel(handle, "shutdown")
+        await asyncio.gather(*(self._settle(h) for h in handles), return_exceptions=True)
+        self._streams.clear()
+
+    # ---- lookups --------------------------------------------------------------------------
+
+    def get(self, stream_id: str) -> StreamHandle | None:
+        handle = self._streams.get(stream_id)
+        if handle is None or handle.buffer.expired():
+            return None
+        return handle
+
+    async def find(self, stream_id: str) -> StreamHandle | None:
+        """A stream of this replica, else one another replica runs (with Redis)."""
+        handle = self.get(stream_id)
+        if handle is not None or self._remote is None:
+            return handle
+        buffer = await self._remote.load(stream_id)
+        if buffer is None:
+            return None
+        stats = StreamStats(text_of=shapes.chat_delta_text)
+        meta = buffer.meta
+        remote = StreamHandle(buffer, stats, meta.context, meta.user_message_id, remote=True)
+        remote.status = buffer.status()
+        return remote
+
+    def running_for(self, conversation_id: str) -> StreamHandle | None:
+        for handle in self._streams.values():
+            meta = handle.buffer.meta
+            if meta.conversation_id == conversation_id and handle.status == "running":
+                return handle
+        return None
+
+    # ---- opening --------------------------------------------------------------------------
+
+    async def open(self, principal: Principal, req: StreamCreate) -> tuple[StreamHandle, str]:
+        """Store the user's message and start generating; returns the handle and its token.
+
+        The generation takes the caller's stream slot before anything is stored (429
+        `too_many_streams` past the cap) and holds it until it ends.
+        """
+        async with self._sessions() as session:
+            conv = None
+            if req.conversation_id:
+                conv = await conversations.get_owned(
+                    session, principal.user_id, req.conversation_id
+                )
+                self._claim_conversation(conv.id)
+            try:
+                turn = await conversations.prepare_turn(
+                    session,
+                    self._generation.router,
+                    principal,
+                    req,
+                    conv,
+                    self.default_context_length,
+                    admit=lambda plan: self._generation.stream(
+                        GenerationRequest(
+                            principal,
+                            "chat",
+                            plan.body,
+                            endpoint="/api/v1/chat/streams",
+                            model=plan.model,
+                            target=plan.target,
+                            prompt_estimate=plan.fit.prompt_tokens_estimate,
+                        )
+                    ),
+                )
+                return await self._published(self._launch(principal, turn))
+            finally:
+                if conv is not None:
+                    self._opening_conversations.discard(conv.id)
+
+    async def _published(self, launched: tuple[StreamHandle, str]) -> tuple[StreamHandle, str]:
+        """Share the stream's meta (with Redis) before anyone is told its id."""
+        handle = launched[0]
+        try:
+            await handle.buffer.sync()
+        except Exception:
+            self._cancel(handle, "error")
+            raise
+        return launched
+
+    def _claim_conversation(self, conversation_id: str) -> None:
+        if self.running_for(conversation_id) or conversation_id in self._opening_conversations:
+            raise Conflict(
+                "this conversation already has a running stream: stop it or wait for it",
+                code="stream_running",
+            )
+        self._opening_conversations.add(conversation_id)
+
+    def _launch(
+        self, principal: Principal, turn: conversations.PreparedTurn
+    ) -> tuple[StreamHandle, str]:
+        generation = turn.generation
+        token = secrets.token_urlsafe(32)
+        meta = StreamMeta(
+            stream_id=secrets.token_hex(16),
+            owner_id=principal.user_id,
+            conversation_id=turn.conversation_id,
+            token_hash=hash_token(token),
+            provider=turn.target.record.name,
+            model=turn.model,
+            context=turn.fit.report(),
+            user_message_id=turn.user_message_id,
+        )
+        handle = StreamHandle(
+            self._buffer_factory(meta), generation.stats, turn.fit.report(), turn.user_message_id
+        )
+        self._streams[meta.stream_id] = handle
+        handle.task = asyncio.create_task(
+            self._run(handle, generation), name=f"chat-stream-{meta.stream_id}"
+        )
+        handle.task.add_done_callback(_report_crash)
+        return handle, token
+
+    # ---- generation -----------------------------------------------------------------------
+
+    async def _run(self, handle: StreamHandle, generation: Generation) -> None:
+        """The generation's events into the buffer (the stream buffer is this surface's
+        encoder), then the stored answer and the final event."""
+        buffer = handle.buffer
+        error: GatewayError | None = None
+        try:
+            try:
+                async for event in generation:
+                    if handle.cancel_reason is not None:
+                        # task.cancel() can be swallowed by a library's wait_for (Python 3.11).
+                        raise asyncio.CancelledError
+                    if isinstance(event, Chunk):
+                        for part in event.parts:
+                            await buffer.append("delta", {"text": part.text})
+                    elif isinstance(event, Failed):
+                        error = event.error
+                    elif isinstance(event, Done):
+                        break
+            finally:
+                await generation.aclose()
+        except asyncio.CancelledError:
+            await self._finish(handle, "cancelled", None)
+            raise
+        except Exception:
+            log.exception("chat stream %s failed", handle.id)
+            error = GatewayError("internal error while generating")
+        await self._finish(handle, "error" if error else "complete", error)
+
+    async def _finish(self, handle: StreamHandle, status: str, error: GatewayError | None) -> None:
+        if handle.buffer.closed:
+            return
+        payload = handle.stats.done_payload()
+        if status == "cancelled":
+            payload["finish_reason"] = "cancelled"
+            payload["cancel_reason"] = handle.cancel_reason or "stopped"
+        payload["context"] = handle.context
+        meta = handle.buffer.meta
+        details = {
+            **payload["stats"],
+            "finish_reason": payload["finish_reason"],
+            "usage_estimated": payload["usage_estimated"],
+            "context": handle.context,
+        }
+        if handle.cancel_reason:
+            details["cancel_reason"] = handle.cancel_reason
+        message_id = await conversations.store_answer(
+            self._sessions,
+            meta.conversation_id,
+            handle.stats.text,
+            status=status,
+            model=payload["model"] or meta.model,
+            usage=payload["usage"],
+            stats=details,
+            error=error.to_dict() if error else None,
+        )
+        if error is not None:
+            await handle.buffer.append("error", error.to_dict())
+        else:
+            payload.update(message_id=message_id, conversation_id=meta.conversation_id)
+            await handle.buffer.append("done", payload)
+        handle.status = status
+        await handle.buffer.close(self.keep)
+
+    # ---- cancelling -----------------------------------------------------------------------
+
+    def _cancel(self, handle: StreamHandle, reason: str) -> None:
+        task = handle.task
+        if task is None or task.done() or handle.cancel_reason is not None:
+            return
+        handle.cancel_reason = reason
+        task.cancel()
+
+    async def _settle(self, handle: StreamHandle) -> None:
+        """Wait for the generation to end; finish it here if it was cancelled before it ran."""
+        task = handle.task
+        if task is not None and not task.done():
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + STOP_WAIT_SECONDS
+            while not task.done() and loop.time() < deadline:
+                await asyncio.wait({task}, timeout=0.25)
+                if not task.done() and handle.cancel_reason is not None:
+                    # A client library (redis-py's connection handling, for one) can swallow
+                    # a cancellation; asking again ends the generation instead of waiting.
+                    task.cancel()
+        if task is not None and task.done():
+            await self._finish(handle, "cancelled", None)
+
+    async def stop(self, handle: StreamHandle) -> None:
+        """The stop button: cancel now and wait until the partial answer is stored."""
+        if handle.remote:
+            await self._stop_remote(handle)
+            return
+        self._cancel(handle, "stopped")
+        await self._settle(handle)
+
+    def cancel_local(self, stream_id: str, reason: str) -> bool:
+        """Cancel a generation this replica runs (asked by another replica)."""
+        handle = self._streams.get(stream_id)
+        if handle is None:
+            return False
+        self._cancel(handle, reason)
+        return True
+
+    async def _stop_remote(self, handle: StreamHandle) -> None:
+        """Ask the owning replica to cancel, then wait for the final event to be stored."""
+        buffer = handle.buffer
+        if not buffer.closed and self._remote is not None:
+            await self._remote.cancel(handle.id, "stopped")
+
+            async def drained() -> None:
+                async for _ in buffer.read_after(buffer.last_id):
+                    pass
+
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(drained(), STOP_WAIT_SECONDS)
+        await buffer.sync()
+        handle.status = getattr(buffer, "status", lambda: handle.status)()
+
+    async def _sweep(self) -> None:
+        interval = min(1.0, max(0.05, self.grace / 5))
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for stream_id, handle in list(self._streams.items()):
+                try:
+                    if not handle.buffer.closed:
+                        await handle.buffer.sync()  # readers on other replicas count too
+                    await self._check(stream_id, handle, now)
+                except Exception:
+                    log.exception("chat stream %s: sweeping failed", stream_id)
+                    self._streams.pop(stream_id, None)
+
+    async def _check(self, stream_id: str, handle: StreamHandle, now: float) -> None:
+        buffer = handle.buffer
+        if buffer.closed:
+            if buffer.expired(now):
+                del self._streams[stream_id]
+        elif handle.task is not None and handle.task.done():
+            await self._finish(handle, "cancelled", None)  # cancelled before it ever ran
+        elif buffer.subscribers == 0 and buffer.idle_seconds(now) >= self.grace:
+            log.info("chat stream %s abandoned: no client for %.1fs", stream_id, self.grace)
+            self._cancel(handle, "abandoned")
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("chat stream task crashed", exc_info=task.exception())

@@ -1,0 +1,136 @@
+"""Model lists per provider, cached for five minutes (aiocache), served stale when upstream is
+down, fetched once for many concurrent callers, and never blocking on a dead provider longer
+than its listing budget."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiocache import BaseCache, SimpleMemoryCache
+
+from bigshot_llm.errors import GatewayError
+from bigshot_llm.providers.base import Provider
+from bigshot_llm.services.providers.registry import ProviderRecord
+
+
+@dataclass(slots=True)
+class ModelListing:
+    """One provider's models, and how fresh they are."""
+
+    models: list[dict[str, Any]]
+    fetched_at: str
+    cached: bool = False
+    stale: bool = False
+    error: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def ids(self) -> list[str]:
+        return [m["id"] for m in self.models]
+
+
+def _key(record: ProviderRecord, detailed: bool) -> str:
+    # The config's update time is part of the key: any change to it invalidates the list.
+    return f"models:{record.id}:{record.updated_at.timestamp():.6f}:{int(detailed)}"
+
+
+def _last_good_key(record: ProviderRecord, detailed: bool) -> str:
+    return f"models-last:{record.id}:{int(detailed)}"
+
+
+class ModelCatalog:
+    def __init__(self, cache: BaseCache | None = None, ttl: float = 300.0) -> None:
+        self.cache = cache or SimpleMemoryCache()
+        self.ttl = ttl
+        self._inflight: dict[str, asyncio.Future[ModelListing]] = {}
+        self.hits = 0
+        self.misses = 0
+        self._known: dict[str, tuple[datetime, float, frozenset[str]]] = {}
+
+    def known_ids(self, record: ProviderRecord) -> frozenset[str] | None:
+        """The model ids this process last saw for a provider while fresh, without any I/O.
+
+        The hot path checks a requested model against this in-process copy instead of asking
+        the cache (one dictionary lookup instead of a cache round trip per request).
+        """
+        known = self._known.get(record.id)
+        if known is None or known[0] != record.updated_at or known[1] < time.monotonic():
+            return None
+        return known[2]
+
+    def _remember(self, record: ProviderRecord, listing: ModelListing) -> ModelListing:
+        if not listing.stale:
+            expires = time.monotonic() + self.ttl
+            ids = frozenset(m["id"] for m in listing.models)
+            self._known[record.id] = (record.updated_at, expires, ids)
+        return listing
+
+    async def get(
+        self, record: ProviderRecord, provider: Provider, *, detailed: bool, refresh: bool = False
+    ) -> ModelListing:
+        """The model list: cached, fresh, or the last good one marked stale.
+
+        Raises `ProviderUnavailable`/`ProviderTimeout` when upstream fails and nothing older
+        is known.
+        """
+        key = _key(record, detailed)
+        if not refresh:
+            cached = await self.cache.get(key)
+            if cached is not None:
+                self.hits += 1
+                return self._remember(record, ModelListing(**cached, cached=True))
+        self.misses += 1
+        inflight = self._inflight.get(key)
+        if inflight is not None:
+            return await asyncio.shield(inflight)
+        future: asyncio.Future[ModelListing] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            listing = self._remember(record, await self._fetch(record, provider, detailed))
+            future.set_result(listing)
+            return listing
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _fetch(
+        self, record: ProviderRecord, provider: Provider, detailed: bool
+    ) -> ModelListing:
+        try:
+            models = await provider.list_models(detailed=detailed)
+        except GatewayError as exc:
+            last = await self.cache.get(_last_good_key(record, detailed))
+            if last is None:
+                raise
+            listing = ModelListing(**last, cached=True, stale=True)
+            listing.error = exc.to_dict()
+            return listing
+        payload: dict[str, Any] = {
+            "models": [m.to_dict(detailed) for m in models],
+            "fetched_at": datetime.now(UTC).isoformat(),
+        }
+        await self.cache.set(_key(record, detailed), payload, ttl=self.ttl)
+        await self.cache.set(_last_good_key(record, detailed), payload)
+        return ModelListing(**payload)
+
+    async def invalidate(self, record: ProviderRecord) -> None:
+        for detailed in (True, False):
+            await self.cache.delete(_key(record, detailed))
+
+    async def close(self) -> None:
+        await self.cache.close()
+
+
+def first_loaded_llm(models: list[dict[str, Any]]) -> str | None:
+    """LM Studio's loaded chat model, else the first chat-capable one."""
+    chat = [m for m in models if m.get("type", "llm") in ("llm", "vlm")]
+    for model in chat:
+        if model.get("state") == "loaded":
+            return str(model["id"])
+    return str(chat[0]["id"]) if chat else None

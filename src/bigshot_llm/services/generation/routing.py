@@ -1,0 +1,185 @@
+"""Where a generation goes: the provider and the model, chosen the same way for every surface.
+
+A request names a provider (the native API's `provider`, by id or name) or none (the
+caller's active provider). On the OpenAI-compatible surfaces, which have no `provider`
+field, a model id may name its provider instead: ``provider-name/model-id``. Model ids may
+contain ``/`` themselves (``lmstudio-community/qwen``), so a prefix counts only when a
+provider of that name is usable by the caller; anything else is a bare id for the caller's
+active provider. The model is the request's, else the provider's default, else
+`LMSTUDIO_MODEL`, else the first loaded chat model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bigshot_llm.errors import GatewayError, ModelNotFound, ServiceUnavailable
+from bigshot_llm.providers.base import Provider
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.generation.catalog import ModelCatalog, ModelListing, first_loaded_llm
+from bigshot_llm.services.providers.registry import ProviderRecord, ProviderRegistry
+
+__all__ = ["SEPARATOR", "Route", "Router", "Target", "qualified_id"]
+
+SEPARATOR = "/"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The provider a request goes to."""
+
+    record: ProviderRecord
+    provider: Provider
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A request's destination: the provider, and the model id as that provider knows it."""
+
+    target: Target
+    model: str | None
+    prefixed: bool = False
+
+
+def qualified_id(provider_name: str, model_id: str) -> str:
+    """The id that routes to `model_id` on the provider called `provider_name`."""
+    return f"{provider_name}{SEPARATOR}{model_id}"
+
+
+class Router:
+    """Resolves providers and models from the provider snapshot and the model catalog."""
+
+    def __init__(
+        self, registry: ProviderRegistry, catalog: ModelCatalog, *, fallback_model: str | None
+    ) -> None:
+        self.registry = registry
+        self.catalog = catalog
+        self.fallback_model = fallback_model
+
+    # ---- providers ------------------------------------------------------------------------
+
+    def resolve(self, principal: Principal, provider_ref: str | None = None) -> Target:
+        """The named provider (by id or name), else the caller's active one."""
+        if provider_ref:
+            record = self.registry.lookup(principal, provider_ref)
+        else:
+            active = self.registry.active_for(principal)
+            if active is None:
+                raise ServiceUnavailable(
+                    "no active provider: create one and activate it with "
+                    "POST /api/v1/llm-providers/{id}/activate",
+                    code="no_active_provider",
+                )
+            record = active
+        if not record.enabled:
+            raise ServiceUnavailable(
+                f"provider '{record.name}' is disabled", code="provider_disabled"
+            )
+        return Target(record, self.registry.provider(record))
+
+    def provider_prefix(self, principal: Principal, model: str) -> str | None:
+        """The name of a usable provider that `model` starts with (followed by ``/``), if any.
+
+        The longest name wins, so providers called ``a`` and ``a/b`` can coexist.
+        """
+        best: str | None = None
+        for record in self.registry.usable_by(principal):
+            name = record.name
+            if (
+                len(model) > len(name) + 1
+                and model[len(name)] == SEPARATOR
+                and model.startswith(name)
+                and (best is None or len(name) > len(best))
+            ):
+                best = name
+        return best
+
+    def route(
+        self, principal: Principal, model: str | None, provider_ref: str | None = None
+    ) -> Route:
+        """The target and upstream model id: a named provider, else a `provider/` prefix of
+        the model id, else the caller's active provider."""
+        if provider_ref:
+            return Route(self.resolve(principal, provider_ref), model)
+        if model and SEPARATOR in model:
+            name = self.provider_prefix(principal, model)
+            if name is not None:
+                return Route(self.resolve(principal, name), model[len(name) + 1 :], True)
+        return Route(self.resolve(principal), model)
+
+    # ---- models ---------------------------------------------------------------------------
+
+    async def pick_model(
+        self, target: Target, requested: str | None, *, embeddings: bool = False
+    ) -> str:
+        """request → provider default → LMSTUDIO_MODEL → first loaded LLM; checked when known."""
+        if requested:
+            known = self.catalog.known_ids(target.record)
+            if known is not None and requested not in known:
+                raise ModelNotFound(
+                    f"model '{requested}' is not available on provider '{target.record.name}'",
+                    details={"model": requested, "available": sorted(known)},
+                    param="model",
+                )
+            return requested
+        if not embeddings:  # configured defaults name chat models
+            for candidate in (target.record.default_model, self.fallback_model):
+                if candidate:
+                    return candidate
+        listing = await self.catalog.get(target.record, target.provider, detailed=True)
+        if embeddings:
+            chosen = next((m["id"] for m in listing.models if m.get("type") == "embeddings"), None)
+        else:
+            chosen = first_loaded_llm(listing.models)
+        if chosen is None:
+            raise ModelNotFound(
+                f"provider '{target.record.name}' has no {'embeddings' if embeddings else 'chat'} "
+                "model: load one in LM Studio or name one in 'model'",
+                details={"available": listing.ids()},
+                param="model",
+            )
+        return chosen
+
+    async def models(
+        self, target: Target, *, detailed: bool, refresh: bool = False
+    ) -> ModelListing:
+        return await self.catalog.get(
+            target.record, target.provider, detailed=detailed, refresh=refresh
+        )
+
+    async def models_all(
+        self, principal: Principal, *, detailed: bool, refresh: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every usable provider's models, concurrently; a dead one only reports itself."""
+        records = [r for r in self.registry.usable_by(principal) if r.enabled]
+        results = await asyncio.gather(*(self._one_provider(r, detailed, refresh) for r in records))
+        return list(results)
+
+    async def _one_provider(
+        self, record: ProviderRecord, detailed: bool, refresh: bool
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        entry: dict[str, Any] = {"provider": record.summary()}
+        try:
+            listing = await self.catalog.get(
+                record, self.registry.provider(record), detailed=detailed, refresh=refresh
+            )
+        except GatewayError as exc:
+            entry.update(status="unavailable", models=[], error=exc.to_dict())
+            entry["message"] = exc.message
+        else:
+            entry.update(
+                status="stale" if listing.stale else "ok",
+                models=listing.models,
+                cached=listing.cached,
+                stale=listing.stale,
+                fetched_at=listing.fetched_at,
+            )
+            if listing.error:
+                entry["error"] = listing.error
+                entry["message"] = listing.error.get("message")
+        entry["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return entry

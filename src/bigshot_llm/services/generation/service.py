@@ -1,0 +1,306 @@
+"""The one use-case the gateway exists for: relaying a generation, the same for every surface.
+
+`GenerationService.stream` resolves provider and model, admits the request (a stream slot),
+builds the upstream body, and returns a `Generation`: an async iterator of typed events
+(`events.Chunk` per upstream chunk, then `Done` or `Failed`) that calls the provider,
+measures the stream and meters its usage however it ends. `GenerationService.call` does the
+same for one-shot requests (chat, completion, embeddings). The native API, `/v1`, chat
+streams and compare call these and keep only their encoders; nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bigshot_llm.aio import close_iterator
+from bigshot_llm.errors import GatewayError
+from bigshot_llm.providers.base import StreamChunk
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.access.slots import Slot, StreamSlots
+from bigshot_llm.services.generation import shapes
+from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed, TextDelta
+from bigshot_llm.services.generation.routing import Router, Target
+from bigshot_llm.services.generation.stats import StreamStats
+from bigshot_llm.services.usage.metering import (
+    CANCELLED,
+    Ticket,
+    finish_stream,
+    status_of,
+    watch_call,
+)
+from bigshot_llm.services.usage.recorder import UsageRecorder
+
+log = logging.getLogger(__name__)
+
+Operation = Literal["chat", "completion", "embeddings"]
+
+# Providers that only know `max_tokens` get `max_completion_tokens` translated.
+KNOWS_MAX_COMPLETION_TOKENS = frozenset({"openai"})
+FIRST_CHUNK_GRACE_SECONDS = 2.0
+
+
+@dataclass(slots=True)
+class GenerationRequest:
+    """What a surface asks for, in the upstream's (OpenAI's) shape.
+
+    `body` is the request body without `model` decisions made: the service sets the model,
+    the stream flags and the token-limit name the provider knows. `provider`/`model` are
+    the caller's references (a `provider/model` id routes by its prefix); `target` and
+    `model` given together skip resolution (chat streams resolve early, to fit the context).
+    """
+
+    principal: Principal
+    operation: Operation
+    body: dict[str, Any]
+    endpoint: str
+    provider: str | None = None
+    model: str | None = None
+    target: Target | None = None
+    prompt_estimate: int | None = None
+
+
+@dataclass(slots=True)
+class Answer:
+    """A one-shot call's result: upstream's OpenAI JSON and where it came from."""
+
+    result: dict[str, Any]
+    target: Target
+    model: str
+    upstream_ms: float | None
+
+
+def adapt_token_limit(body: dict[str, Any], kind: str) -> None:
+    """`max_completion_tokens` → `max_tokens` for upstreams that only know the latter."""
+    if kind in KNOWS_MAX_COMPLETION_TOKENS or "max_completion_tokens" not in body:
+        return
+    limit = body.pop("max_completion_tokens")
+    if limit is None:
+        return
+    current = body.get("max_tokens")
+    body["max_tokens"] = limit if current is None else min(limit, current)
+
+
+class GenerationService:
+    def __init__(
+        self, router: Router, slots: StreamSlots, usage: UsageRecorder | None = None
+    ) -> None:
+        self.router = router
+        self.slots = slots
+        self.usage = usage
+
+    async def resolve(self, request: GenerationRequest) -> tuple[Target, str]:
+        """The provider and the upstream model id for a request."""
+        if request.target is not None and request.model is not None:
+            return request.target, request.model
+        route = self.router.route(request.principal, request.model, request.provider)
+        embeddings = request.operation == "embeddings"
+        model = await self.router.pick_model(route.target, route.model, embeddings=embeddings)
+        return route.target, model
+
+    def _body(self, request: GenerationRequest, target: Target, model: str) -> dict[str, Any]:
+        body = request.body
+        body["model"] = model
+        if request.operation != "embeddings":
+            adapt_token_limit(body, target.record.kind)
+        return body
+
+    def _ticket(
+        self, request: GenerationRequest, target: Target, model: str, *, streamed: bool
+    ) -> Ticket | None:
+        if self.usage is None:
+            return None
+        principal, record = request.principal, target.record
+        return Ticket(
+            recorder=self.usage,
+            user_id=principal.user_id,
+            key_id=principal.key_id,
+            provider_id=record.id,
+            provider=record.name,
+            model=model,
+            endpoint=request.endpoint,
+            streamed=streamed,
+        )
+
+    async def call(self, request: GenerationRequest) -> Answer:
+        """A one-shot chat, completion or embeddings call, metered."""
+        target, model = await self.resolve(request)
+        body = self._body(request, target, model)
+        provider = target.provider
+        if request.operation == "chat":
+            call = provider.chat(body)
+        elif request.operation == "completion":
+            call = provider.complete(body)
+        else:
+            call = provider.embed(body)
+        ticket = self._ticket(request, target, model, streamed=False)
+        if ticket is None:
+            return Answer(await call, target, model, None)
+        result, upstream_ms = await watch_call(ticket, call)
+        return Answer(result, target, model, upstream_ms)
+
+    async def stream(self, request: GenerationRequest, *, admit: bool = True) -> Generation:
+        """A streamed chat or completion, admitted (unless the caller holds the slot itself)
+        but not started: iterate it (or `start` it) to call the provider."""
+        target, model = await self.resolve(request)
+        body = self._body(request, target, model)
+        body["stream"] = True
+        # Always ask for usage (our statistics); encoders forward it only if the client asked.
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+        slot = await self.slots.acquire(request.principal) if admit else None
+        chat = request.operation == "chat"
+        known = request.prompt_estimate
+        stats = StreamStats(
+            text_of=shapes.chat_delta_text if chat else shapes.completion_delta_text,
+            prompt_estimate=(
+                (lambda: known)
+                if known is not None
+                else lambda: shapes.estimate_prompt_tokens(body)
+            ),
+        )
+        chunks = (
+            target.provider.stream_chat(body) if chat else target.provider.stream_complete(body)
+        )
+        ticket = self._ticket(request, target, model, streamed=True)
+        return Generation(target, model, stats, chunks, ticket, self.slots, slot)
+
+
+@dataclass(eq=False)
+class Generation:
+    """One streamed generation in flight: iterate it for its events (once).
+
+    However the iteration ends (finished, failed, the consumer closed it, its task was
+    cancelled), the upstream request is closed, the usage is recorded and the slot is given
+    back. Failures become the terminal `Failed` event; only cancellation propagates.
+    """
+
+    target: Target
+    model: str
+    stats: StreamStats
+    _chunks: AsyncIterator[StreamChunk]
+    _ticket: Ticket | None
+    _slots: StreamSlots
+    _slot: Slot | None
+    _events: AsyncIterator[Event] | None = field(default=None, init=False)
+    _first: asyncio.Future[Event] | None = field(default=None, init=False)
+    _settled: bool = field(default=False, init=False)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._relay()
+
+    async def start(self, grace: float = FIRST_CHUNK_GRACE_SECONDS) -> None:
+        """Call the provider and wait up to `grace` for its first event, so a refused or
+        failing upstream is raised here (and answered with a proper status) instead of
+        inside a 200 stream. A slow first token (prompt processing, a model load) just lets
+        the stream start; later failures arrive as the terminal event."""
+        events = self._events = self._run()
+        first = self._first = asyncio.ensure_future(events.__anext__())
+        try:
+            await asyncio.wait({first}, timeout=grace)
+        except asyncio.CancelledError:
+            await self.aclose()
+            raise
+        if not first.done() or first.cancelled() or first.exception() is not None:
+            return  # still waiting (or nothing to report early): the relay takes it from here
+        event = first.result()
+        if isinstance(event, Failed):
+            await self.aclose()
+            raise event.error
+
+    async def _relay(self) -> AsyncIterator[Event]:
+        events = self._events or self._run()
+        self._events = events
+        first, self._first = self._first, None
+        try:
+            if first is not None:
+                try:
+                    yield await first
+                except StopAsyncIteration:  # pragma: no cover - a Done always comes
+                    return
+            async for event in events:
+                yield event
+        finally:
+            await _abandon(first, events)
+
+    async def aclose(self) -> None:
+        """Stop the generation (closing the upstream) if it has not ended yet."""
+        first, self._first = self._first, None
+        events = self._events
+        if events is None:  # never started: nothing was sent upstream
+            self._settled = True
+            await close_iterator(self._chunks)
+            slot, self._slot = self._slot, None
+            await self._slots.release(slot)
+            return
+        await _abandon(first, events)
+
+    async def _run(self) -> AsyncIterator[Event]:
+        stats, ticket = self.stats, self._ticket
+        status = CANCELLED
+        if ticket is not None:
+            ticket.recorder.stream_opened()
+        try:
+            async for event in typed_events(self._chunks, stats, self.target.record.name):
+                if isinstance(event, Chunk):
+                    yield event
+                    continue
+                status = "ok" if isinstance(event, Done) else status_of(event.error)
+                # Settle before the terminal event is handed out: a consumer may stop there.
+                await self._settle(status)
+                yield event
+                return
+        finally:
+            await self._settle(status)
+
+    async def _settle(self, status: str) -> None:
+        """Close the upstream, record the usage and give the slot back (once)."""
+        if self._settled:
+            return
+        self._settled = True
+        await close_iterator(self._chunks)
+        ticket = self._ticket
+        if ticket is not None:
+            ticket.recorder.stream_closed()
+            finish_stream(ticket, self.stats, status)
+        slot, self._slot = self._slot, None
+        await self._slots.release(slot)
+
+
+async def typed_events(
+    chunks: AsyncIterator[StreamChunk], stats: StreamStats, where: str = "the provider"
+) -> AsyncIterator[Event]:
+    """Upstream chunks → a `Chunk` each (measured by `stats`), then exactly one `Done` or
+    `Failed`; only cancellation propagates."""
+    try:
+        async for upstream in chunks:
+            text = stats.observe(upstream.data)
+            usage = upstream.data.get("usage")
+            yield Chunk(
+                upstream.raw,
+                upstream.data,
+                (TextDelta(text),) if text else (),
+                usage if isinstance(usage, dict) and usage else None,
+            )
+    except GatewayError as exc:
+        yield Failed(exc)
+        return
+    except Exception:  # noqa: BLE001 - a stream must end with a terminal event
+        log.exception("generation on %s failed", where)
+        yield Failed(GatewayError("internal error while generating"))
+        return
+    done = stats.done_payload()
+    yield Done(
+        done["finish_reason"], done["usage"], done["usage_estimated"], done["stats"], done["model"]
+    )
+
+
+async def _abandon(first: asyncio.Future[Event] | None, events: AsyncIterator[Event]) -> None:
+    if first is not None and not first.done():
+        first.cancel()
+        with contextlib.suppress(BaseException):
+            await first
+    await close_iterator(events)

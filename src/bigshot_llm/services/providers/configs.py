@@ -1,0 +1,254 @@
+"""Creating, changing, deleting and activating provider configs, each change audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete as sa_delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection, utcnow
+from bigshot_llm.errors import Conflict, Forbidden, NotFound, RequestValidationFailed
+from bigshot_llm.providers.kinds import available_kinds
+from bigshot_llm.providers.urls import mask_secret
+from bigshot_llm.schemas.providers import ActivateRequest, ProviderCreate, ProviderUpdate
+from bigshot_llm.services.access import audit
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.access.secrets import SecretBox
+from bigshot_llm.services.access.url_guard import check_url
+from bigshot_llm.services.providers.registry import (
+    ProviderRecord,
+    ProviderRegistry,
+    record_from_row,
+)
+from bigshot_llm.services.webhooks import enqueue_config_changes
+
+
+def _check_kind(kind: str) -> None:
+    kinds = available_kinds()
+    if kind not in kinds:
+        raise RequestValidationFailed(
+            f"unknown provider kind '{kind}'",
+            details=[{"loc": ["body", "kind"], "msg": f"must be one of {', '.join(kinds)}"}],
+        )
+
+
+def _name_taken() -> Conflict:
+    return Conflict(
+        "a provider with this name already exists in this scope",
+        details=[{"loc": ["body", "name"], "msg": "must be unique per owner"}],
+    )
+
+
+def can_manage(principal: Principal, record: ProviderRecord) -> bool:
+    if record.owner_id is None:
+        return principal.is_admin
+    return record.owner_id == principal.user_id or principal.is_admin
+
+
+def _snapshot(row: ProviderConfig) -> dict[str, Any]:
+    data = row.model_dump(exclude={"api_key_encrypted", "created_at", "updated_at"})
+    data["api_key"] = bool(row.api_key_encrypted)
+    return data
+
+
+class ProviderConfigService:
+    """The write side; every method commits its change and its audit event together."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        registry: ProviderRegistry,
+        box: SecretBox,
+        *,
+        allowed_hosts: frozenset[str] = frozenset(),
+    ) -> None:
+        self.session = session
+        self.registry = registry
+        self.box = box
+        self.allowed_hosts = allowed_hosts
+
+    async def _guard(self, principal: Principal, *urls: str, field: str = "base_url") -> None:
+        """The SSRF guard, for the base URL and every pool member alike."""
+        for url in urls:
+            await check_url(
+                url, privileged=principal.is_admin, allowed_hosts=self.allowed_hosts, field=field
+            )
+
+    def _manageable(self, principal: Principal, provider_id: str) -> ProviderRecord:
+        record = self.registry.get(provider_id)
+        if record is None or not (
+            record.owner_id in (None, principal.user_id) or principal.is_admin
+        ):
+            raise NotFound(f"provider '{provider_id}' not found")
+        if not can_manage(principal, record):
+            raise Forbidden("only admins can change global providers")
+        return record
+
+    async def _flush(self) -> None:
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            await self.session.rollback()
+            raise _name_taken() from exc
+
+    async def _commit(self) -> None:
+        await enqueue_config_changes(self.session)  # `config.changed`, in the same transaction
+        try:
+            await self.session.commit()
+        except IntegrityError as exc:
+            await self.session.rollback()
+            raise _name_taken() from exc
+        await self.registry.changed()  # reloads here, and on every other replica
+
+    async def create(self, principal: Principal, body: ProviderCreate) -> ProviderRecord:
+        _check_kind(body.kind)
+        await self._guard(principal, body.base_url)
+        await self._guard(principal, *(body.pool_urls or ()), field="pool_urls")
+        if body.scope == "global" and not principal.is_admin:
+            raise Forbidden("only admins can create global providers")
+        is_global = principal.is_admin and body.scope != "user"
+        owner_id = None if is_global else principal.user_id
+        data = body.model_dump(exclude={"api_key", "scope"})
+        row = ProviderConfig(
+            **data,
+            owner_id=owner_id,
+            scope=owner_id or GLOBAL_SCOPE,
+            api_key_encrypted=self.box.encrypt(body.api_key) if body.api_key else None,
+        )
+        self.session.add(row)
+        await self._flush()
+        audit.record(
+            self.session, principal, "provider.create", "provider", row.id, after=_snapshot(row)
+        )
+        await self._commit()
+        return self._record(row.id)
+
+    async def update(
+        self, principal: Principal, provider_id: str, body: ProviderUpdate
+    ) -> ProviderRecord:
+        record = self._manageable(principal, provider_id)
+        row = await self.session.get(ProviderConfig, provider_id)
+        if row is None:
+            raise NotFound(f"provider '{provider_id}' not found")
+        before = _snapshot(row)
+        changes = body.model_dump(exclude_unset=True)
+        if "kind" in changes and changes["kind"] is not None:
+            _check_kind(changes["kind"])
+        if changes.get("base_url"):
+            await self._guard(principal, changes["base_url"])
+        if changes.get("pool_urls"):
+            await self._guard(principal, *changes["pool_urls"], field="pool_urls")
+        if "api_key" in changes:
+            new_key = changes.pop("api_key")
+            if new_key is None or new_key == "":
+                row.api_key_encrypted = None
+            elif not (record.api_key and new_key == mask_secret(record.api_key)):
+                row.api_key_encrypted = self.box.encrypt(new_key)
+        for name, value in changes.items():
+            if value is None and name not in ("default_model", "pool_urls"):
+                raise RequestValidationFailed(
+                    f"'{name}' cannot be null",
+                    details=[{"loc": ["body", name], "msg": "may not be null"}],
+                )
+            setattr(row, name, value)
+        row.updated_at = utcnow()
+        self.session.add(row)
+        audit.record(
+            self.session,
+            principal,
+            "provider.update",
+            "provider",
+            row.id,
+            before=before,
+            after=_snapshot(row),
+        )
+        await self._commit()
+        return self._record(row.id)
+
+    async def delete(self, principal: Principal, provider_id: str) -> None:
+        self._manageable(principal, provider_id)
+        row = await self.session.get(ProviderConfig, provider_id)
+        if row is None:
+            raise NotFound(f"provider '{provider_id}' not found")
+        before = _snapshot(row)
+        await self.session.exec(
+            sa_delete(ProviderSelection).where(col(ProviderSelection.provider_id) == provider_id)
+        )
+        await self.session.delete(row)
+        audit.record(
+            self.session, principal, "provider.delete", "provider", provider_id, before=before
+        )
+        await self._commit()
+
+    async def activate(
+        self, principal: Principal, provider_id: str, body: ActivateRequest
+    ) -> tuple[ProviderRecord, str]:
+        record = self.registry.lookup(principal, provider_id)
+        scope_kind = body.scope or ("global" if principal.is_admin else "user")
+        if scope_kind == "global" and not principal.is_admin:
+            raise Forbidden("only admins can change the global active provider")
+        if scope_kind == "global" and record.owner_id is not None:
+            raise Conflict("a user's own provider cannot be the global active provider")
+        if not record.enabled:
+            raise Conflict(f"provider '{record.name}' is disabled; enable it first")
+        scope = GLOBAL_SCOPE if scope_kind == "global" else principal.user_id
+        selection = await self.session.get(ProviderSelection, scope)
+        before = {"provider_id": selection.provider_id} if selection else None
+        if selection is None:
+            selection = ProviderSelection(scope=scope, provider_id=record.id)
+        else:
+            selection.provider_id = record.id
+            selection.updated_at = utcnow()
+        self.session.add(selection)
+        audit.record(
+            self.session,
+            principal,
+            "provider.activate",
+            "provider",
+            record.id,
+            before=before,
+            after={"provider_id": record.id, "scope": scope_kind},
+        )
+        await self._commit()
+        return self._record(record.id), scope_kind
+
+    def _record(self, provider_id: str) -> ProviderRecord:
+        record = self.registry.get(provider_id)
+        if record is None:  # pragma: no cover - reload just ran
+            raise NotFound(f"provider '{provider_id}' not found")
+        return record
+
+
+async def bootstrap_default_provider(
+    session: AsyncSession,
+    registry: ProviderRegistry,
+    box: SecretBox,
+    *,
+    kind: str,
+    base_url: str,
+    api_key: str | None,
+    default_model: str | None,
+) -> ProviderRecord | None:
+    """On first start (no configs at all), create one global provider from the environment."""
+    existing = (await session.exec(select(ProviderConfig.id).limit(1))).first()
+    if existing is not None:
+        return None
+    name = "LMStudio Local" if kind == "lmstudio" else "OpenAI"
+    row = ProviderConfig(
+        name=name,
+        kind=kind,
+        base_url=base_url,
+        api_key_encrypted=box.encrypt(api_key) if api_key else None,
+        default_model=default_model,
+        scope=GLOBAL_SCOPE,
+    )
+    session.add(row)
+    await session.flush()
+    session.add(ProviderSelection(scope=GLOBAL_SCOPE, provider_id=row.id))
+    audit.record(session, None, "provider.bootstrap", "provider", row.id, after=_snapshot(row))
+    await session.commit()
+    await registry.reload()
+    return record_from_row(row, box)

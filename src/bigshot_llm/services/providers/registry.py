@@ -1,0 +1,265 @@
+"""In-process snapshot of provider configs and selections, and the live provider clients.
+
+The hot path reads only this snapshot (no database query per request). Every write reloads
+it; on several replicas a pub/sub message makes the others reload too. A provider client is
+created on first use and rebuilt when its config changes; the old one is closed once idle,
+so streams already running on it finish undisturbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection
+from bigshot_llm.errors import NotFound
+from bigshot_llm.providers.base import Provider, ProviderSpec, TransportName
+from bigshot_llm.providers.kinds import create_provider
+from bigshot_llm.providers.urls import mask_secret
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.access.secrets import SecretBox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRecord:
+    """A stored provider config with its key decrypted (never serialised as is)."""
+
+    id: str
+    scope: str
+    owner_id: str | None
+    name: str
+    kind: str
+    base_url: str
+    api_key: str | None = field(repr=False)
+    default_model: str | None
+    connect_timeout: float
+    list_timeout: float
+    read_timeout: float
+    stream_idle_timeout: float
+    max_connections: int
+    max_keepalive_connections: int
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+    exclusive_loading: bool = False
+    pool_urls: tuple[str, ...] = ()
+
+    def spec(
+        self, transport: TransportName, retry_attempts: int, keepalive_expiry: float = 4.0
+    ) -> ProviderSpec:
+        return ProviderSpec(
+            id=self.id,
+            name=self.name,
+            kind=self.kind,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            default_model=self.default_model,
+            connect_timeout=self.connect_timeout,
+            list_timeout=self.list_timeout,
+            read_timeout=self.read_timeout,
+            stream_idle_timeout=self.stream_idle_timeout,
+            max_connections=self.max_connections,
+            max_keepalive_connections=self.max_keepalive_connections,
+            retry_attempts=retry_attempts,
+            keepalive_expiry=keepalive_expiry,
+            transport=transport,
+            pool_urls=self.pool_urls,
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The API's view: the key only as a mask."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "provider": self.kind,
+            "kind": self.kind,
+            "base_url": self.base_url,
+            "api_key": mask_secret(self.api_key) if self.api_key else None,
+            "has_api_key": bool(self.api_key),
+            "default_model": self.default_model,
+            "owner_id": self.owner_id,
+            "scope": "global" if self.owner_id is None else "user",
+            "connect_timeout": self.connect_timeout,
+            "list_timeout": self.list_timeout,
+            "read_timeout": self.read_timeout,
+            "stream_idle_timeout": self.stream_idle_timeout,
+            "max_connections": self.max_connections,
+            "max_keepalive_connections": self.max_keepalive_connections,
+            "enabled": self.enabled,
+            "exclusive_loading": self.exclusive_loading,
+            "pool_urls": list(self.pool_urls),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "provider": self.kind, "base_url": self.base_url}
+
+
+def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
+    return ProviderRecord(
+        id=row.id,
+        scope=row.scope,
+        owner_id=row.owner_id,
+        name=row.name,
+        kind=row.kind,
+        base_url=row.base_url,
+        api_key=box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None,
+        default_model=row.default_model,
+        connect_timeout=row.connect_timeout,
+        list_timeout=row.list_timeout,
+        read_timeout=row.read_timeout,
+        stream_idle_timeout=row.stream_idle_timeout,
+        max_connections=row.max_connections,
+        max_keepalive_connections=row.max_keepalive_connections,
+        enabled=row.enabled,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        exclusive_loading=bool(row.exclusive_loading),
+        pool_urls=tuple(row.pool_urls or ()),
+    )
+
+
+class ProviderRegistry:
+    """The snapshot every request reads, plus one pooled provider client per config."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        *,
+        transport: TransportName = "aiohttp",
+        retry_attempts: int = 2,
+        pool_health_seconds: float = 5.0,
+        keepalive_expiry: float = 4.0,
+    ) -> None:
+        self._sessions = sessions
+        self._box = box
+        self.transport: TransportName = transport
+        self.retry_attempts = retry_attempts
+        self.keepalive_expiry = keepalive_expiry
+        self._records: dict[str, ProviderRecord] = {}
+        self._selections: dict[str, str] = {}
+        self._live: dict[str, tuple[ProviderSpec, Provider]] = {}
+        self._retired: list[Provider] = []
+        self._lock = asyncio.Lock()
+        self.version = 0
+        self.pool_health_seconds = pool_health_seconds
+        self._change_listeners: list[Callable[[], Awaitable[None]]] = []
+
+    async def reload(self) -> None:
+        """Re-read every config and selection (they are few) and swap the snapshot."""
+        async with self._lock:
+            async with self._sessions() as session:
+                rows = (await session.exec(select(ProviderConfig))).all()
+                selections = (await session.exec(select(ProviderSelection))).all()
+            self._records = {row.id: record_from_row(row, self._box) for row in rows}
+            self._selections = {sel.scope: sel.provider_id for sel in selections}
+            self.version += 1
+            for provider_id in list(self._live):
+                if provider_id not in self._records:
+                    self._retire(self._live.pop(provider_id)[1])
+
+    def on_change(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call `listener` after every local write (the Redis bus tells the other replicas)."""
+        self._change_listeners.append(listener)
+
+    async def changed(self) -> None:
+        """A config or selection was written: reload here, then notify the listeners."""
+        await self.reload()
+        for listener in self._change_listeners:
+            try:
+                await listener()
+            except Exception:  # noqa: BLE001 - the write is committed; others catch up later
+                log.warning("announcing a provider change failed", exc_info=True)
+
+    # ---- reading the snapshot -------------------------------------------------------------
+
+    def all_records(self) -> list[ProviderRecord]:
+        return sorted(self._records.values(), key=lambda r: (r.owner_id is not None, r.name))
+
+    def usable_by(self, principal: Principal) -> list[ProviderRecord]:
+        """Global providers and the caller's own."""
+        return [r for r in self.all_records() if r.owner_id in (None, principal.user_id)]
+
+    def visible_to(self, principal: Principal) -> list[ProviderRecord]:
+        """What the config API shows: admins see every config, users their own and globals."""
+        if principal.is_admin:
+            return self.all_records()
+        return self.usable_by(principal)
+
+    def get(self, provider_id: str) -> ProviderRecord | None:
+        return self._records.get(provider_id)
+
+    def lookup(self, principal: Principal, id_or_name: str) -> ProviderRecord:
+        """A provider the caller may use, by id or name (own names win over global ones)."""
+        record = self._records.get(id_or_name)
+        if record is not None and record.owner_id in (None, principal.user_id):
+            return record
+        if record is not None and principal.is_admin:
+            return record
+        matches = [r for r in self.usable_by(principal) if r.name == id_or_name]
+        matches.sort(key=lambda r: r.owner_id is None)
+        if matches:
+            return matches[0]
+        raise NotFound(f"provider '{id_or_name}' not found", details={"provider": id_or_name})
+
+    def selection(self, scope: str) -> str | None:
+        return self._selections.get(scope)
+
+    def active_for(self, principal: Principal | None) -> ProviderRecord | None:
+        """The caller's own active provider, else the global one (enabled ones only)."""
+        scopes = [principal.user_id, GLOBAL_SCOPE] if principal else [GLOBAL_SCOPE]
+        for scope in scopes:
+            provider_id = self._selections.get(scope)
+            record = self._records.get(provider_id) if provider_id else None
+            if record is not None and record.enabled:
+                return record
+        return None
+
+    # ---- live clients ---------------------------------------------------------------------
+
+    def provider(self, record: ProviderRecord) -> Provider:
+        """The pooled provider for a config, rebuilt when the config changed."""
+        spec = record.spec(self.transport, self.retry_attempts, self.keepalive_expiry)
+        live = self._live.get(record.id)
+        if live is not None and live[0] == spec:
+            return live[1]
+        provider = create_provider(spec, health_interval=self.pool_health_seconds)
+        self._live[record.id] = (spec, provider)
+        if live is not None:
+            self._retire(live[1])
+        return provider
+
+    def _retire(self, provider: Provider) -> None:
+        """Close an outdated client later, letting running streams end on it."""
+        self._retired.append(provider)
+        loop = asyncio.get_running_loop()
+        loop.call_later(
+            provider.spec.stream_idle_timeout + 5, lambda: loop.create_task(self._close(provider))
+        )
+
+    async def _close(self, provider: Provider) -> None:
+        if provider in self._retired:
+            self._retired.remove(provider)
+            await provider.aclose()
+
+    async def aclose(self) -> None:
+        providers = [p for _, p in self._live.values()] + self._retired
+        self._live.clear()
+        self._retired.clear()
+        for provider in providers:
+            try:
+                await provider.aclose()
+            except Exception:  # noqa: BLE001 - shutdown must close every client
+                log.warning("closing a provider client failed", exc_info=True)

@@ -1,0 +1,187 @@
+"""Usage records of LLM requests, written in batches off the request path.
+
+`UsageRecorder.record` is all a finished request costs: an append to an in-memory list and a
+few metric updates, no await. A background task writes the list every `interval` seconds or
+as soon as `batch_size` records wait, in one multi-row INSERT; `close()` (lifespan exit)
+writes whatever is left, so a clean stop loses nothing. If the database is down the records
+are kept and retried (up to `max_pending`, then the oldest are dropped with a warning).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bigshot_llm.aio import stop_task
+from bigshot_llm.db.models import UsageRecord, utcnow
+from bigshot_llm.services.usage.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+AfterFlush = Callable[[Sequence["UsageEvent"]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class UsageEvent:
+    """One finished LLM request (a row of `usage_records`, plus what only metrics need)."""
+
+    user_id: str
+    key_id: str | None
+    provider_id: str | None
+    provider: str | None
+    model: str | None
+    endpoint: str
+    streamed: bool
+    status: str  # ok | an error code | cancelled
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False
+    ttft_ms: float | None = None
+    duration_ms: float | None = None
+    at: datetime = field(default_factory=utcnow)
+    # Not stored: for metrics only.
+    upstream_ms: float | None = None
+    tokens_per_second: float | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def row(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in _STORED}
+
+
+_TABLE = UsageRecord.__table__  # type: ignore[attr-defined]
+_STORED = tuple(
+    name
+    for name in UsageEvent.__dataclass_fields__
+    if name not in ("upstream_ms", "tokens_per_second")
+)
+
+
+class UsageRecorder:
+    """Queues usage events in memory and writes them in batches from a background task."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        metrics: Metrics | None = None,
+        interval: float = 1.0,
+        batch_size: int = 200,
+        max_pending: int = 100_000,
+    ) -> None:
+        self._sessions = sessions
+        self.metrics = metrics
+        self.interval = interval
+        self.batch_size = batch_size
+        self.max_pending = max_pending
+        self._pending: list[UsageEvent] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.after_flush: list[AfterFlush] = []
+        self.written = 0
+        self.dropped = 0
+
+    # ---- the hot path ---------------------------------------------------------------------
+
+    def record(self, event: UsageEvent) -> None:
+        """Queue one finished request (never blocks, never touches the database)."""
+        self._pending.append(event)
+        if len(self._pending) >= self.batch_size:
+            self._wake.set()
+        if self.metrics is not None:
+            self._observe(self.metrics, event)
+
+    def stream_opened(self) -> None:
+        if self.metrics is not None:
+            self.metrics.active_streams.inc()
+
+    def stream_closed(self) -> None:
+        if self.metrics is not None:
+            self.metrics.active_streams.dec()
+
+    @staticmethod
+    def _observe(metrics: Metrics, event: UsageEvent) -> None:
+        provider, model = event.provider or "", event.model or ""
+        metrics.llm_requests.labels(provider, model, event.endpoint, event.status).inc()
+        if event.prompt_tokens:
+            metrics.tokens.labels(model, "in").inc(event.prompt_tokens)
+        if event.completion_tokens:
+            metrics.tokens.labels(model, "out").inc(event.completion_tokens)
+        if event.upstream_ms is not None:
+            metrics.upstream_latency.labels(provider, event.endpoint).observe(
+                event.upstream_ms / 1000
+            )
+        if event.ttft_ms is not None:
+            metrics.ttft.labels(provider, model).observe(event.ttft_ms / 1000)
+        if event.tokens_per_second:
+            metrics.tokens_per_second.labels(provider, model).observe(event.tokens_per_second)
+
+    # ---- the background writer ------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="usage-recorder")
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # noqa: BLE001 - the writer must survive a bad batch
+                log.exception("writing usage records failed; will retry")
+
+    async def flush(self) -> int:
+        """Write every queued record now; returns how many were written."""
+        async with self._lock:
+            if not self._pending:
+                return 0
+            batch, self._pending = self._pending, []
+            try:
+                # A Core executemany of plain dicts: the ORM's bulk path costs several times
+                # more CPU per row, and this runs in the same process as the hot path.
+                async with self._sessions() as session:
+                    conn = await session.connection()
+                    await conn.execute(_TABLE.insert(), [e.row() for e in batch])
+                    await session.commit()
+            except BaseException:
+                self._requeue(batch)
+                raise
+            self.written += len(batch)
+        for hook in self.after_flush:
+            try:
+                await hook(batch)
+            except Exception:  # noqa: BLE001 - a hook (webhooks) must not lose usage
+                log.exception("usage after-flush hook failed")
+        return len(batch)
+
+    def _requeue(self, batch: list[UsageEvent]) -> None:
+        self._pending[:0] = batch
+        overflow = len(self._pending) - self.max_pending
+        if overflow > 0:
+            del self._pending[:overflow]
+            self.dropped += overflow
+            log.warning("usage queue full: dropped the %d oldest records", overflow)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def close(self) -> None:
+        """Stop the writer and write what is left (the lifespan's exit)."""
+        await stop_task(self._task)
+        self._task = None
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - shutdown goes on; say what was lost
+            log.exception("usage records lost at shutdown: %d", self.pending)
