@@ -51,6 +51,7 @@ PG_TESTS ?= tests/api tests/conversations tests/security tests/usage tests/test_
 test: install ui-test ui
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src/bigshot_llm
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	$(PY) -m pytest -q --db=postgres $(PG_TESTS) $(PYTEST_ARGS)
 
@@ -63,6 +64,7 @@ demo: install ui
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src/bigshot_llm
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check src tests
 
 format: install

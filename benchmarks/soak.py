@@ -271,7 +271,7 @@ def start_gateway(sim_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes]
         BIGSHOT_SHUTDOWN_GRACE_SECONDS="1",
         LMSTUDIO_API_BASE=f"{sim_url}/v1",
     )
-    log = open(data_dir.parent / "gateway.log", "wb")  # noqa: SIM115 - the child owns it
+    log = open(data_dir.parent / "gateway.log", "wb")
     cmd = [sys.executable, "-m", "benchmarks.soak_gateway", "--port", str(port)]
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     log.close()

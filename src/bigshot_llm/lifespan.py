@@ -34,7 +34,7 @@ from bigshot_llm.services.providers.registry import ProviderRegistry
 from bigshot_llm.services.usage.alerts import UsageThresholds
 from bigshot_llm.services.usage.metrics import Metrics
 from bigshot_llm.services.usage.recorder import UsageRecorder
-from bigshot_llm.services.webhooks import RetryPolicy, WebhookDispatcher
+from bigshot_llm.services.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
 from bigshot_llm.settings import Settings
 from bigshot_llm.shutdown import ShutdownNotice
 

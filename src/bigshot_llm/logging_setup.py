@@ -88,7 +88,7 @@ _listener: logging.handlers.QueueListener | None = None
 
 
 def _stop_listener() -> None:
-    global _listener  # noqa: PLW0603 - one writer thread per process, like the root logger
+    global _listener
     if _listener is not None:
         _listener.stop()
         _listener = None
@@ -96,7 +96,7 @@ def _stop_listener() -> None:
 
 def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
     """Route every logger (uvicorn's too) through one stderr writer in `fmt`. Idempotent."""
-    global _listener  # noqa: PLW0603 - see _stop_listener
+    global _listener
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _MARK, False):

@@ -26,7 +26,7 @@ from bigshot_llm.services.providers.health import HealthMonitor
 from bigshot_llm.services.providers.registry import ProviderRegistry
 from bigshot_llm.services.usage.metrics import Metrics
 from bigshot_llm.services.usage.recorder import UsageRecorder
-from bigshot_llm.services.webhooks import WebhookDispatcher
+from bigshot_llm.services.webhooks.dispatcher import WebhookDispatcher
 from bigshot_llm.settings import Settings
 from bigshot_llm.shutdown import ShutdownNotice
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
-__all__ = ["SSE_PING", "SSEDecoder", "ServerSentEvent", "encode_sse", "iter_sse"]
+__all__ = ["SSE_PING", "SSEDecoder", "ServerSentEvent", "encode_sse", "iter_sse", "numbered_event"]
 
 SSE_PING = b": ping\n\n"
 _BOM = b"\xef\xbb\xbf"
@@ -139,3 +139,8 @@ def encode_sse(
     if retry is not None:
         head += f"retry: {int(retry)}\n"
     return head.encode() + body + b"\n"
+
+
+def numbered_event(event_id: int, name: bytes, data: bytes) -> bytes:
+    """The native streams' frame: ``id``, ``event`` and one line of JSON ``data``."""
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, name, data)

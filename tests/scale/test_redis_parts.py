@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 from redis.asyncio import from_url
 
+from bigshot_llm.errors import RateLimited
+from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.access.slots import StreamSlots
 from bigshot_llm.services.bus import RedisBus
 from bigshot_llm.services.chat.buffers.memory import StreamMeta
 from bigshot_llm.services.chat.buffers.redis import RedisStreamStore
@@ -147,3 +150,21 @@ async def test_an_unreachable_model_cache_is_a_miss_not_a_failure() -> None:
     finally:
         await cache.close()
         await unreachable.aclose()
+
+
+async def test_stream_slots_are_counted_per_user_under_the_prefix(redis: Any, prefix: str) -> None:
+    other: Any = from_url(REDIS_URL)  # a second replica
+    here = StreamSlots(redis, prefix=f"{prefix}:streams", user_limit=1)
+    there = StreamSlots(other, prefix=f"{prefix}:streams", user_limit=1)
+    alice = Principal(user_id="u1", user_name="alice", role="user", key_id="k1")
+    alice_other_key = Principal(user_id="u1", user_name="alice", role="user", key_id="k2")
+    try:
+        slot = await here.acquire(alice)
+        assert await redis.get(f"{prefix}:streams:user:u1") == b"1"
+        with pytest.raises(RateLimited):
+            await there.acquire(alice_other_key)  # the same user, another key, another replica
+        await here.release(slot)
+        assert await redis.get(f"{prefix}:streams:user:u1") == b"0"
+        await here.release(await there.acquire(alice_other_key))
+    finally:
+        await other.aclose()

@@ -22,6 +22,7 @@ from bigshot_llm.services.chat.streams import StreamManager
 from bigshot_llm.services.compare import CompareService
 from bigshot_llm.services.generation.routing import Router
 from bigshot_llm.services.generation.service import GenerationService
+from bigshot_llm.services.providers.configs import ProviderConfigService
 
 
 def resources_of(request: Request) -> Resources:
@@ -61,6 +62,18 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def _configs(session: SessionDep, resources: ResourcesDep) -> ProviderConfigService:
+    return ProviderConfigService(
+        session,
+        resources.registry,
+        resources.box,
+        allowed_hosts=resources.settings.allowed_upstream_host_set,
+    )
+
+
+ConfigsDep = Annotated[ProviderConfigService, Depends(_configs)]
 
 
 def presented_key(request: Request) -> str | None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from starlette.requests import Request
@@ -49,15 +49,12 @@ class FastRoute:
 
     route: APIRoute
     method: str
+    path: str  # as the app serves it (the routers' prefixes included)
     call_param: str
     body_param: str | None = None
     body: TypeAdapter[Any] | None = None
     defaults: tuple[tuple[str, Any], ...] = ()  # query parameters and their defaults
     flags: frozenset[str] = frozenset()  # the boolean ones
-
-    @property
-    def path(self) -> str:
-        return self.route.path
 
     @property
     def query(self) -> frozenset[str]:
@@ -74,7 +71,7 @@ def _base(hint: Any) -> Any:
     return hint
 
 
-def describe(route: APIRoute) -> FastRoute:
+def describe(route: APIRoute, path: str | None = None) -> FastRoute:
     """The shortcut for a `@hot` route; `TypeError` when its signature does not fit."""
     endpoint = route.endpoint
     hints = typing.get_type_hints(endpoint, include_extras=True)
@@ -96,18 +93,22 @@ def describe(route: APIRoute) -> FastRoute:
         else:
             raise TypeError(f"hot endpoint {route.path}: parameter {name!r} is not supported")
     methods = route.methods or set()
-    if call_param is None or "{" in route.path or len(methods) != 1:
-        raise TypeError(f"hot endpoint {route.path}: one HotCall, one method, no path params")
+    path = path or route.path
+    if call_param is None or "{" in path or len(methods) != 1:
+        raise TypeError(f"hot endpoint {path}: one HotCall, one method, no path params")
     (method,) = methods
-    return FastRoute(route, method, call_param, body_param, body, tuple(defaults), frozenset(flags))
+    return FastRoute(
+        route, method, path, call_param, body_param, body, tuple(defaults), frozenset(flags)
+    )
 
 
-def hot_routes(routes: Iterable[BaseRoute]) -> dict[tuple[str, str], FastRoute]:
-    """The shortcuts of every `@hot` route, by (method, path)."""
+def hot_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], FastRoute]:
+    """The shortcuts of every `@hot` route the app serves (included routers too)."""
     table: dict[tuple[str, str], FastRoute] = {}
-    for route in routes:
+    for context in iter_route_contexts(routes):
+        route = context.original_route
         if isinstance(route, APIRoute) and getattr(route.endpoint, HOT_MARK, False):
-            fast = describe(route)
+            fast = describe(route, context.path)
             table[(fast.method, fast.path)] = fast
     return table
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from bigshot_llm.errors import GatewayError
@@ -14,6 +15,8 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_DATACLASS
 
 
 def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):  # answers are models: what the OpenAPI schema says
+        return value.model_dump()
     return jsonable_encoder(value)
 
 

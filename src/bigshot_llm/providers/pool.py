@@ -236,7 +236,7 @@ class PooledProvider:
         for member in self.members:
             try:
                 await member.provider.aclose()
-            except Exception:  # noqa: BLE001 - close every member whatever one does
+            except Exception:
                 log.warning("closing pool member %s failed", member.url, exc_info=True)
 
 

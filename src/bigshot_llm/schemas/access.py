@@ -47,6 +47,13 @@ class KeyCreated(KeyPublic):
     key: str = Field(description="shown once; store it now")
 
 
+class UserPublic(BaseModel):
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+
+
 class Me(BaseModel):
     user_id: str
     name: str

@@ -72,3 +72,10 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+class Deleted(BaseModel):
+    """The answer to a DELETE: what went."""
+
+    id: str
+    deleted: Literal[True] = True

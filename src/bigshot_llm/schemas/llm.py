@@ -166,3 +166,21 @@ class ModelListAnswer(BaseModel):
     stale: bool
     fetched_at: str
     error: dict[str, Any] | None = None
+
+
+class ProviderModels(BaseModel):
+    """One provider's models in the list of every provider (a dead one reports itself)."""
+
+    provider: dict[str, Any]
+    status: Literal["ok", "stale", "unavailable"]
+    models: list[dict[str, Any]]
+    cached: bool | None = None
+    stale: bool | None = None
+    fetched_at: str | None = None
+    error: dict[str, Any] | None = None
+    message: str | None = None
+    latency_ms: float
+
+
+class AllModelsAnswer(BaseModel):
+    providers: list[ProviderModels]

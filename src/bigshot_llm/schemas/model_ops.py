@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bigshot_llm.schemas.base import Strict, Trimmed
+from bigshot_llm.schemas.providers import ProviderPublic
 
 MAX_DISCOVERY_ADDRESSES = 256
 MAX_DISCOVERY_PROBES = 1024
@@ -114,7 +115,7 @@ class DiscoveredServer(BaseModel):
     api: Literal["lmstudio-v1", "lmstudio-v0", "openai"]
     models: list[dict[str, Any]]
     latency_ms: float
-    provider: dict[str, Any] | None = Field(
+    provider: ProviderPublic | None = Field(
         None, description="the provider config created for it, or the one that already exists"
     )
     created: bool = False

@@ -82,7 +82,7 @@ class RedisBus:
                     await self._listen(pubsub)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - Redis went away: resubscribe, then resync
+            except Exception:
                 log.warning("redis bus: connection lost; resubscribing", exc_info=True)
                 self._subscribed.clear()
                 await asyncio.sleep(RECONNECT_DELAY_SECONDS)
@@ -102,12 +102,12 @@ class RedisBus:
             for handler in self._handlers.get(str(data.get("kind")), []):
                 try:
                     await handler(data)
-                except Exception:  # noqa: BLE001 - one bad handler must not stop the bus
+                except Exception:
                     log.exception("redis bus: handling %s failed", data.get("kind"))
 
     async def _run_resync(self) -> None:
         for handler in self._resync:
             try:
                 await handler()
-            except Exception:  # noqa: BLE001 - keep resyncing the rest
+            except Exception:
                 log.exception("redis bus: resync failed")

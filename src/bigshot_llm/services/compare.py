@@ -16,14 +16,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import Comparison
+from bigshot_llm.db.pages import fetch_page
 from bigshot_llm.errors import GatewayError, NotFound
-from bigshot_llm.schemas.compare import CompareRequest, CompareTarget
+from bigshot_llm.schemas.base import Page
+from bigshot_llm.schemas.compare import (
+    CompareRequest,
+    CompareTarget,
+    ComparisonPublic,
+    ComparisonSummary,
+)
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.generation.events import Chunk, Done, Failed
 from bigshot_llm.services.generation.service import (
@@ -32,29 +38,15 @@ from bigshot_llm.services.generation.service import (
     GenerationService,
 )
 from bigshot_llm.services.generation.stats import StreamStats
+from bigshot_llm.sse import numbered_event
 
 log = logging.getLogger(__name__)
 
 Release = Callable[[], Awaitable[None]]
 
 
-def public(row: Comparison, *, full: bool = True) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": row.id,
-        "prompt": row.prompt,
-        "targets": row.targets,
-        "status": row.status,
-        "created_at": row.created_at.isoformat(),
-    }
-    if full:
-        data.update(
-            owner_id=row.owner_id, messages=row.messages, params=row.params, results=row.results
-        )
-    return data
-
-
 def encode_event(event_id: int, name: str, payload: dict[str, Any]) -> bytes:
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, name.encode(), orjson.dumps(payload))
+    return numbered_event(event_id, name.encode(), orjson.dumps(payload))
 
 
 class _Run:
@@ -225,29 +217,22 @@ class CompareService:
 
     async def list_own(
         self, principal: Principal, *, limit: int, offset: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        mine = col(Comparison.owner_id) == principal.user_id
+    ) -> Page[ComparisonSummary]:
+        mine = [col(Comparison.owner_id) == principal.user_id]
+        newest = [col(Comparison.created_at).desc()]
         async with self.sessions() as session:
-            total = (
-                await session.exec(select(func.count()).select_from(Comparison).where(mine))
-            ).one()
-            rows = (
-                await session.exec(
-                    select(Comparison)
-                    .where(mine)
-                    .order_by(col(Comparison.created_at).desc())
-                    .offset(offset)
-                    .limit(limit)
-                )
-            ).all()
-        return [public(r, full=False) for r in rows], int(total)
+            rows, total = await fetch_page(
+                session, Comparison, mine, newest, limit=limit, offset=offset
+            )
+        items = [ComparisonSummary.model_validate(r, from_attributes=True) for r in rows]
+        return Page(items=items, total=total, limit=limit, offset=offset)
 
-    async def get_own(self, principal: Principal, comparison_id: str) -> dict[str, Any]:
+    async def get_own(self, principal: Principal, comparison_id: str) -> ComparisonPublic:
         async with self.sessions() as session:
             row = await session.get(Comparison, comparison_id)
         if row is None or row.owner_id != principal.user_id:
             raise NotFound(f"comparison '{comparison_id}' not found")
-        return public(row)
+        return ComparisonPublic.model_validate(row, from_attributes=True)
 
     async def close(self) -> None:
         """Cancel comparisons still running (shutdown); each stores what it has."""

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func
-from sqlmodel import col, select
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import AdminUser, SessionDep
 from bigshot_llm.api.responses import ok
-from bigshot_llm.db.models import AuditEvent
 from bigshot_llm.schemas.access import AuditEventPublic
 from bigshot_llm.schemas.base import Envelope, Page
+from bigshot_llm.services.access import audit
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -30,31 +28,14 @@ async def list_audit(
     since: datetime | None = Query(None),
     until: datetime | None = Query(None),
 ) -> Response:
-    filters = []
-    if action:
-        filters.append(col(AuditEvent.action) == action)
-    if target_id:
-        filters.append(col(AuditEvent.target_id) == target_id)
-    if actor_id:
-        filters.append(col(AuditEvent.actor_id) == actor_id)
-    if since:
-        filters.append(col(AuditEvent.at) >= since)
-    if until:
-        filters.append(col(AuditEvent.at) <= until)
-    total = (await session.exec(select(func.count()).select_from(AuditEvent).where(*filters))).one()
-    stmt = (
-        select(AuditEvent)
-        .where(*filters)
-        .order_by(col(AuditEvent.id).desc())
-        .offset(offset)
-        .limit(limit)
+    page = await audit.list_events(
+        session,
+        limit=limit,
+        offset=offset,
+        action=action,
+        target_id=target_id,
+        actor_id=actor_id,
+        since=since,
+        until=until,
     )
-    events = (await session.exec(stmt)).all()
-    return ok(
-        {
-            "items": [e.model_dump() for e in events],
-            "total": total,
-            "limit": limit,
-            "offset": offset,
-        }
-    )
+    return ok(page)

@@ -37,6 +37,7 @@ from bigshot_llm.schemas.conversations import StreamCreate, StreamCreated, Strea
 from bigshot_llm.schemas.events import CHAT_EVENTS, stream_doc
 from bigshot_llm.services.chat.buffers.memory import StreamBuffer, StreamEvent
 from bigshot_llm.services.chat.streams import StreamHandle, StreamManager
+from bigshot_llm.sse import numbered_event
 
 router = APIRouter(prefix="/api/v1/chat/streams", tags=["chat streams"])
 
@@ -72,14 +73,12 @@ async def create_stream(
     body: StreamCreate, principal: CurrentUser, streams: StreamsDep, resources: ResourcesDep
 ) -> Response:
     handle, token = await streams.open(principal, body)
-    return ok(
-        {
-            **handle.public(),
-            "events_url": f"{router.prefix}/{handle.id}/events?token={token}",
-            "expires_in": resources.settings.stream_grace_seconds,
-        },
-        status_code=201,
+    created = StreamCreated(
+        **handle.public().model_dump(),
+        events_url=f"{router.prefix}/{handle.id}/events?token={token}",
+        expires_in=resources.settings.stream_grace_seconds,
     )
+    return ok(created, status_code=201)
 
 
 @router.get("/{stream_id}", response_model=Envelope[StreamPublic], summary="A stream's status")
@@ -135,7 +134,7 @@ def _last_event_id(request: Request, query_value: int | None) -> int:
 
 async def _encode(events: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
     async for item in events:
-        yield b"id: %d\nevent: %s\ndata: %s\n\n" % (item.id, item.event.encode(), dumps(item.data))
+        yield numbered_event(item.id, item.event.encode(), dumps(item.data))
 
 
 class AttachedResponse(Response):

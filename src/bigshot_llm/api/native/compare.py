@@ -66,8 +66,7 @@ async def list_comparisons(
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> Response:
-    items, total = await service.list_own(principal, limit=limit, offset=offset)
-    return ok({"items": items, "total": total, "limit": limit, "offset": offset})
+    return ok(await service.list_own(principal, limit=limit, offset=offset))
 
 
 @router.get(

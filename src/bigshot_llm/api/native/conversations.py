@@ -9,8 +9,7 @@ from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, SessionDep, StreamsDep
 from bigshot_llm.api.responses import ok
-from bigshot_llm.db.models import utcnow
-from bigshot_llm.schemas.base import Envelope, Page
+from bigshot_llm.schemas.base import Deleted, Envelope, Page
 from bigshot_llm.schemas.conversations import (
     ConversationCreate,
     ConversationPublic,
@@ -40,15 +39,9 @@ async def list_conversations(
     offset: Offset = 0,
 ) -> Response:
     """Most recently active first."""
-    items, total = await service.list_owned(session, principal.user_id, limit=limit, offset=offset)
-    return ok(
-        {
-            "items": [service.conversation_public(c, _active(streams, c.id)) for c in items],
-            "total": total,
-            "limit": limit,
-            "offset": offset,
-        }
-    )
+    rows, total = await service.list_owned(session, principal.user_id, limit=limit, offset=offset)
+    items = [service.conversation_public(c, _active(streams, c.id)) for c in rows]
+    return ok(Page(items=items, total=total, limit=limit, offset=offset))
 
 
 @router.post(
@@ -95,15 +88,7 @@ async def update_conversation(
     streams: StreamsDep,
 ) -> Response:
     conv = await service.get_owned(session, principal.user_id, conversation_id)
-    sent = body.model_fields_set
-    for name in ("title", "provider", "model"):
-        if name in sent:
-            setattr(conv, name, getattr(body, name))
-    if "settings" in sent:
-        conv.settings = body.settings.model_dump(exclude_none=True) if body.settings else {}
-    conv.updated_at = utcnow()
-    session.add(conv)
-    await session.commit()
+    await service.update(session, conv, body)
     return ok(service.conversation_public(conv, _active(streams, conv.id)))
 
 
@@ -115,9 +100,8 @@ async def delete_conversation(
     running = streams.running_for(conv.id)
     if running is not None:
         await streams.stop(running)
-    await session.delete(conv)
-    await session.commit()
-    return ok({"id": conversation_id, "deleted": True})
+    await service.delete(session, conv)
+    return ok(Deleted(id=conversation_id))
 
 
 @router.get(
@@ -133,12 +117,4 @@ async def list_messages(
     offset: Offset = 0,
 ) -> Response:
     conv = await service.get_owned(session, principal.user_id, conversation_id)
-    items, total = await service.list_messages(session, conv.id, limit=limit, offset=offset)
-    return ok(
-        {
-            "items": [service.message_public(m) for m in items],
-            "total": total,
-            "limit": limit,
-            "offset": offset,
-        }
-    )
+    return ok(await service.list_messages(session, conv.id, limit=limit, offset=offset))

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from bigshot_llm.api.responses import dumps
 from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed, TextDelta
+from bigshot_llm.sse import numbered_event
 
 NATIVE_FAREWELL = (
     b'event: error\ndata: {"code":"gateway_shutdown","message":"the gateway is restarting; '
@@ -18,7 +19,7 @@ NATIVE_FAREWELL = (
 
 
 def native_event(event_id: int, name: bytes, payload: object) -> bytes:
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, name, dumps(payload))
+    return numbered_event(event_id, name, dumps(payload))
 
 
 async def native_events(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:

@@ -22,6 +22,7 @@ from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.schemas.base import Envelope
 from bigshot_llm.schemas.events import NATIVE_EVENTS, stream_doc
 from bigshot_llm.schemas.llm import (
+    AllModelsAnswer,
     ChatAnswer,
     ChatRequest,
     CompletionAnswer,
@@ -69,16 +70,19 @@ async def list_models(
     return ok(answer)
 
 
-@router.get("/models/all", summary="Models of every provider you can use, each with its status")
+@router.get(
+    "/models/all",
+    response_model=Envelope[AllModelsAnswer],
+    summary="Models of every provider you can use, each with its status",
+)
 async def list_all_models(
     principal: CurrentUser,
     router_: RouterDep,
     detailed: bool = Query(False),
     refresh: bool = Query(False),
 ) -> Response:
-    return ok(
-        {"providers": await router_.models_all(principal, detailed=detailed, refresh=refresh)}
-    )
+    entries = await router_.models_all(principal, detailed=detailed, refresh=refresh)
+    return ok(AllModelsAnswer.model_validate({"providers": entries}))
 
 
 _ANSWERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {

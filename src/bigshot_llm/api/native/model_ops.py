@@ -7,7 +7,6 @@ Model ids may contain `/` (`publisher/model`), so the model is a path parameter 
 
 from __future__ import annotations
 
-import inspect
 import logging
 
 from fastapi import APIRouter
@@ -16,22 +15,15 @@ from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, ProviderQuery, ResourcesDep, SessionDep
 from bigshot_llm.api.responses import ok
-from bigshot_llm.providers.kinds import available_kinds, provider_class
 from bigshot_llm.resources import Resources
 from bigshot_llm.schemas.base import Envelope
 from bigshot_llm.schemas.model_ops import LoadRequest, ModelOpAnswer
 from bigshot_llm.schemas.providers import ProviderKindPublic
-from bigshot_llm.services.providers.lifecycle import ModelOps, supports_loading
+from bigshot_llm.services.providers.lifecycle import ModelOps, provider_kinds
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/llm-providers", tags=["model operations"])
-
-BUILTIN_DESCRIPTIONS = {
-    "lmstudio": "LM Studio: OpenAI-compatible /v1 plus native model listing, load and unload",
-    "openai": "OpenAI's API",
-    "openai_compatible": "any OpenAI-compatible server (vLLM, llama.cpp server, Ollama's /v1…)",
-}
 
 
 def _ops(resources: Resources, session: AsyncSession) -> ModelOps:
@@ -44,25 +36,7 @@ def _ops(resources: Resources, session: AsyncSession) -> ModelOps:
     summary="Provider kinds: the built-ins and installed plugins",
 )
 async def list_kinds(principal: CurrentUser) -> Response:
-    kinds = []
-    for kind in available_kinds():
-        try:
-            cls: type | None = provider_class(kind)
-        except ValueError:  # a broken plugin is listed, not fatal
-            cls = None
-        doc = (inspect.getdoc(cls) or "").strip().splitlines() if cls else []
-        description = BUILTIN_DESCRIPTIONS.get(kind) or (doc[0] if doc else "plugin provider")
-        if cls is None:
-            description = "plugin provider (failed to load)"
-        kinds.append(
-            {
-                "kind": kind,
-                "description": description,
-                "builtin": kind in BUILTIN_DESCRIPTIONS,
-                "supports_load": cls is not None and supports_loading(cls),
-            }
-        )
-    return ok(kinds)
+    return ok(provider_kinds())
 
 
 @router.post(

@@ -6,19 +6,17 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, SessionDep
-from bigshot_llm.api.responses import dumps, ok
-from bigshot_llm.db.models import UserPreference, utcnow
-from bigshot_llm.errors import PayloadTooLarge
+from bigshot_llm.api.responses import ok
 from bigshot_llm.schemas.base import Envelope
-from bigshot_llm.schemas.conversations import MAX_PREFERENCES_BYTES, Preferences
+from bigshot_llm.schemas.conversations import Preferences
+from bigshot_llm.services.chat import preferences
 
 router = APIRouter(prefix="/api/v1/me", tags=["preferences"])
 
 
 @router.get("/preferences", response_model=Envelope[Preferences], summary="Your UI preferences")
 async def get_preferences(principal: CurrentUser, session: SessionDep) -> Response:
-    row = await session.get(UserPreference, principal.user_id)
-    return ok(row.data if row else {})
+    return ok(await preferences.get(session, principal.user_id))
 
 
 @router.put(
@@ -29,15 +27,4 @@ async def get_preferences(principal: CurrentUser, session: SessionDep) -> Respon
 async def put_preferences(
     body: Preferences, principal: CurrentUser, session: SessionDep
 ) -> Response:
-    data = body.model_dump(exclude_none=True)
-    if len(dumps(data)) > MAX_PREFERENCES_BYTES:
-        raise PayloadTooLarge(f"preferences are limited to {MAX_PREFERENCES_BYTES} bytes of JSON")
-    row = await session.get(UserPreference, principal.user_id)
-    if row is None:
-        row = UserPreference(user_id=principal.user_id, data=data)
-    else:
-        row.data = data
-        row.updated_at = utcnow()
-    session.add(row)
-    await session.commit()
-    return ok(data)
+    return ok(await preferences.replace(session, principal.user_id, body))

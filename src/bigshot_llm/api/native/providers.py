@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Query
-from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
-from bigshot_llm.api.deps import CurrentUser, ResourcesDep, SessionDep
+from bigshot_llm.api.deps import ConfigsDep, CurrentUser, ResourcesDep
 from bigshot_llm.api.responses import ok
-from bigshot_llm.errors import GatewayError, NotFound
-from bigshot_llm.resources import Resources
-from bigshot_llm.schemas.base import Envelope
+from bigshot_llm.errors import NotFound
+from bigshot_llm.schemas.base import Deleted, Envelope
 from bigshot_llm.schemas.providers import (
     ActivateRequest,
     ActiveProvider,
@@ -22,19 +18,10 @@ from bigshot_llm.schemas.providers import (
     ProviderUpdate,
 )
 from bigshot_llm.services.access.auth import Principal
-from bigshot_llm.services.providers.configs import ProviderConfigService
+from bigshot_llm.services.providers.health import reachability
 from bigshot_llm.services.providers.registry import ProviderRecord
 
 router = APIRouter(prefix="/api/v1/llm-providers", tags=["provider configs"])
-
-
-def config_service(session: AsyncSession, resources: Resources) -> ProviderConfigService:
-    return ProviderConfigService(
-        session,
-        resources.registry,
-        resources.box,
-        allowed_hosts=resources.settings.allowed_upstream_host_set,
-    )
 
 
 def _visible(resources: ResourcesDep, principal: Principal, provider_id: str) -> ProviderRecord:
@@ -62,10 +49,9 @@ async def list_providers(
     "", status_code=201, response_model=Envelope[ProviderPublic], summary="Create a provider"
 )
 async def create_provider(
-    body: ProviderCreate, principal: CurrentUser, session: SessionDep, resources: ResourcesDep
+    body: ProviderCreate, principal: CurrentUser, configs: ConfigsDep
 ) -> Response:
-    service = config_service(session, resources)
-    record = await service.create(principal, body)
+    record = await configs.create(principal, body)
     return ok(record.public(), status_code=201)
 
 
@@ -75,9 +61,9 @@ async def create_provider(
 async def active_provider(principal: CurrentUser, resources: ResourcesDep) -> Response:
     record = resources.registry.active_for(principal)
     if record is None:
-        return ok({"provider": None, "scope": None})
+        return ok(ActiveProvider(provider=None, scope=None))
     own = resources.registry.selection(principal.user_id) == record.id
-    return ok({"provider": record.public(), "scope": "user" if own else "global"})
+    return ok(ActiveProvider(provider=record.public(), scope="user" if own else "global"))
 
 
 @router.get("/{provider_id}", response_model=Envelope[ProviderPublic], summary="One provider")
@@ -92,21 +78,18 @@ async def update_provider(
     provider_id: str,
     body: ProviderUpdate,
     principal: CurrentUser,
-    session: SessionDep,
-    resources: ResourcesDep,
+    configs: ConfigsDep,
 ) -> Response:
-    service = config_service(session, resources)
-    record = await service.update(principal, provider_id, body)
+    record = await configs.update(principal, provider_id, body)
     return ok(record.public())
 
 
 @router.delete("/{provider_id}", summary="Delete it")
 async def delete_provider(
-    provider_id: str, principal: CurrentUser, session: SessionDep, resources: ResourcesDep
+    provider_id: str, principal: CurrentUser, configs: ConfigsDep
 ) -> Response:
-    service = config_service(session, resources)
-    await service.delete(principal, provider_id)
-    return ok({"id": provider_id, "deleted": True})
+    await configs.delete(principal, provider_id)
+    return ok(Deleted(id=provider_id))
 
 
 @router.post(
@@ -117,14 +100,13 @@ async def delete_provider(
 async def activate_provider(
     provider_id: str,
     principal: CurrentUser,
-    session: SessionDep,
+    configs: ConfigsDep,
     resources: ResourcesDep,
     body: ActivateRequest | None = None,
 ) -> Response:
     _visible(resources, principal, provider_id)
-    service = config_service(session, resources)
-    record, scope = await service.activate(principal, provider_id, body or ActivateRequest())
-    return ok({"provider": record.public(), "scope": scope})
+    record, scope = await configs.activate(principal, provider_id, body or ActivateRequest())
+    return ok(ActiveProvider(provider=record.public(), scope=scope))
 
 
 @router.post(
@@ -136,28 +118,4 @@ async def test_provider(
     provider_id: str, principal: CurrentUser, resources: ResourcesDep
 ) -> Response:
     record = _visible(resources, principal, provider_id)
-    provider = resources.registry.provider(record)
-    started = time.perf_counter()
-    try:
-        models = await provider.list_models(detailed=False)
-    except GatewayError as exc:
-        latency = (time.perf_counter() - started) * 1000
-        return ok(
-            {
-                "ok": False,
-                "latency_ms": round(latency, 1),
-                "model_count": None,
-                "message": exc.message,
-                "error_code": exc.code,
-            }
-        )
-    latency = (time.perf_counter() - started) * 1000
-    return ok(
-        {
-            "ok": True,
-            "latency_ms": round(latency, 1),
-            "model_count": len(models),
-            "message": f"reachable: {len(models)} models at {record.base_url}",
-            "error_code": None,
-        }
-    )
+    return ok(await reachability(record, resources.registry.provider(record)))

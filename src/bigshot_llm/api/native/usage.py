@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, ResourcesDep, SessionDep
@@ -18,66 +17,13 @@ from bigshot_llm.api.responses import ok
 from bigshot_llm.errors import Forbidden, RequestValidationFailed
 from bigshot_llm.resources import Resources
 from bigshot_llm.schemas.base import Envelope
+from bigshot_llm.schemas.usage import RecentUsage, UsageReport
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.usage.report import DIMENSIONS, UsageFilter, recent, summarize, to_csv
 
 router = APIRouter(prefix="/api/v1/usage", tags=["usage"])
 
 DEFAULT_DAYS = 30
-
-
-class UsageTotals(BaseModel):
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    errors: int
-    cancelled: int
-    avg_ttft_ms: float | None
-    avg_duration_ms: float | None
-
-
-class UsageGroup(UsageTotals):
-    """Totals of one group; only the grouped-by fields are present."""
-
-    day: str | None = None
-    model: str | None = None
-    provider: str | None = None
-    key: str | None = None
-    key_name: str | None = None
-    user: str | None = None
-    user_name: str | None = None
-    endpoint: str | None = None
-
-
-class UsageReport(BaseModel):
-    group_by: list[str]
-    since: datetime
-    until: datetime
-    groups: list[UsageGroup]
-    totals: UsageTotals
-
-
-class UsageRecordPublic(BaseModel):
-    id: int
-    at: datetime
-    user_id: str
-    key_id: str | None
-    provider_id: str | None
-    provider: str | None
-    model: str | None
-    endpoint: str
-    streamed: bool
-    status: str
-    prompt_tokens: int
-    completion_tokens: int
-    estimated: bool
-    ttft_ms: float | None
-    duration_ms: float | None
-
-
-class RecentUsage(BaseModel):
-    items: list[UsageRecordPublic]
 
 
 CSV_DOC: dict[int | str, dict[str, Any]] = {
@@ -166,13 +112,7 @@ async def usage_summary(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
         )
-    payload: dict[str, Any] = {
-        "group_by": dims,
-        "since": where.since.isoformat(),
-        "until": where.until.isoformat(),
-        **report,
-    }
-    return ok(payload)
+    return ok(UsageReport(group_by=dims, since=where.since, until=where.until, **report))
 
 
 @router.get(
@@ -190,4 +130,4 @@ async def usage_recent(
 ) -> Response:
     where = usage_filter(principal, datetime(2000, 1, 1, tzinfo=UTC), None, user_id, key_id)
     await _flush(resources)
-    return ok({"items": await recent(session, where, limit)})
+    return ok(RecentUsage.model_validate({"items": await recent(session, where, limit)}))

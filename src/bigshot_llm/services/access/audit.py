@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import AuditEvent
+from bigshot_llm.db.pages import fetch_page
+from bigshot_llm.schemas.access import AuditEventPublic
+from bigshot_llm.schemas.base import Page
 from bigshot_llm.services.access.auth import Principal
 
 SECRET_FIELDS = frozenset({"api_key", "api_key_encrypted", "key", "key_hash", "secret", "token"})
@@ -53,3 +57,33 @@ def record(
     )
     session.add(event)
     return event
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    limit: int,
+    offset: int,
+    action: str | None = None,
+    target_id: str | None = None,
+    actor_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AuditEventPublic]:
+    """Audit events, newest first, filtered by whatever is given."""
+    where: list[Any] = []
+    if action:
+        where.append(col(AuditEvent.action) == action)
+    if target_id:
+        where.append(col(AuditEvent.target_id) == target_id)
+    if actor_id:
+        where.append(col(AuditEvent.actor_id) == actor_id)
+    if since:
+        where.append(col(AuditEvent.at) >= since)
+    if until:
+        where.append(col(AuditEvent.at) <= until)
+    events, total = await fetch_page(
+        session, AuditEvent, where, [col(AuditEvent.id).desc()], limit=limit, offset=offset
+    )
+    items = [AuditEventPublic.model_validate(e, from_attributes=True) for e in events]
+    return Page(items=items, total=total, limit=limit, offset=offset)

@@ -12,14 +12,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import Conversation, Message, utcnow
+from bigshot_llm.db.pages import fetch_page
 from bigshot_llm.errors import NotFound
-from bigshot_llm.schemas.conversations import StreamCreate
+from bigshot_llm.schemas.base import Page
+from bigshot_llm.schemas.conversations import (
+    ConversationPublic,
+    ConversationUpdate,
+    MessagePublic,
+    StreamCreate,
+)
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.chat import context_window as cw
 from bigshot_llm.services.chat.context_window import Turn
@@ -44,32 +50,23 @@ def title_from(message: str, limit: int = TITLE_MAX_CHARS) -> str:
     return cut.rstrip(" ,.;:-") + "…"
 
 
-def conversation_public(conv: Conversation, active_stream_id: str | None = None) -> dict[str, Any]:
-    return {
-        "id": conv.id,
-        "title": conv.title,
-        "provider": conv.provider,
-        "model": conv.model,
-        "settings": conv.settings or {},
-        "created_at": conv.created_at,
-        "updated_at": conv.updated_at,
-        "active_stream_id": active_stream_id,
-    }
+def conversation_public(
+    conv: Conversation, active_stream_id: str | None = None
+) -> ConversationPublic:
+    return ConversationPublic(
+        id=conv.id,
+        title=conv.title,
+        provider=conv.provider,
+        model=conv.model,
+        settings=conv.settings or {},
+        created_at=conv.created_at,
+        updated_at=conv.updated_at,
+        active_stream_id=active_stream_id,
+    )
 
 
-def message_public(msg: Message) -> dict[str, Any]:
-    return {
-        "id": msg.id,
-        "conversation_id": msg.conversation_id,
-        "role": msg.role,
-        "content": msg.content,
-        "status": msg.status,
-        "model": msg.model,
-        "usage": msg.usage,
-        "stats": msg.stats,
-        "error": msg.error,
-        "created_at": msg.created_at,
-    }
+def message_public(msg: Message) -> MessagePublic:
+    return MessagePublic.model_validate(msg, from_attributes=True)
 
 
 async def create(
@@ -101,32 +98,38 @@ async def list_owned(
     session: AsyncSession, owner_id: str, *, limit: int, offset: int
 ) -> tuple[list[Conversation], int]:
     """Newest activity first."""
-    where = col(Conversation.owner_id) == owner_id
-    total = (await session.exec(select(func.count()).select_from(Conversation).where(where))).one()
-    stmt = (
-        select(Conversation)
-        .where(where)
-        .order_by(col(Conversation.updated_at).desc(), col(Conversation.id))
-        .limit(limit)
-        .offset(offset)
-    )
-    return list((await session.exec(stmt)).all()), int(total)
+    where = [col(Conversation.owner_id) == owner_id]
+    order = [col(Conversation.updated_at).desc(), col(Conversation.id)]
+    return await fetch_page(session, Conversation, where, order, limit=limit, offset=offset)
 
 
 async def list_messages(
     session: AsyncSession, conversation_id: str, *, limit: int, offset: int
-) -> tuple[list[Message], int]:
+) -> Page[MessagePublic]:
     """Oldest first."""
-    where = col(Message.conversation_id) == conversation_id
-    total = (await session.exec(select(func.count()).select_from(Message).where(where))).one()
-    stmt = (
-        select(Message)
-        .where(where)
-        .order_by(col(Message.created_at), col(Message.id))
-        .limit(limit)
-        .offset(offset)
-    )
-    return list((await session.exec(stmt)).all()), int(total)
+    where = [col(Message.conversation_id) == conversation_id]
+    order = [col(Message.created_at), col(Message.id)]
+    rows, total = await fetch_page(session, Message, where, order, limit=limit, offset=offset)
+    items = [message_public(m) for m in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+async def update(session: AsyncSession, conv: Conversation, body: ConversationUpdate) -> None:
+    """Only the fields sent change; `null` clears provider or model."""
+    sent = body.model_fields_set
+    for name in ("title", "provider", "model"):
+        if name in sent:
+            setattr(conv, name, getattr(body, name))
+    if "settings" in sent:
+        conv.settings = body.settings.model_dump(exclude_none=True) if body.settings else {}
+    conv.updated_at = utcnow()
+    session.add(conv)
+    await session.commit()
+
+
+async def delete(session: AsyncSession, conv: Conversation) -> None:
+    await session.delete(conv)
+    await session.commit()
 
 
 async def history(session: AsyncSession, conversation_id: str) -> list[Turn]:

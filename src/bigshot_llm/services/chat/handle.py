@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bigshot_llm.schemas.conversations import ContextReport, StreamPublic
 from bigshot_llm.services.chat.buffers.memory import StreamBuffer
 from bigshot_llm.services.generation.stats import StreamStats
 
@@ -43,16 +44,16 @@ class StreamHandle:
     def token_matches(self, token: str) -> bool:
         return secrets.compare_digest(hash_token(token), self.buffer.meta.token_hash)
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> StreamPublic:
         meta = self.buffer.meta
-        return {
-            "stream_id": meta.stream_id,
-            "conversation_id": meta.conversation_id,
-            "status": self.status,
-            "provider": meta.provider,
-            "model": meta.model,
-            "last_event_id": self.buffer.last_id,
-            "subscribers": self.buffer.subscribers,
-            "context": self.context,
-            "user_message_id": self.user_message_id,
-        }
+        return StreamPublic(
+            stream_id=meta.stream_id,
+            conversation_id=meta.conversation_id,
+            status=self.status,  # type: ignore[arg-type]
+            provider=meta.provider,
+            model=meta.model,
+            last_event_id=self.buffer.last_id,
+            subscribers=self.buffer.subscribers,
+            context=ContextReport(**self.context),
+            user_message_id=self.user_message_id,
+        )

@@ -288,7 +288,7 @@ async def typed_events(
     except GatewayError as exc:
         yield Failed(exc)
         return
-    except Exception:  # noqa: BLE001 - a stream must end with a terminal event
+    except Exception:
         log.exception("generation on %s failed", where)
         yield Failed(GatewayError("internal error while generating"))
         return

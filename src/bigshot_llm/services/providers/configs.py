@@ -23,7 +23,7 @@ from bigshot_llm.services.providers.registry import (
     ProviderRegistry,
     record_from_row,
 )
-from bigshot_llm.services.webhooks import enqueue_config_changes
+from bigshot_llm.services.webhooks.dispatcher import enqueue_config_changes
 
 
 def _check_kind(kind: str) -> None:

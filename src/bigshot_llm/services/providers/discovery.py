@@ -22,7 +22,11 @@ import orjson
 
 from bigshot_llm.errors import RequestValidationFailed
 from bigshot_llm.providers.lmstudio import models_from_v0, models_from_v1
+from bigshot_llm.schemas.model_ops import DiscoverAnswer, DiscoveredServer, DiscoverRequest
+from bigshot_llm.schemas.providers import ProviderCreate
+from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.access.url_guard import classify, resolve
+from bigshot_llm.services.providers.configs import ProviderConfigService
 
 PROBE_TIMEOUT = 1.5
 MAX_CONCURRENCY = 64
@@ -59,6 +63,9 @@ class Found:
             "created": False,
             **self.extra,
         }
+
+    def public(self) -> DiscoveredServer:
+        return DiscoveredServer.model_validate(self.to_dict())
 
 
 class _Dead(Exception):
@@ -182,3 +189,41 @@ def unique_name(wanted: str, taken: set[str]) -> str:
 def provider_name(found: Found) -> str:
     label = "LM Studio" if found.kind == "lmstudio" else "OpenAI-compatible"
     return f"{label} {found.host}:{found.port}"
+
+
+async def run(
+    request: DiscoverRequest,
+    principal: Principal,
+    configs: ProviderConfigService,
+) -> DiscoverAnswer:
+    """Probe what the admin named; with `create`, one global provider per new server."""
+    started = time.perf_counter()
+    if request.cidr is not None:
+        refuse_blocked_network(request.cidr)
+    else:
+        await refuse_blocked(request.addresses())
+    found, probed = await discover(request.addresses(), request.ports)
+    if request.create:
+        await _create_providers(found, principal, configs)
+    return DiscoverAnswer(
+        probed=probed,
+        found=[server.public() for server in found],
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+async def _create_providers(
+    found: list[Found], principal: Principal, configs: ProviderConfigService
+) -> None:
+    """One global provider per server found, unless one already points there."""
+    registry = configs.registry
+    for server in found:
+        records = [r for r in registry.all_records() if r.owner_id is None]
+        existing = next((r for r in records if r.base_url == server.base_url), None)
+        if existing is not None:
+            server.extra["provider"] = existing.public()
+            continue
+        name = unique_name(provider_name(server), {r.name for r in records})
+        body = ProviderCreate(name=name, kind=server.kind, base_url=server.base_url, scope="global")
+        record = await configs.create(principal, body)
+        server.extra.update(provider=record.public(), created=True)

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import IO, Any
 
 from bigshot_llm.aio import stop_task
 from bigshot_llm.errors import GatewayError
+from bigshot_llm.providers.base import Provider
+from bigshot_llm.schemas.providers import ProviderTestResult
 from bigshot_llm.services.providers.registry import ProviderRecord, ProviderRegistry
 from bigshot_llm.services.usage.metrics import Metrics
-from bigshot_llm.services.webhooks import WebhookDispatcher
+from bigshot_llm.services.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ class HealthMonitor:
             try:
                 if self._leader():
                     await self.check_all()
-            except Exception:  # noqa: BLE001 - keep checking next round
+            except Exception:
                 log.exception("provider health check failed")
 
     async def check_all(self) -> None:
@@ -132,3 +135,27 @@ class HealthMonitor:
         for model_id, was in previous.items():
             if model_id not in states and was == "loaded":
                 await self.dispatcher.emit("model.unloaded", {**subject, "model": model_id})
+
+
+async def reachability(record: ProviderRecord, provider: Provider) -> ProviderTestResult:
+    """One uncached model listing: reachable or not, how fast, how many models."""
+    started = time.perf_counter()
+    try:
+        models = await provider.list_models(detailed=False)
+    except GatewayError as exc:
+        latency = (time.perf_counter() - started) * 1000
+        return ProviderTestResult(
+            ok=False,
+            latency_ms=round(latency, 1),
+            model_count=None,
+            message=exc.message,
+            error_code=exc.code,
+        )
+    latency = (time.perf_counter() - started) * 1000
+    return ProviderTestResult(
+        ok=True,
+        latency_ms=round(latency, 1),
+        model_count=len(models),
+        message=f"reachable: {len(models)} models at {record.base_url}",
+        error_code=None,
+    )

@@ -9,6 +9,7 @@ provider's cached model list, is audited, and is announced as a `model.loaded` /
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -16,6 +17,9 @@ from typing import Any, Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.errors import Conflict, Forbidden
+from bigshot_llm.providers.kinds import available_kinds, provider_class
+from bigshot_llm.schemas.model_ops import ModelOpAnswer
+from bigshot_llm.schemas.providers import ProviderKindPublic
 from bigshot_llm.services.access import audit
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.generation.routing import Router, Target
@@ -37,6 +41,36 @@ def supports_loading(provider: object) -> bool:
     return callable(getattr(provider, "load_model", None)) and callable(
         getattr(provider, "unload_model", None)
     )
+
+
+BUILTIN_DESCRIPTIONS = {
+    "lmstudio": "LM Studio: OpenAI-compatible /v1 plus native model listing, load and unload",
+    "openai": "OpenAI's API",
+    "openai_compatible": "any OpenAI-compatible server (vLLM, llama.cpp server, Ollama's /v1…)",
+}
+
+
+def provider_kinds() -> list[ProviderKindPublic]:
+    """The built-in kinds and the installed plugins (a broken plugin is listed, not fatal)."""
+    kinds = []
+    for kind in available_kinds():
+        try:
+            cls: type | None = provider_class(kind)
+        except ValueError:
+            cls = None
+        doc = (inspect.getdoc(cls) or "").strip().splitlines() if cls else []
+        description = BUILTIN_DESCRIPTIONS.get(kind) or (doc[0] if doc else "plugin provider")
+        if cls is None:
+            description = "plugin provider (failed to load)"
+        kinds.append(
+            ProviderKindPublic(
+                kind=kind,
+                description=description,
+                builtin=kind in BUILTIN_DESCRIPTIONS,
+                supports_load=cls is not None and supports_loading(cls),
+            )
+        )
+    return kinds
 
 
 def check_may_manage(principal: Principal, target: Target) -> None:
@@ -71,7 +105,7 @@ class ModelOps:
 
     async def load(
         self, principal: Principal, target: Target, model: str, *, context_length: int | None
-    ) -> dict[str, Any]:
+    ) -> ModelOpAnswer:
         check_may_manage(principal, target)
         loader = _loader(target)
         unloaded: list[str] = []
@@ -85,21 +119,22 @@ class ModelOps:
         finally:
             await self.router.catalog.invalidate(target.record)
         instance = answer.get("instance_id")
-        result: dict[str, Any] = {
-            "model": model,
-            "provider": target.record.summary(),
-            "state": "loaded",
-            "instance_ids": [instance] if isinstance(instance, str) else [],
-            "unloaded": unloaded,
-            "load_time_seconds": answer.get("load_time_seconds"),
-        }
+        load_time = answer.get("load_time_seconds")
+        result = ModelOpAnswer(
+            model=model,
+            provider=target.record.summary(),
+            state="loaded",
+            instance_ids=[instance] if isinstance(instance, str) else [],
+            unloaded=unloaded,
+            load_time_seconds=load_time if isinstance(load_time, int | float) else None,
+        )
         await self._record(principal, target, "model.load", result, context_length)
         for other in unloaded:
             await self._notify("model.unloaded", target, other, reason="exclusive_loading")
-        await self._notify("model.loaded", target, model, instance_ids=result["instance_ids"])
+        await self._notify("model.loaded", target, model, instance_ids=result.instance_ids)
         return result
 
-    async def unload(self, principal: Principal, target: Target, model: str) -> dict[str, Any]:
+    async def unload(self, principal: Principal, target: Target, model: str) -> ModelOpAnswer:
         check_may_manage(principal, target)
         loader = _loader(target)
         try:
@@ -107,14 +142,13 @@ class ModelOps:
         finally:
             await self.router.catalog.invalidate(target.record)
         ids = [i for i in answer.get("instance_ids") or () if isinstance(i, str)]
-        result: dict[str, Any] = {
-            "model": model,
-            "provider": target.record.summary(),
-            "state": "not-loaded",
-            "instance_ids": ids,
-            "unloaded": ids,
-            "load_time_seconds": None,
-        }
+        result = ModelOpAnswer(
+            model=model,
+            provider=target.record.summary(),
+            state="not-loaded",
+            instance_ids=ids,
+            unloaded=ids,
+        )
         await self._record(principal, target, "model.unload", result, None)
         await self._notify("model.unloaded", target, model, instance_ids=ids)
         return result
@@ -138,13 +172,13 @@ class ModelOps:
         principal: Principal,
         target: Target,
         action: str,
-        result: dict[str, Any],
+        result: ModelOpAnswer,
         context_length: int | None,
     ) -> None:
-        after = {
-            "model": result["model"],
-            "instance_ids": result["instance_ids"],
-            "unloaded": result["unloaded"],
+        after: dict[str, Any] = {
+            "model": result.model,
+            "instance_ids": result.instance_ids,
+            "unloaded": result.unloaded,
         }
         if context_length is not None:
             after["context_length"] = context_length
@@ -157,5 +191,5 @@ class ModelOps:
         payload = {"model": model, "provider": target.record.summary(), **extra}
         try:
             await self.notify(event, payload)
-        except Exception:  # noqa: BLE001 - a webhook problem never fails a load that happened
+        except Exception:
             log.warning("webhook %s could not be queued", event, exc_info=True)

@@ -24,6 +24,7 @@ from bigshot_llm.errors import NotFound
 from bigshot_llm.providers.base import Provider, ProviderSpec, TransportName
 from bigshot_llm.providers.kinds import create_provider
 from bigshot_llm.providers.urls import mask_secret
+from bigshot_llm.schemas.providers import ProviderPublic
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.access.secrets import SecretBox
 
@@ -76,33 +77,34 @@ class ProviderRecord:
             pool_urls=self.pool_urls,
         )
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> ProviderPublic:
         """The API's view: the key only as a mask."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "provider": self.kind,
-            "kind": self.kind,
-            "base_url": self.base_url,
-            "api_key": mask_secret(self.api_key) if self.api_key else None,
-            "has_api_key": bool(self.api_key),
-            "default_model": self.default_model,
-            "owner_id": self.owner_id,
-            "scope": "global" if self.owner_id is None else "user",
-            "connect_timeout": self.connect_timeout,
-            "list_timeout": self.list_timeout,
-            "read_timeout": self.read_timeout,
-            "stream_idle_timeout": self.stream_idle_timeout,
-            "max_connections": self.max_connections,
-            "max_keepalive_connections": self.max_keepalive_connections,
-            "enabled": self.enabled,
-            "exclusive_loading": self.exclusive_loading,
-            "pool_urls": list(self.pool_urls),
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
+        return ProviderPublic(
+            id=self.id,
+            name=self.name,
+            provider=self.kind,
+            kind=self.kind,
+            base_url=self.base_url,
+            api_key=mask_secret(self.api_key) if self.api_key else None,
+            has_api_key=bool(self.api_key),
+            default_model=self.default_model,
+            owner_id=self.owner_id,
+            scope="global" if self.owner_id is None else "user",
+            connect_timeout=self.connect_timeout,
+            list_timeout=self.list_timeout,
+            read_timeout=self.read_timeout,
+            stream_idle_timeout=self.stream_idle_timeout,
+            max_connections=self.max_connections,
+            max_keepalive_connections=self.max_keepalive_connections,
+            enabled=self.enabled,
+            exclusive_loading=self.exclusive_loading,
+            pool_urls=list(self.pool_urls),
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
 
     def summary(self) -> dict[str, Any]:
+        """Which provider answered: embedded in other answers (model lists, model ops)."""
         return {"id": self.id, "name": self.name, "provider": self.kind, "base_url": self.base_url}
 
 
@@ -180,7 +182,7 @@ class ProviderRegistry:
         for listener in self._change_listeners:
             try:
                 await listener()
-            except Exception:  # noqa: BLE001 - the write is committed; others catch up later
+            except Exception:
                 log.warning("announcing a provider change failed", exc_info=True)
 
     # ---- reading the snapshot -------------------------------------------------------------
@@ -261,5 +263,5 @@ class ProviderRegistry:
         for provider in providers:
             try:
                 await provider.aclose()
-            except Exception:  # noqa: BLE001 - shutdown must close every client
+            except Exception:
                 log.warning("closing a provider client failed", exc_info=True)

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import UsageRecord, Webhook, utcnow
 from bigshot_llm.services.usage.recorder import UsageEvent
-from bigshot_llm.services.webhooks import WebhookDispatcher, enqueue
+from bigshot_llm.services.webhooks.dispatcher import WebhookDispatcher, enqueue
 
 EVENT = "usage.threshold"
 

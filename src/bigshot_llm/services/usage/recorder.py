@@ -138,7 +138,7 @@ class UsageRecorder:
             self._wake.clear()
             try:
                 await self.flush()
-            except Exception:  # noqa: BLE001 - the writer must survive a bad batch
+            except Exception:
                 log.exception("writing usage records failed; will retry")
 
     async def flush(self) -> int:
@@ -161,7 +161,7 @@ class UsageRecorder:
         for hook in self.after_flush:
             try:
                 await hook(batch)
-            except Exception:  # noqa: BLE001 - a hook (webhooks) must not lose usage
+            except Exception:
                 log.exception("usage after-flush hook failed")
         return len(batch)
 
@@ -183,5 +183,5 @@ class UsageRecorder:
         self._task = None
         try:
             await self.flush()
-        except Exception:  # noqa: BLE001 - shutdown goes on; say what was lost
+        except Exception:
             log.exception("usage records lost at shutdown: %d", self.pending)

@@ -43,14 +43,6 @@ from bigshot_llm.services.usage.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-EVENTS = (
-    "provider.up",
-    "provider.down",
-    "model.loaded",
-    "model.unloaded",
-    "config.changed",
-    "usage.threshold",
-)
 TEST_EVENT = "webhook.test"
 BATCH = 50
 
@@ -163,7 +155,7 @@ class WebhookDispatcher:
             try:
                 if await self.deliver_due():
                     continue
-            except Exception:  # noqa: BLE001 - the dispatcher must outlive a bad round
+            except Exception:
                 log.exception("webhook dispatch round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll)

@@ -1,0 +1,120 @@
+"""Managing API keys and users: create, list, revoke, rename or limit, each change audited.
+
+Users manage their own keys; admins anyone's, and only admins choose users, roles or limits.
+Every change that affects authentication is forgotten by the key cache of every replica.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bigshot_llm.db.models import ApiKey, User, utcnow
+from bigshot_llm.errors import Conflict, Forbidden, NotFound
+from bigshot_llm.schemas.access import KeyCreate, KeyCreated, KeyPublic, KeyUpdate, UserPublic
+from bigshot_llm.services.access import audit
+from bigshot_llm.services.access.auth import Authenticator, Principal, create_key, ensure_user
+
+
+def key_public(key: ApiKey, user_name: str | None = None) -> KeyPublic:
+    return KeyPublic(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        user_id=key.user_id,
+        user_name=user_name,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+        rate_limit_per_minute=key.rate_limit_per_minute,
+        max_streams=key.max_streams,
+    )
+
+
+class KeyService:
+    def __init__(self, session: AsyncSession, auth: Authenticator) -> None:
+        self.session = session
+        self.auth = auth
+
+    async def create(self, principal: Principal, body: KeyCreate) -> KeyCreated:
+        session = self.session
+        limits_given = body.rate_limit_per_minute is not None or body.max_streams is not None
+        if (body.user or body.role or limits_given) and not principal.is_admin:
+            raise Forbidden("only admins can create keys for other users, choose roles or limits")
+        if body.user:
+            user = await ensure_user(session, body.user, body.role or "user")
+            if body.role and user.role != body.role:
+                raise Conflict(
+                    f"user '{body.user}' exists with role '{user.role}'",
+                    details=[{"loc": ["body", "role"], "msg": "does not match the existing user"}],
+                )
+        else:
+            own = await session.get(User, principal.user_id)
+            if own is None:
+                raise NotFound("your user no longer exists")
+            user = own
+        key, clear = await create_key(session, user, body.name)
+        key.rate_limit_per_minute = body.rate_limit_per_minute
+        key.max_streams = body.max_streams
+        audit.record(
+            session,
+            principal,
+            "key.create",
+            "api_key",
+            key.id,
+            after={"name": key.name, "prefix": key.prefix, "user": user.name, "role": user.role},
+        )
+        await session.commit()
+        return KeyCreated(**key_public(key, user.name).model_dump(), key=clear)
+
+    async def listed(self, principal: Principal, *, include_revoked: bool) -> list[KeyPublic]:
+        stmt = select(ApiKey, User).join(User, col(User.id) == col(ApiKey.user_id))
+        if not principal.is_admin:
+            stmt = stmt.where(col(ApiKey.user_id) == principal.user_id)
+        if not include_revoked:
+            stmt = stmt.where(col(ApiKey.revoked_at).is_(None))
+        rows = (await self.session.exec(stmt.order_by(col(ApiKey.created_at)))).all()
+        return [key_public(key, user.name) for key, user in rows]
+
+    async def _manageable(self, principal: Principal, key_id: str) -> ApiKey:
+        key = await self.session.get(ApiKey, key_id)
+        if key is None or (key.user_id != principal.user_id and not principal.is_admin):
+            raise NotFound(f"key '{key_id}' not found")
+        return key
+
+    async def revoke(self, principal: Principal, key_id: str) -> KeyPublic:
+        key = await self._manageable(principal, key_id)
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+            self.session.add(key)
+            audit.record(
+                self.session, principal, "key.revoke", "api_key", key.id, before={"name": key.name}
+            )
+            await self.session.commit()
+        await self.auth.invalidate_everywhere(key.key_hash)  # every replica, within ~1 s
+        return key_public(key)
+
+    async def update(self, principal: Principal, key_id: str, body: KeyUpdate) -> KeyPublic:
+        key = await self._manageable(principal, key_id)
+        changes = body.model_dump(exclude_unset=True)
+        if {"rate_limit_per_minute", "max_streams"} & changes.keys() and not principal.is_admin:
+            raise Forbidden("only admins can change a key's limits")
+        before = key_public(key).model_dump()
+        for name, value in changes.items():
+            if name == "name" and value is None:
+                continue
+            setattr(key, name, value)
+        self.session.add(key)
+        after = key_public(key).model_dump()
+        audit.record(
+            self.session, principal, "key.update", "api_key", key.id, before=before, after=after
+        )
+        await self.session.commit()
+        await self.auth.invalidate_everywhere(key.key_hash)  # every replica, within ~1 s
+        return key_public(key)
+
+    async def users(self) -> list[UserPublic]:
+        users = (await self.session.exec(select(User).order_by(col(User.created_at)))).all()
+        return [
+            UserPublic(id=u.id, name=u.name, role=u.role, created_at=u.created_at) for u in users
+        ]

@@ -1,0 +1,1 @@
+"""Webhooks: the signed, retried deliveries (`dispatcher`) and their registration (`hooks`)."""
