@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import AdminUser, SessionDep
 from bigshot_llm.api.responses import ok
+from bigshot_llm.api.routing import api_router
 from bigshot_llm.schemas.access import AuditEventPublic
 from bigshot_llm.schemas.base import Envelope, Page
 from bigshot_llm.services.access import audit
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = api_router("/api/v1", tags=["audit"])
 
 
-@router.get("/audit", response_model=Envelope[Page[AuditEventPublic]], summary="Audit events")
+@router.get("/audit", response_model=Envelope[Page[AuditEventPublic]])
 async def list_audit(
     _: AdminUser,
     session: SessionDep,
@@ -28,6 +29,7 @@ async def list_audit(
     since: datetime | None = Query(None),
     until: datetime | None = Query(None),
 ) -> Response:
+    """Audit events"""
     page = await audit.list_events(
         session,
         limit=limit,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -30,6 +30,7 @@ from bigshot_llm.api.deps import (
     enforce_rate_limit,
 )
 from bigshot_llm.api.responses import dumps, ok
+from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response
 from bigshot_llm.errors import BadRequest, NotFound
 from bigshot_llm.schemas.base import Envelope
@@ -39,7 +40,7 @@ from bigshot_llm.services.chat.buffers.memory import StreamBuffer, StreamEvent
 from bigshot_llm.services.chat.streams import StreamHandle, StreamManager
 from bigshot_llm.sse import numbered_event
 
-router = APIRouter(prefix="/api/v1/chat/streams", tags=["chat streams"])
+router = api_router("/api/v1/chat/streams", tags=["chat streams"])
 
 EVENTS_DOC = stream_doc(
     "`text/event-stream` of `delta`, then `done` or `error`; 204 when the "
@@ -66,12 +67,12 @@ async def owned(streams: StreamManager, stream_id: str, user_id: str) -> StreamH
     "",
     status_code=201,
     response_model=Envelope[StreamCreated],
-    summary="Send a message and start the answer (creates the conversation if none is given)",
     dependencies=[Depends(enforce_rate_limit)],
 )
 async def create_stream(
     body: StreamCreate, principal: CurrentUser, streams: StreamsDep, resources: ResourcesDep
 ) -> Response:
+    """Send a message and start the answer (creates the conversation if none is given)"""
     handle, token = await streams.open(principal, body)
     created = StreamCreated(
         **handle.public().model_dump(),
@@ -81,23 +82,21 @@ async def create_stream(
     return ok(created, status_code=201)
 
 
-@router.get("/{stream_id}", response_model=Envelope[StreamPublic], summary="A stream's status")
+@router.get("/{stream_id}", response_model=Envelope[StreamPublic])
 async def get_stream(stream_id: str, principal: CurrentUser, streams: StreamsDep) -> Response:
+    """A stream's status"""
     return ok((await owned(streams, stream_id, principal.user_id)).public())
 
 
-@router.delete(
-    "/{stream_id}",
-    response_model=Envelope[StreamPublic],
-    summary="Stop generating (the partial answer is kept as `cancelled`)",
-)
+@router.delete("/{stream_id}", response_model=Envelope[StreamPublic])
 async def stop_stream(stream_id: str, principal: CurrentUser, streams: StreamsDep) -> Response:
+    """Stop generating (the partial answer is kept as `cancelled`)"""
     handle = await owned(streams, stream_id, principal.user_id)
     await streams.stop(handle)
     return ok(handle.public())
 
 
-@router.get("/{stream_id}/events", responses=EVENTS_DOC, summary="Follow a stream (SSE)")
+@router.get("/{stream_id}/events", responses=EVENTS_DOC)
 async def stream_events(
     stream_id: str,
     request: Request,
@@ -106,6 +105,7 @@ async def stream_events(
     token: Annotated[str | None, Query(max_length=200, description="from events_url")] = None,
     last_event_id: Annotated[int | None, Query(ge=0, description="or the header")] = None,
 ) -> Response:
+    """Follow a stream (SSE)"""
     if token is not None:
         handle = await streams.find(stream_id)
         if handle is None or not handle.token_matches(token):

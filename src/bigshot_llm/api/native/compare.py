@@ -3,18 +3,19 @@ and the stored comparisons (private to their owner)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CompareDep, CurrentUser, RateLimitedUser, ResourcesDep
 from bigshot_llm.api.native.encoder import NATIVE_FAREWELL
 from bigshot_llm.api.responses import ok
+from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response
 from bigshot_llm.schemas.base import Envelope, Page
 from bigshot_llm.schemas.compare import CompareRequest, ComparisonPublic, ComparisonSummary
 from bigshot_llm.schemas.events import COMPARE_EVENTS, stream_doc
 
-router = APIRouter(prefix="/api/v1/compare", tags=["comparison"])
+router = api_router("/api/v1/compare", tags=["comparison"])
 
 STREAM_DOC = stream_doc(
     "A `text/event-stream`: `start`, then `delta` / `done` / `error` events "
@@ -30,13 +31,11 @@ STREAM_DOC = stream_doc(
 )
 
 
-@router.post("", responses=STREAM_DOC, summary="Compare 2–4 provider/model targets (SSE)")
+@router.post("", responses=STREAM_DOC)
 async def compare(
-    body: CompareRequest,
-    principal: RateLimitedUser,
-    service: CompareDep,
-    resources: ResourcesDep,
+    body: CompareRequest, principal: RateLimitedUser, service: CompareDep, resources: ResourcesDep
 ) -> Response:
+    """Compare 2–4 provider/model targets (SSE)"""
     # One stream slot for the whole comparison, like one native stream.
     slots = resources.slots
     slot = await slots.acquire(principal)
@@ -57,24 +56,20 @@ async def compare(
     )
 
 
-@router.get(
-    "", response_model=Envelope[Page[ComparisonSummary]], summary="Your comparisons, newest first"
-)
+@router.get("", response_model=Envelope[Page[ComparisonSummary]])
 async def list_comparisons(
     principal: CurrentUser,
     service: CompareDep,
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> Response:
+    """Your comparisons, newest first"""
     return ok(await service.list_own(principal, limit=limit, offset=offset))
 
 
-@router.get(
-    "/{comparison_id}",
-    response_model=Envelope[ComparisonPublic],
-    summary="One of your comparisons with every target's text and stats",
-)
+@router.get("/{comparison_id}", response_model=Envelope[ComparisonPublic])
 async def get_comparison(
     comparison_id: str, principal: CurrentUser, service: CompareDep
 ) -> Response:
+    """One of your comparisons with every target's text and stats"""
     return ok(await service.get_own(principal, comparison_id))

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlalchemy import text
 from starlette.responses import Response
 
 from bigshot_llm import __version__
 from bigshot_llm.api.deps import ResourcesDep
 from bigshot_llm.api.responses import error_envelope, ok
+from bigshot_llm.api.routing import api_router
 from bigshot_llm.errors import ServiceUnavailable
 from bigshot_llm.schemas.base import Envelope
 from bigshot_llm.schemas.health import Health, Ready
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
-@router.get("/health", response_model=Envelope[Health], summary="Process alive")
+@router.get("/health", response_model=Envelope[Health])
 async def health() -> Response:
+    """Process alive"""
     return ok(Health(version=__version__))
 
 
-@router.get("/ready", response_model=Envelope[Ready], summary="Database reachable")
+@router.get("/ready", response_model=Envelope[Ready])
 async def ready(resources: ResourcesDep) -> Response:
+    """Database reachable"""
     try:
         async with resources.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, ProviderQuery, RouterDep
@@ -18,6 +18,7 @@ from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.native.encoder import NATIVE_FAREWELL, native_events
 from bigshot_llm.api.responses import ok
+from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.schemas.base import Envelope
 from bigshot_llm.schemas.events import NATIVE_EVENTS, stream_doc
@@ -35,7 +36,7 @@ from bigshot_llm.schemas.llm import (
 from bigshot_llm.services.generation import shapes
 from bigshot_llm.services.generation.service import GenerationRequest, Operation
 
-router = APIRouter(prefix="/api/v1/llm-providers", tags=["llm"])
+router = api_router("/api/v1/llm-providers", tags=["llm"])
 
 STREAM_DOC = stream_doc(
     "JSON envelope, or with `stream: true` a `text/event-stream` of `delta`, then `done` or "
@@ -49,13 +50,14 @@ STREAM_DOC = stream_doc(
 
 
 @hot
-@router.get("/models", response_model=Envelope[ModelListAnswer], summary="Models of a provider")
+@router.get("/models", response_model=Envelope[ModelListAnswer])
 async def list_models(
     call: HotCallDep,
     provider: ProviderQuery = None,
     detailed: bool = Query(False, description="type, arch, state, context length, quantization"),
     refresh: bool = Query(False, description="bypass the 5-minute cache"),
 ) -> Response:
+    """Models of a provider"""
     resources = call.resources
     target = resources.router.resolve(call.principal, provider)
     listing = await resources.router.models(target, detailed=detailed, refresh=refresh)
@@ -70,17 +72,14 @@ async def list_models(
     return ok(answer)
 
 
-@router.get(
-    "/models/all",
-    response_model=Envelope[AllModelsAnswer],
-    summary="Models of every provider you can use, each with its status",
-)
+@router.get("/models/all", response_model=Envelope[AllModelsAnswer])
 async def list_all_models(
     principal: CurrentUser,
     router_: RouterDep,
     detailed: bool = Query(False),
     refresh: bool = Query(False),
 ) -> Response:
+    """Models of every provider you can use, each with its status"""
     entries = await router_.models_all(principal, detailed=detailed, refresh=refresh)
     return ok(AllModelsAnswer.model_validate({"providers": entries}))
 
@@ -123,37 +122,30 @@ async def generate(
 
 
 @hot
-@router.post(
-    "/completions",
-    response_model=Envelope[CompletionAnswer],
-    responses=STREAM_DOC,
-    summary="Text completion (stream with `stream: true`)",
-)
+@router.post("/completions", response_model=Envelope[CompletionAnswer], responses=STREAM_DOC)
 async def completions(
     body: CompletionRequest, call: HotCallDep, provider: ProviderQuery = None
 ) -> Response:
+    """Text completion (stream with `stream: true`)"""
     return await generate(call, body, provider, "completion", {"prompt": body.prompt})
 
 
 @hot
-@router.post(
-    "/chat/completions",
-    response_model=Envelope[ChatAnswer],
-    responses=STREAM_DOC,
-    summary="Chat completion (stream with `stream: true`)",
-)
+@router.post("/chat/completions", response_model=Envelope[ChatAnswer], responses=STREAM_DOC)
 async def chat_completions(
     body: ChatRequest, call: HotCallDep, provider: ProviderQuery = None
 ) -> Response:
+    """Chat completion (stream with `stream: true`)"""
     messages = [m.model_dump() for m in body.messages]
     return await generate(call, body, provider, "chat", {"messages": messages})
 
 
 @hot
-@router.post("/embeddings", response_model=Envelope[EmbeddingAnswer], summary="Embeddings")
+@router.post("/embeddings", response_model=Envelope[EmbeddingAnswer])
 async def embeddings(
     body: EmbeddingRequest, call: HotCallDep, provider: ProviderQuery = None
 ) -> Response:
+    """Embeddings"""
     request = GenerationRequest(
         call.principal,
         "embeddings",

@@ -7,16 +7,17 @@ then, so an admin key is always needed.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import ResourcesDep, presented_key
+from bigshot_llm.api.routing import api_router
 from bigshot_llm.errors import Forbidden, NotFound, Unauthorized
 from bigshot_llm.resources import Resources
 from bigshot_llm.services.usage.metrics import CONTENT_TYPE_LATEST
 from bigshot_llm.settings import is_loopback_host
 
-router = APIRouter(tags=["metrics"])
+router = api_router(tags=["metrics"])
 
 
 async def _allowed(request: Request, resources: Resources) -> None:

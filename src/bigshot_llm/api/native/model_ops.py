@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, ProviderQuery, ResourcesDep, SessionDep
 from bigshot_llm.api.responses import ok
+from bigshot_llm.api.routing import api_router
 from bigshot_llm.resources import Resources
 from bigshot_llm.schemas.base import Envelope
 from bigshot_llm.schemas.model_ops import LoadRequest, ModelOpAnswer
@@ -23,26 +23,22 @@ from bigshot_llm.services.providers.lifecycle import ModelOps, provider_kinds
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1/llm-providers", tags=["model operations"])
+router = api_router("/api/v1/llm-providers", tags=["model operations"])
 
 
 def _ops(resources: Resources, session: AsyncSession) -> ModelOps:
     return ModelOps(resources.router, session, resources.webhooks.emit)
 
 
-@router.get(
-    "/kinds",
-    response_model=Envelope[list[ProviderKindPublic]],
-    summary="Provider kinds: the built-ins and installed plugins",
-)
+@router.get("/kinds", response_model=Envelope[list[ProviderKindPublic]])
 async def list_kinds(principal: CurrentUser) -> Response:
+    """Provider kinds: the built-ins and installed plugins"""
     return ok(provider_kinds())
 
 
 @router.post(
     "/models/{model:path}/load",
     response_model=Envelope[ModelOpAnswer],
-    summary="Load a model into the provider's memory (LM Studio)",
     description="Admins on any provider, users on their own. With the provider's "
     "`exclusive_loading` the other loaded LLMs are unloaded first. Kinds that cannot load "
     "models answer 409 `not_supported`.",
@@ -55,6 +51,7 @@ async def load_model(
     provider: ProviderQuery = None,
     body: LoadRequest | None = None,
 ) -> Response:
+    """Load a model into the provider's memory (LM Studio)"""
     target = resources.router.resolve(principal, provider)
     options = body or LoadRequest()
     result = await _ops(resources, session).load(
@@ -63,11 +60,7 @@ async def load_model(
     return ok(result)
 
 
-@router.post(
-    "/models/{model:path}/unload",
-    response_model=Envelope[ModelOpAnswer],
-    summary="Unload every loaded instance of a model (LM Studio)",
-)
+@router.post("/models/{model:path}/unload", response_model=Envelope[ModelOpAnswer])
 async def unload_model(
     model: str,
     principal: CurrentUser,
@@ -75,6 +68,7 @@ async def unload_model(
     session: SessionDep,
     provider: ProviderQuery = None,
 ) -> Response:
+    """Unload every loaded instance of a model (LM Studio)"""
     target = resources.router.resolve(principal, provider)
     result = await _ops(resources, session).unload(principal, target, model)
     return ok(result)

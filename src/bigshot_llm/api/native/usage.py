@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, ResourcesDep, SessionDep
 from bigshot_llm.api.responses import ok
+from bigshot_llm.api.routing import api_router
 from bigshot_llm.errors import Forbidden, RequestValidationFailed
 from bigshot_llm.resources import Resources
 from bigshot_llm.schemas.base import Envelope
@@ -21,7 +22,7 @@ from bigshot_llm.schemas.usage import RecentUsage, UsageReport
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.usage.report import DIMENSIONS, UsageFilter, recent, summarize, to_csv
 
-router = APIRouter(prefix="/api/v1/usage", tags=["usage"])
+router = api_router("/api/v1/usage", tags=["usage"])
 
 DEFAULT_DAYS = 30
 
@@ -81,12 +82,7 @@ SinceQuery = Query(None, description="start (ISO 8601, UTC if no zone); default:
 UntilQuery = Query(None, description="end, exclusive; default: now")
 
 
-@router.get(
-    "",
-    response_model=Envelope[UsageReport],
-    responses=CSV_DOC,
-    summary="Usage totals, grouped (JSON or CSV)",
-)
+@router.get("", response_model=Envelope[UsageReport], responses=CSV_DOC)
 async def usage_summary(
     resources: ResourcesDep,
     principal: CurrentUser,
@@ -102,6 +98,7 @@ async def usage_summary(
     key_id: str | None = Query(None, max_length=32),
     format: Literal["json", "csv"] = Query("json", description="`csv` for a text/csv download"),
 ) -> Response:
+    """Usage totals, grouped (JSON or CSV)"""
     dims = parse_group_by(group_by)
     where = usage_filter(principal, since, until, user_id, key_id)
     await _flush(resources)
@@ -115,11 +112,7 @@ async def usage_summary(
     return ok(UsageReport(group_by=dims, since=where.since, until=where.until, **report))
 
 
-@router.get(
-    "/recent",
-    response_model=Envelope[RecentUsage],
-    summary="Your latest LLM requests with latency and TTFT",
-)
+@router.get("/recent", response_model=Envelope[RecentUsage])
 async def usage_recent(
     resources: ResourcesDep,
     principal: CurrentUser,
@@ -128,6 +121,7 @@ async def usage_recent(
     user_id: str | None = Query(None, max_length=32, description="admins: any user"),
     key_id: str | None = Query(None, max_length=32),
 ) -> Response:
+    """Your latest LLM requests with latency and TTFT"""
     where = usage_filter(principal, datetime(2000, 1, 1, tzinfo=UTC), None, user_id, key_id)
     await _flush(resources)
     return ok(RecentUsage.model_validate({"items": await recent(session, where, limit)}))

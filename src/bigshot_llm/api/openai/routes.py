@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, RouterDep
 from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.openai.encoder import encode_embeddings_base64, openai_events
+from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.errors import ModelNotFound
 from bigshot_llm.schemas.events import stream_doc
@@ -32,7 +32,7 @@ from bigshot_llm.services.generation.routing import qualified_id
 from bigshot_llm.services.generation.service import GenerationRequest, Operation
 from bigshot_llm.services.providers.registry import ProviderRecord
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = api_router("/v1", tags=["openai-compatible"])
 
 STREAM_DOC = stream_doc(
     "OpenAI's JSON, or with `stream: true` a `text/event-stream` of upstream's chunks ending "
@@ -55,9 +55,11 @@ def _model_entry(model_id: str, record: ProviderRecord | None, owner: str) -> di
     return {"id": model_id, "object": "model", "created": created, "owned_by": owner}
 
 
-@router.get("/models", summary="Every model you can use (OpenAI list)")
+@router.get("/models")
 async def list_models(principal: CurrentUser, router_: RouterDep) -> Response:
-    """Bare ids for your active provider, then `provider-name/model-id` for every provider.
+    """Every model you can use (OpenAI list)
+
+    Bare ids for your active provider, then `provider-name/model-id` for every provider.
 
     A provider that cannot be reached is left out; it never fails the list.
     """
@@ -78,8 +80,9 @@ async def list_models(principal: CurrentUser, router_: RouterDep) -> Response:
     return _json({"object": "list", "data": bare + qualified})
 
 
-@router.get("/models/{model_id:path}", summary="One model (OpenAI shape)")
+@router.get("/models/{model_id:path}")
 async def retrieve_model(model_id: str, principal: CurrentUser, router_: RouterDep) -> Response:
+    """One model (OpenAI shape)"""
     route = router_.route(principal, model_id)
     listing = await router_.models(route.target, detailed=False)
     if route.model not in listing.ids():
@@ -112,20 +115,23 @@ async def _generate(call: HotCall, params: OpenAISamplingParams, operation: Oper
 
 
 @hot
-@router.post("/chat/completions", responses=STREAM_DOC, summary="Chat completion (OpenAI)")
+@router.post("/chat/completions", responses=STREAM_DOC)
 async def chat_completions(body: OpenAIChatRequest, call: HotCallDep) -> Response:
+    """Chat completion (OpenAI)"""
     return await _generate(call, body, "chat")
 
 
 @hot
-@router.post("/completions", responses=STREAM_DOC, summary="Text completion (OpenAI, legacy)")
+@router.post("/completions", responses=STREAM_DOC)
 async def completions(body: OpenAICompletionRequest, call: HotCallDep) -> Response:
+    """Text completion (OpenAI, legacy)"""
     return await _generate(call, body, "completion")
 
 
 @hot
-@router.post("/embeddings", summary="Embeddings (OpenAI; `encoding_format` float or base64)")
+@router.post("/embeddings")
 async def embeddings(body: OpenAIEmbeddingRequest, call: HotCallDep) -> Response:
+    """Embeddings (OpenAI; `encoding_format` float or base64)"""
     request = call.request
     raw: dict[str, Any] = await request.json()
     generation_request = GenerationRequest(

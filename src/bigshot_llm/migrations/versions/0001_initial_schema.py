@@ -1,9 +1,4 @@
-"""initial schema
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26 03:06:26.233659
-"""
+"""initial schema (revision 0001, 2026-11-26)."""
 
 from __future__ import annotations
 
@@ -11,10 +6,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = "0001", None
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

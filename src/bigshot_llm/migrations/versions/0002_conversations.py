@@ -1,9 +1,4 @@
-"""conversations, messages and user preferences
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-27 10:00:00.000000
-"""
+"""conversations, messages and user preferences (revision 0002, after 0001, 2026-11-27)."""
 
 from __future__ import annotations
 
@@ -11,10 +6,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0002", "0001"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

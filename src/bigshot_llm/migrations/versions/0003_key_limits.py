@@ -1,19 +1,12 @@
-"""per-key rate limit and concurrent-stream cap
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-26 03:20:00.000000
-"""
+"""per-key rate limit and concurrent-stream cap (revision 0003, after 0002, 2026-11-26)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0003", "0002"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

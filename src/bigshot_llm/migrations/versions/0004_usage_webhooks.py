@@ -1,9 +1,4 @@
-"""usage records, webhooks and webhook deliveries
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-28 09:00:00.000000
-"""
+"""usage records, webhooks and webhook deliveries (revision 0004, after 0003, 2026-11-28)."""
 
 from __future__ import annotations
 
@@ -11,10 +6,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
-revision = "0004"
-down_revision = "0003"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0004", "0003"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,6 @@
-"""model operations: exclusive loading per provider, and stored model comparisons
+"""model operations: exclusive loading per provider, stored model comparisons.
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-28 10:00:00.000000
+Revision 0005, after 0004 (2026-11-28).
 """
 
 from __future__ import annotations
@@ -11,10 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
-revision = "0005"
-down_revision = "0004"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0005", "0004"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

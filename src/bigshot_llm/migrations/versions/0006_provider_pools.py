@@ -1,8 +1,6 @@
-"""provider pools: several base URLs behind one provider config
+"""provider pools: several base URLs behind one provider config.
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-29 09:00:00.000000
+Revision 0006, after 0005 (2026-11-29).
 """
 
 from __future__ import annotations
@@ -10,10 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0006", "0005"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

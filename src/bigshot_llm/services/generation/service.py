@@ -33,7 +33,7 @@ from bigshot_llm.services.usage.metering import (
     status_of,
     watch_call,
 )
-from bigshot_llm.services.usage.recorder import UsageRecorder
+from bigshot_llm.services.usage.recorder import UsageRecorder, UsageSource
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +115,16 @@ class GenerationService:
         if self.usage is None:
             return None
         principal, record = request.principal, target.record
-        return Ticket(
-            recorder=self.usage,
-            user_id=principal.user_id,
-            key_id=principal.key_id,
-            provider_id=record.id,
-            provider=record.name,
-            model=model,
-            endpoint=request.endpoint,
-            streamed=streamed,
+        source = UsageSource(
+            principal.user_id,
+            principal.key_id,
+            record.id,
+            record.name,
+            model,
+            request.endpoint,
+            streamed,
         )
+        return Ticket(self.usage, source)
 
     async def call(self, request: GenerationRequest) -> Answer:
         """A one-shot chat, completion or embeddings call, metered."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -58,49 +58,24 @@ class ProviderRecord:
     def spec(
         self, transport: TransportName, retry_attempts: int, keepalive_expiry: float = 4.0
     ) -> ProviderSpec:
+        shared = {name: getattr(self, name) for name in _SPEC_FIELDS}
         return ProviderSpec(
-            id=self.id,
-            name=self.name,
-            kind=self.kind,
-            base_url=self.base_url,
-            api_key=self.api_key,
-            default_model=self.default_model,
-            connect_timeout=self.connect_timeout,
-            list_timeout=self.list_timeout,
-            read_timeout=self.read_timeout,
-            stream_idle_timeout=self.stream_idle_timeout,
-            max_connections=self.max_connections,
-            max_keepalive_connections=self.max_keepalive_connections,
+            **shared,
             retry_attempts=retry_attempts,
             keepalive_expiry=keepalive_expiry,
             transport=transport,
-            pool_urls=self.pool_urls,
         )
 
     def public(self) -> ProviderPublic:
         """The API's view: the key only as a mask."""
+        shared = {name: getattr(self, name) for name in _PUBLIC_FIELDS}
         return ProviderPublic(
-            id=self.id,
-            name=self.name,
+            **shared,
             provider=self.kind,
-            kind=self.kind,
-            base_url=self.base_url,
             api_key=mask_secret(self.api_key) if self.api_key else None,
             has_api_key=bool(self.api_key),
-            default_model=self.default_model,
-            owner_id=self.owner_id,
             scope="global" if self.owner_id is None else "user",
-            connect_timeout=self.connect_timeout,
-            list_timeout=self.list_timeout,
-            read_timeout=self.read_timeout,
-            stream_idle_timeout=self.stream_idle_timeout,
-            max_connections=self.max_connections,
-            max_keepalive_connections=self.max_keepalive_connections,
-            enabled=self.enabled,
-            exclusive_loading=self.exclusive_loading,
             pool_urls=list(self.pool_urls),
-            created_at=self.created_at,
-            updated_at=self.updated_at,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -108,25 +83,20 @@ class ProviderRecord:
         return {"id": self.id, "name": self.name, "provider": self.kind, "base_url": self.base_url}
 
 
+_RECORD_FIELDS = [f.name for f in fields(ProviderRecord)]
+_SPEC_FIELDS = [f.name for f in fields(ProviderSpec) if f.name in _RECORD_FIELDS]
+_COMPUTED = {"provider", "api_key", "has_api_key", "scope", "pool_urls"}
+_PUBLIC_FIELDS = [
+    n for n in ProviderPublic.model_fields if n in _RECORD_FIELDS and n not in _COMPUTED
+]
+_ROW_FIELDS = [n for n in _RECORD_FIELDS if n not in ("api_key", "exclusive_loading", "pool_urls")]
+
+
 def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
+    copied = {name: getattr(row, name) for name in _ROW_FIELDS}
     return ProviderRecord(
-        id=row.id,
-        scope=row.scope,
-        owner_id=row.owner_id,
-        name=row.name,
-        kind=row.kind,
-        base_url=row.base_url,
+        **copied,
         api_key=box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None,
-        default_model=row.default_model,
-        connect_timeout=row.connect_timeout,
-        list_timeout=row.list_timeout,
-        read_timeout=row.read_timeout,
-        stream_idle_timeout=row.stream_idle_timeout,
-        max_connections=row.max_connections,
-        max_keepalive_connections=row.max_keepalive_connections,
-        enabled=row.enabled,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
         exclusive_loading=bool(row.exclusive_loading),
         pool_urls=tuple(row.pool_urls or ()),
     )

@@ -17,7 +17,12 @@ from typing import Any
 
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.services.generation.stats import StreamStats
-from bigshot_llm.services.usage.recorder import UsageEvent, UsageRecorder
+from bigshot_llm.services.usage.recorder import (
+    SOURCE_FIELDS,
+    UsageEvent,
+    UsageRecorder,
+    UsageSource,
+)
 
 CANCELLED = "cancelled"
 _CLIENT_GONE = "client_closed_request"
@@ -41,13 +46,7 @@ class Ticket:
     """Who asked what of whom; `finish` makes it a usage record."""
 
     recorder: UsageRecorder
-    user_id: str
-    key_id: str | None
-    provider_id: str | None
-    provider: str | None
-    model: str | None
-    endpoint: str
-    streamed: bool
+    source: UsageSource
     started: float = field(default_factory=time.perf_counter)
 
     def finish(
@@ -65,13 +64,7 @@ class Ticket:
         if duration_ms is None:
             duration_ms = round((time.perf_counter() - self.started) * 1000, 1)
         event = UsageEvent(
-            user_id=self.user_id,
-            key_id=self.key_id,
-            provider_id=self.provider_id,
-            provider=self.provider,
-            model=self.model,
-            endpoint=self.endpoint,
-            streamed=self.streamed,
+            **{name: getattr(self.source, name) for name in SOURCE_FIELDS},
             status=status,
             prompt_tokens=_tokens(usage.get("prompt_tokens")),
             completion_tokens=_tokens(usage.get("completion_tokens")),

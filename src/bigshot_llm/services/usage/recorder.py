@@ -29,8 +29,8 @@ AfterFlush = Callable[[Sequence["UsageEvent"]], Awaitable[None]]
 
 
 @dataclass(slots=True)
-class UsageEvent:
-    """One finished LLM request (a row of `usage_records`, plus what only metrics need)."""
+class UsageSource:
+    """Who asked which provider and model, through which endpoint."""
 
     user_id: str
     key_id: str | None
@@ -39,7 +39,16 @@ class UsageEvent:
     model: str | None
     endpoint: str
     streamed: bool
-    status: str  # ok | an error code | cancelled
+
+
+SOURCE_FIELDS = tuple(UsageSource.__dataclass_fields__)
+
+
+@dataclass(slots=True)
+class UsageEvent(UsageSource):
+    """One finished LLM request (a row of `usage_records`, plus what only metrics need)."""
+
+    status: str = "ok"  # ok | an error code | cancelled
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = False
