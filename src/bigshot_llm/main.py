@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(llm.router, dependencies=rate_limited, responses=errors)
     app.include_router(health.router, responses=errors)
     app.include_router(keys.router, responses=errors)
-    # Before provider_configs: `/kinds` and `/discover` must not be read as a provider id.
+    # Before providers: `/kinds` and `/discover` must not be read as a provider id.
     app.include_router(model_ops.router, dependencies=rate_limited, responses=errors)
     app.include_router(discovery.router, dependencies=rate_limited, responses=errors)
     app.include_router(compare.router, dependencies=rate_limited, responses=errors)

@@ -6,7 +6,7 @@ whole: after a user message is dropped, the replies to it go too, so the kept hi
 with a user message. The new user message is never dropped; if even it does not fit, the
 request is refused with `context_length_exceeded`.
 
-Token counts are estimates (`generation_shapes.estimate_tokens`, plus a few tokens of chat
+Token counts are estimates (`generation.shapes.estimate_tokens`, plus a few tokens of chat
 template per message) except for assistant turns whose completion tokens upstream reported.
 """
 

@@ -1,6 +1,6 @@
 """The model-list cache: aiocache in process, or aiocache's Redis backend shared by replicas.
 
-Keys carry the provider config's update time (see `model_catalog`), so an edit on any replica
+Keys carry the provider config's update time (see `catalog`), so an edit on any replica
 makes every replica miss and fetch afresh; the JSON serializer keeps the values readable.
 A Redis hiccup degrades to a cache miss (the catalog asks upstream) instead of a failed
 request.

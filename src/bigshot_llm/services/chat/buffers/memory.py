@@ -6,7 +6,7 @@ and then follow live ones. Ids are 1, 2, 3 … with no gaps, so "after id n" is 
 that reconnects with `Last-Event-ID: n` gets every later event once.
 
 `MemoryStreamBuffer` keeps the log in process (the embedded default). `RedisStreamBuffer`
-(services/redis_stream_buffer.py) takes its place when Redis is configured, so a reconnect may
+(`chat.buffers.redis`) takes its place when Redis is configured, so a reconnect may
 land on another replica; that is why every method that could touch the network is async and the
 stream's metadata (owner, token hash) lives in the buffer, not beside it. The synchronous
 properties report what the buffer last knew; `sync()` refreshes it from shared storage.
