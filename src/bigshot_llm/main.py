@@ -41,6 +41,7 @@ from bigshot_llm.api.routes import (
 )
 from bigshot_llm.api.shutdown import ShutdownNotice
 from bigshot_llm.db.engine import make_engine, make_session_factory
+from bigshot_llm.providers.base import limits_from_settings
 from bigshot_llm.services.app_state import AppState
 from bigshot_llm.services.auth import Authenticator
 from bigshot_llm.services.bootstrap import prepare
@@ -81,6 +82,7 @@ def build_state(settings: Settings) -> AppState:
         retry_attempts=settings.retry_attempts,
         pool_health_seconds=settings.pool_health_seconds,
         keepalive_expiry=settings.upstream_keepalive_seconds,
+        limits=limits_from_settings(settings),
     )
     return AppState(
         settings=settings,
