@@ -216,3 +216,36 @@ def test_a_32_mib_line_fed_in_small_chunks_costs_linear_work() -> None:
     assert len(events) == 1 and len(events[0].data) == size
     # Linear work is well under a second of CPU; the old decoder needed many minutes.
     assert spent < 20, f"{spent:.1f}s of CPU for a 32 MiB line"
+
+
+LF_ONLY = (
+    b": comment\n"
+    b"event: a\nid: 3\ndata: one\ndata: two\n\n"
+    b'data: {"k": "v"}\n\n'
+    b"retry: 10\ndata: \xf0\x9f\xa6\x99\n\n"
+    b"data\n\n"
+)
+LF_EVENTS = [
+    ServerSentEvent("a", "one\ntwo", "3", None),
+    ServerSentEvent("message", '{"k": "v"}', "3", None),
+    ServerSentEvent("message", "🦙", "3", 10),
+    ServerSentEvent("message", "", "3", None),
+]
+
+
+@pytest.mark.parametrize("cut", range(len(LF_ONLY) + 1))
+def test_lf_only_split_anywhere(cut: int) -> None:
+    """The fast path (nothing pending, no CR) and the buffered one agree at every split."""
+    assert decode([LF_ONLY[:cut], LF_ONLY[cut:]]) == LF_EVENTS
+
+
+def test_lf_only_byte_by_byte_and_in_threes() -> None:
+    assert decode([LF_ONLY[i : i + 1] for i in range(len(LF_ONLY))]) == LF_EVENTS
+    assert decode([LF_ONLY[i : i + 3] for i in range(0, len(LF_ONLY), 3)]) == LF_EVENTS
+
+
+def test_the_fast_path_caps_lines_and_pending_rest() -> None:
+    with pytest.raises(SSEEventTooLarge):
+        SSEDecoder(max_event_bytes=100).feed(b"data: " + b"q" * 200 + b"\n\n")
+    with pytest.raises(SSEEventTooLarge):
+        SSEDecoder(max_event_bytes=100).feed(b"data: ok\n\ndata: " + b"q" * 200)

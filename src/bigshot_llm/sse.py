@@ -90,6 +90,8 @@ class SSEDecoder:
                 if not chunk:
                     return []
         buf = self._buf
+        if not buf and self._bom_checked and b"\r" not in chunk:
+            return self._feed_lines(chunk)
         buf += chunk
         if not self._bom_checked:
             # The BOM itself may be split across chunks: wait until we can tell.
@@ -122,6 +124,30 @@ class SSEDecoder:
         self._scanned = len(buf)
         if self._max is not None and self._scanned > self._max:
             raise SSEEventTooLarge(self._max)
+        return events
+
+    def _feed_lines(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The common case (nothing pending, LF line ends): split the chunk as it is."""
+        events: list[ServerSentEvent] = []
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        limit = self._max
+        for line in lines:
+            if not line:
+                if self._data:
+                    events.append(self._dispatch())
+                else:
+                    self._event = ""
+                    self._retry = None
+            elif limit is not None and len(line) > limit:
+                raise SSEEventTooLarge(limit)
+            elif line[0] != 0x3A:  # lines starting with ":" are comments
+                self._field(line)
+        if rest:
+            self._buf += rest
+            self._scanned = len(rest)
+            if limit is not None and self._scanned > limit:
+                raise SSEEventTooLarge(limit)
         return events
 
     def _line(self, buf: bytearray, start: int, stop: int, events: list[ServerSentEvent]) -> None:
