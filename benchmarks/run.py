@@ -158,13 +158,15 @@ async def _slow_streams(url: str, count: int) -> tuple[int, int]:
 
 
 def slow_streams(args: argparse.Namespace, out: dict[str, Any]) -> None:
-    """6. many concurrent slow streams (1 token per second): all complete; peak gateway RSS."""
+    """6. many concurrent slow streams (1 token per second): all complete; peak gateway RSS.
+
+    With the provider's default pool (1 000 connections; see benchmarks/pool_defaults.py).
+    """
     with (
         tempfile.TemporaryDirectory() as tmp,
         simulator(tokens=args.slow_seconds, token_delay=1.0) as sim,
     ):
         with gateway(sim.url, Path(tmp)) as gw:
-            raise_pool_limits(gw.url)
             process = psutil.Process(gw.pid)
             peak = process.memory_info().rss
             stop = threading.Event()

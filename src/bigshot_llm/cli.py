@@ -109,6 +109,8 @@ def prepare_metrics_dir(workers: int) -> str | None:
 
 
 def _run_uvicorn(uvicorn: Any, settings: Settings, host: str, port: int, workers: int) -> None:
+    from bigshot_llm.server_protocol import GuardedHttpToolsProtocol
+
     uvicorn.run(
         "bigshot_llm.main:create_app",
         factory=True,
@@ -116,7 +118,11 @@ def _run_uvicorn(uvicorn: Any, settings: Settings, host: str, port: int, workers
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        # httptools with header size and time bounds and a per-address connection cap: uvicorn
+        # is exposed directly (no proxy in the Dockerfile or the manifests). Each worker reads
+        # the limits from the settings (BIGSHOT_MAX_HEADER_BYTES, _REQUEST_TIMEOUT_SECONDS,
+        # _MAX_CONNECTIONS_PER_CLIENT).
+        http=GuardedHttpToolsProtocol,
         log_level=settings.log_level.lower(),
         log_config=None,  # ours (configure_logging above; each worker's lifespan again)
         access_log=False,

@@ -8,6 +8,7 @@
     ├── NotFound                      404 not_found
     │   └── ModelNotFound             404 model_not_found
     ├── Conflict                      409 conflict
+    ├── RequestTimeout                408 request_timeout
     ├── PayloadTooLarge               413 payload_too_large
     ├── UnsupportedMediaType          415 unsupported_media_type
     ├── RequestValidationFailed       422 validation_error
@@ -16,6 +17,7 @@
     └── UpstreamError                 502 bad_upstream_response
         ├── UpstreamRejected          4xx from upstream, status kept
         ├── ProviderUnavailable       503 provider_unavailable
+        ├── ProviderBusy              503 provider_busy
         └── ProviderTimeout           504 provider_timeout
 
 Providers raise these; the API layer renders them (the envelope on ``/api/v1``, OpenAI's error
@@ -100,6 +102,14 @@ class Conflict(GatewayError):
     openai_type = "invalid_request_error"
 
 
+class RequestTimeout(GatewayError):
+    """The client took too long to send its request (headers or body)."""
+
+    status_code = 408
+    code = "request_timeout"
+    openai_type = "invalid_request_error"
+
+
 class PayloadTooLarge(GatewayError):
     status_code = 413
     code = "payload_too_large"
@@ -147,6 +157,17 @@ class UpstreamRejected(UpstreamError):
 class ProviderUnavailable(UpstreamError):
     status_code = 503
     code = "provider_unavailable"
+
+
+class ProviderBusy(UpstreamError):
+    """Every connection the provider may use is busy and none came free in time.
+
+    Not a `ProviderUnavailable`: the provider is up (a pool must not mark it down), only
+    saturated by this gateway's own requests.
+    """
+
+    status_code = 503
+    code = "provider_busy"
 
 
 class ProviderTimeout(UpstreamError):

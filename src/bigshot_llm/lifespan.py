@@ -17,6 +17,7 @@ from sse_starlette.sse import AppStatus
 
 from bigshot_llm.db.engine import make_engine, make_session_factory
 from bigshot_llm.logging_setup import configure_logging
+from bigshot_llm.providers.base import limits_from_settings
 from bigshot_llm.resources import Core, Resources
 from bigshot_llm.services.access.auth import Authenticator
 from bigshot_llm.services.access.bootstrap import prepare
@@ -61,6 +62,7 @@ def build_core(settings: Settings) -> Core:
         retry_attempts=settings.retry_attempts,
         pool_health_seconds=settings.pool_health_seconds,
         keepalive_expiry=settings.upstream_keepalive_seconds,
+        limits=limits_from_settings(settings),
     )
     return Core(settings, engine, sessions, box, registry, Authenticator(sessions))
 

@@ -100,7 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "Last-Event-ID"],
         )
     app.add_middleware(JSONContentTypeMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.request_timeout_seconds,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)  # inside RequestId: it reads the id
     app.add_middleware(RequestIdMiddleware)

@@ -129,6 +129,33 @@ class Settings(BaseSettings):
     # to compare both paths.
     fast_path: bool = Field(True, validation_alias=_gw("FAST_PATH"))
 
+    # Bounds on what an upstream may send (every provider's bytes are untrusted input).
+    max_sse_event_bytes: int = Field(
+        1 << 20, ge=1024, le=1 << 30, validation_alias=_gw("MAX_SSE_EVENT_BYTES")
+    )
+    upstream_max_body_bytes: int = Field(
+        32 << 20, ge=1024, le=1 << 32, validation_alias=_gw("UPSTREAM_MAX_BODY_BYTES")
+    )
+    upstream_max_error_body_bytes: int = Field(
+        64 << 10, ge=1024, le=1 << 30, validation_alias=_gw("UPSTREAM_MAX_ERROR_BODY_BYTES")
+    )
+    upstream_max_list_body_bytes: int = Field(
+        8 << 20, ge=1024, le=1 << 32, validation_alias=_gw("UPSTREAM_MAX_LIST_BODY_BYTES")
+    )
+    upstream_pool_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, validation_alias=_gw("UPSTREAM_POOL_TIMEOUT_SECONDS")
+    )
+    # Bounds on what a client may do to the server socket (`bigshot-llm serve`).
+    max_header_bytes: int = Field(
+        64 << 10, ge=1024, le=1 << 24, validation_alias=_gw("MAX_HEADER_BYTES")
+    )
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, validation_alias=_gw("REQUEST_TIMEOUT_SECONDS")
+    )
+    max_connections_per_client: int = Field(
+        2048, ge=0, le=1_000_000, validation_alias=_gw("MAX_CONNECTIONS_PER_CLIENT")
+    )
+
     @field_validator("lmstudio_api_base", "openai_api_base")
     @classmethod
     def _http_url(cls, value: str) -> str:

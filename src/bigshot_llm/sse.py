@@ -10,10 +10,29 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
-__all__ = ["SSE_PING", "SSEDecoder", "ServerSentEvent", "encode_sse", "iter_sse", "numbered_event"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "SSE_PING",
+    "SSEDecoder",
+    "SSEEventTooLarge",
+    "ServerSentEvent",
+    "encode_sse",
+    "iter_sse",
+    "numbered_event",
+]
 
 SSE_PING = b": ping\n\n"
+DEFAULT_MAX_EVENT_BYTES = 1 << 20
 _BOM = b"\xef\xbb\xbf"
+_CR, _LF = 0x0D, 0x0A
+
+
+class SSEEventTooLarge(ValueError):
+    """A line or an event passed the decoder's cap (the stream is not usable past it)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a server-sent event or line is larger than {limit} bytes")
+        self.limit = limit
 
 
 @dataclass(slots=True)
@@ -27,18 +46,39 @@ class ServerSentEvent:
 
 
 class SSEDecoder:
-    """Feed bytes as they arrive; get back the events they complete."""
+    """Feed bytes as they arrive; get back the events they complete.
 
-    __slots__ = ("_buf", "_skip_lf", "_bom_checked", "_data", "_event", "_last_id", "_retry")
+    The work is linear in the bytes fed: the pending line lives in a `bytearray` that grows in
+    place, and line ends are searched for only in bytes not scanned before. `max_event_bytes`
+    (None: unbounded) caps a line and the data of one event; past it `feed` raises
+    `SSEEventTooLarge` at once, without waiting for the line to end, so a peer cannot make the
+    decoder hold more than the cap.
+    """
 
-    def __init__(self) -> None:
-        self._buf = b""  # an unterminated line; never contains CR or LF
+    __slots__ = (
+        "_buf",
+        "_scanned",
+        "_skip_lf",
+        "_bom_checked",
+        "_data",
+        "_data_bytes",
+        "_event",
+        "_last_id",
+        "_retry",
+        "_max",
+    )
+
+    def __init__(self, max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._buf = bytearray()  # the unterminated line (no CR or LF in it)
+        self._scanned = 0  # how much of `_buf` is known to hold no CR or LF
         self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
         self._bom_checked = False
         self._data: list[bytes] = []
+        self._data_bytes = 0
         self._event = ""
         self._last_id: str | None = None
         self._retry: int | None = None
+        self._max = max_event_bytes
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode `chunk` and return every event it completes (often none)."""
@@ -46,24 +86,53 @@ class SSEDecoder:
             return []
         if self._skip_lf:
             self._skip_lf = False
-            if chunk[0] == 0x0A:
+            if chunk[0] == _LF:
                 chunk = chunk[1:]
-        buf = self._buf + chunk if self._buf else chunk
+                if not chunk:
+                    return []
+        buf = self._buf
+        if not buf and self._bom_checked and b"\r" not in chunk:
+            return self._feed_lines(chunk)
+        buf += chunk
         if not self._bom_checked:
             # The BOM itself may be split across chunks: wait until we can tell.
             if len(buf) < 3 and _BOM.startswith(buf):
-                self._buf = buf
                 return []
             self._bom_checked = True
             if buf.startswith(_BOM):
-                buf = buf[3:]
-        if b"\r" in buf:
-            # A trailing CR ends its line now; remember to drop the LF of a split CRLF.
-            self._skip_lf = buf.endswith(b"\r")
-            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = buf.split(b"\n")
-        self._buf = lines.pop()
+                del buf[:3]
         events: list[ServerSentEvent] = []
+        start = 0  # where the current line begins
+        end = len(buf)
+        lf = buf.find(b"\n", self._scanned)
+        cr = buf.find(b"\r", self._scanned)
+        while lf != -1 or cr != -1:
+            if cr == -1 or (lf != -1 and lf < cr):
+                stop, after = lf, lf + 1
+            elif cr + 1 < end:
+                stop, after = cr, cr + 2 if buf[cr + 1] == _LF else cr + 1
+            else:  # CR is the last byte: its LF, if any, comes with the next chunk
+                stop, after = cr, cr + 1
+                self._skip_lf = True
+            self._line(buf, start, stop, events)
+            start = after
+            if lf != -1 and lf < start:
+                lf = buf.find(b"\n", start)
+            if cr != -1 and cr < start:
+                cr = buf.find(b"\r", start)
+        if start:
+            del buf[:start]
+        self._scanned = len(buf)
+        if self._max is not None and self._scanned > self._max:
+            raise SSEEventTooLarge(self._max)
+        return events
+
+    def _feed_lines(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The common case (nothing pending, LF line ends): split the chunk as it is."""
+        events: list[ServerSentEvent] = []
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        limit = self._max
         for line in lines:
             if not line:
                 if self._data:
@@ -71,9 +140,30 @@ class SSEDecoder:
                 else:
                     self._event = ""
                     self._retry = None
+            elif limit is not None and len(line) > limit:
+                raise SSEEventTooLarge(limit)
             elif line[0] != 0x3A:  # lines starting with ":" are comments
                 self._field(line)
+        if rest:
+            self._buf += rest
+            self._scanned = len(rest)
+            if limit is not None and self._scanned > limit:
+                raise SSEEventTooLarge(limit)
         return events
+
+    def _line(self, buf: bytearray, start: int, stop: int, events: list[ServerSentEvent]) -> None:
+        if stop == start:
+            if self._data:
+                events.append(self._dispatch())
+            else:
+                self._event = ""
+                self._retry = None
+            return
+        if self._max is not None and stop - start > self._max:
+            raise SSEEventTooLarge(self._max)
+        if buf[start] == 0x3A:  # lines starting with ":" are comments
+            return
+        self._field(bytes(buf[start:stop]))
 
     def _field(self, line: bytes) -> None:
         name, _, value = line.partition(b":")
@@ -81,6 +171,9 @@ class SSEDecoder:
             value = value[1:]
         if name == b"data":
             self._data.append(value)
+            self._data_bytes += len(value) + (len(self._data) > 1)
+            if self._max is not None and self._data_bytes > self._max:
+                raise SSEEventTooLarge(self._max)
         elif name == b"event":
             self._event = value.decode("utf-8", "replace")
         elif name == b"id":
@@ -96,14 +189,17 @@ class SSEDecoder:
             self._event or "message", data.decode("utf-8", "replace"), self._last_id, self._retry
         )
         self._data = []
+        self._data_bytes = 0
         self._event = ""
         self._retry = None
         return event
 
 
-async def iter_sse(byte_iter: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
+async def iter_sse(
+    byte_iter: AsyncIterable[bytes], *, max_event_bytes: int | None = DEFAULT_MAX_EVENT_BYTES
+) -> AsyncIterator[ServerSentEvent]:
     """Events from an async iterable of byte chunks. An unterminated last event is dropped."""
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_event_bytes)
     async for chunk in byte_iter:
         for event in decoder.feed(chunk):
             yield event

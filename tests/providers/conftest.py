@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bigshot_llm.providers.base import ProviderSpec
+from bigshot_llm.sim.testing import running_sim
 
 SpecFactory = Callable[..., ProviderSpec]
 
@@ -34,6 +35,6 @@ def make_spec() -> SpecFactory:
 @pytest.fixture
 def sim() -> Iterator[Any]:
     """A fresh LM Studio simulator on an ephemeral port, fast tokens."""
-    testing = pytest.importorskip("bigshot_llm.sim.testing")
-    with testing.running_sim(tokens=12) as server:
+    # Imported, not importorskip'd: a broken simulator must fail these tests, not skip them.
+    with running_sim(tokens=12) as server:
         yield server

@@ -212,3 +212,18 @@ async def test_read_timeout_honoured(sim: Any, transport: str) -> None:
     finally:
         await provider.aclose()
     assert time.monotonic() - started < 1.5
+
+
+async def test_an_answer_cut_empty_by_a_stop_string_is_not_a_context_overflow(
+    lms: LMStudioProvider,
+) -> None:
+    """The silent-overflow rule must leave a legitimately empty answer alone."""
+    whole = await lms.chat(CHAT)
+    first_word = whole["choices"][0]["message"]["content"].split()[0]
+    body = {**CHAT, "stop": [first_word], "stream_options": {"include_usage": True}}
+    empty = await lms.chat(body)
+    assert empty["choices"][0]["message"]["content"] == ""
+    assert empty["usage"]["completion_tokens"] >= 1
+    chunks = [c async for c in lms.stream_chat(body)]
+    assert text_of(chunks) == ""
+    assert chunks[-1].data["usage"]["completion_tokens"] >= 1

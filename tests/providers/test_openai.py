@@ -36,11 +36,12 @@ def test_is_a_provider(provider: OpenAIProvider) -> None:
 
 @respx.mock
 async def test_chat_complete_embed(provider: OpenAIProvider) -> None:
-    chat = respx.post(f"{BASE}/chat/completions").respond(json={"id": "c", "choices": []})
-    comp = respx.post(f"{BASE}/completions").respond(json={"id": "t"})
+    answer = {"id": "c", "choices": [{"index": 0, "message": {"content": "hey"}}]}
+    chat = respx.post(f"{BASE}/chat/completions").respond(json=answer)
+    comp = respx.post(f"{BASE}/completions").respond(json={"id": "t", "choices": [{"text": ""}]})
     emb = respx.post(f"{BASE}/embeddings").respond(json={"data": [{"embedding": [0.1]}]})
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-    assert await provider.chat(body) == {"id": "c", "choices": []}
+    assert await provider.chat(body) == answer
     assert orjson.loads(chat.calls.last.request.content) == body
     assert chat.calls.last.request.headers["authorization"].startswith("Bearer ")
     assert (await provider.complete({"prompt": "x"}))["id"] == "t"

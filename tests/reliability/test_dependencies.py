@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 import uuid
@@ -34,7 +33,7 @@ from tests.reliability.helpers import (
 )
 from tests.support.fault_proxy import FaultProxy, wait_until
 from tests.support.servers import ThreadedServer, free_port
-from tests.support.services import PG_HOST, PG_PORT, require_service
+from tests.support.services import PG_HOST, PG_PORT, require_binary, require_service
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -89,8 +88,7 @@ class OwnRedis:
 
 @pytest.fixture
 def own_redis() -> Iterator[OwnRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+    require_binary("redis-server")  # a skip, or a failure under BIGSHOT_REQUIRE_SERVICES=1
     server = OwnRedis().start()
     try:
         yield server

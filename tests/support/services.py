@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -31,6 +32,17 @@ def require_service(name: str, host: str, port: int) -> None:
     if port_open(host, port):
         return
     message = f"{name} is not reachable at {host}:{port}"
+    if services_required():
+        pytest.fail(message + " (BIGSHOT_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def require_binary(name: str) -> str:
+    """The path of program `name`; skipped when it is missing, unless CI requires services."""
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    message = f"{name} is not installed"
     if services_required():
         pytest.fail(message + " (BIGSHOT_REQUIRE_SERVICES=1)")
     pytest.skip(message)

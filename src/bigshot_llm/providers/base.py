@@ -9,11 +9,43 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from bigshot_llm.settings import Settings
 
 ModelType = Literal["llm", "vlm", "embeddings"]
 ModelState = Literal["loaded", "not-loaded"]
 TransportName = Literal["aiohttp", "httpx"]
+
+
+DEFAULT_MAX_CONNECTIONS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderLimits:
+    """How much an upstream may send and how long a request waits for a connection.
+
+    Every byte an upstream sends is untrusted (any user may register a provider), so reads
+    stop at these bounds, the connection is closed and the answer is a 502.
+    """
+
+    max_sse_event_bytes: int = 1 << 20  # one line or one event of a stream
+    max_body_bytes: int = 32 << 20  # a completion, chat or embeddings answer
+    max_error_body_bytes: int = 64 << 10  # the body of a non-2xx answer
+    max_list_body_bytes: int = 8 << 20  # model lists and model management answers
+    pool_timeout: float = 30.0  # waiting for one of `max_connections` to come free
+
+
+def limits_from_settings(settings: Settings) -> ProviderLimits:
+    """The gateway-wide limits every provider gets (the `BIGSHOT_UPSTREAM_*` settings)."""
+    return ProviderLimits(
+        max_sse_event_bytes=settings.max_sse_event_bytes,
+        max_body_bytes=settings.upstream_max_body_bytes,
+        max_error_body_bytes=settings.upstream_max_error_body_bytes,
+        max_list_body_bytes=settings.upstream_max_list_body_bytes,
+        pool_timeout=settings.upstream_pool_timeout_seconds,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +61,12 @@ class ProviderSpec:
     connect_timeout: float = 5.0
     list_timeout: float = 5.0  # model listing, total per provider
     read_timeout: float = 600.0  # non-streaming generation
-    stream_idle_timeout: float = 300.0  # max silence between stream chunks
-    max_connections: int = 100
+    # Max time between two stream events that carry data: comments (keep-alives) and a line
+    # trickled byte by byte do not count as activity.
+    stream_idle_timeout: float = 300.0
+    # Concurrent requests (each holds one connection while it runs, a stream until it ends);
+    # beyond it requests wait up to `limits.pool_timeout` for one to come free.
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_keepalive_connections: int = 20
     retry_attempts: int = 2
     # Idle pooled connections are closed after this; kept below the usual 5 s server idle
@@ -40,6 +76,7 @@ class ProviderSpec:
     extra_headers: dict[str, str] = field(default_factory=dict)
     # More roots serving the same models: with base_url they form a pool (providers/pool.py).
     pool_urls: tuple[str, ...] = ()
+    limits: ProviderLimits = field(default_factory=ProviderLimits)
 
     @property
     def openai_base(self) -> str:

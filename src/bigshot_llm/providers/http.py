@@ -3,21 +3,26 @@
 Two functions turn everything the network can do into `bigshot_llm.errors`:
 `map_transport_error` for exceptions (httpx's, and aiohttp's that the transport wraps or lets
 through) and `error_from_response` for answers we cannot use. `send_with_retries` is the only
-place that retries, and it does so before any body byte reaches a caller.
+place that retries, and it does so before any body byte reaches a caller. `read_body` reads a
+body up to a cap: an upstream's bytes are untrusted, so no read is unbounded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import random
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from time import time
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import httpx
 import orjson
+from aiohttp.client_proto import ResponseHandler
 from httpx_aiohttp import AiohttpTransport
 
 from bigshot_llm.errors import (
@@ -37,10 +42,22 @@ from bigshot_llm.providers.urls import scrub_secret
 # What a request can raise besides our own errors. aiohttp's come through when the transport's
 # own mapping has no entry for them; OSError/TimeoutError cover the raw socket layer.
 TRANSPORT_ERRORS = (httpx.RequestError, aiohttp.ClientError, OSError, TimeoutError)
+# Reading a body can also raise aiohttp's bare RuntimeError("Connection closed.") (its stream
+# reader, once broken chunked framing made it drop the connection). Only caught around reads,
+# where no code of ours runs.
+READ_ERRORS = (*TRANSPORT_ERRORS, RuntimeError)
 _LMSTUDIO_HINT = (
     "is LM Studio's server running? Start it in the Developer tab or with `lms server start`"
 )
-_CONTEXT_WORDS = ("context length", "context_length", "context window", "does not fit")
+_CONTEXT_WORDS = (
+    "context length",
+    "context_length",
+    "context window",
+    "context size",  # LM Studio's MLX engine: "Context size has been exceeded"
+    "context overflow",  # "Trying to keep the first N tokens when context overflows"
+    "context the overflows",  # the same message in some LM Studio versions (sic)
+    "does not fit",  # "Input does not fit in context length" (LM Studio, also in a 200)
+)
 _MAX_SHORT_RETRY_AFTER = 2.0
 
 
@@ -64,7 +81,11 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
     if spec.transport == "aiohttp":
         # The aiohttp transport maps the request's timeouts onto aiohttp's: read → sock_read
         # (per read, like httpx), connect → sock_connect, pool → connect (acquire + connect).
-        transport = AiohttpTransport(limits=limits)
+        aiohttp_transport = AiohttpTransport(limits=limits)
+        # Our own session (built lazily, in the loop): the same connector the transport would
+        # make, plus a trace that tells `send_with_retries` whether a pooled connection was used.
+        aiohttp_transport.client = lambda: _aiohttp_session(aiohttp_transport)
+        transport = aiohttp_transport
     elif spec.transport == "httpx":
         transport = httpx.AsyncHTTPTransport(limits=limits)
     else:
@@ -76,6 +97,59 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
         follow_redirects=False,
         trust_env=False,
     )
+
+
+# Set around one `client.send`: whether the connection it used came from the idle pool.
+_REUSE_PROBE: contextvars.ContextVar[SimpleNamespace | None] = contextvars.ContextVar(
+    "bigshot_reuse_probe", default=None
+)
+
+
+async def _on_reuse(*_: Any) -> None:
+    probe = _REUSE_PROBE.get()
+    if probe is not None:
+        probe.reused = True
+
+
+async def _on_httpcore_event(name: str, _info: Mapping[str, Any]) -> None:
+    # httpcore reports its steps; a request that never connected rode a pooled connection.
+    probe = _REUSE_PROBE.get()
+    if probe is not None and name.startswith("connection.connect_tcp"):
+        probe.reused = False
+
+
+class _ResponseHandler(ResponseHandler):
+    """aiohttp's connection protocol, plus: a body still being read when the connection goes
+    away ends with an error.
+
+    aiohttp (3.14) drops a connection whose chunked framing it cannot parse (a bad chunk size,
+    a chunk without its CRLF) without telling the body's reader, and drops the read timeout
+    too: a reader already waiting then waits forever, and one that reads later gets a bare
+    `RuntimeError("Connection closed.")`. Waking the reader with a `ClientPayloadError` makes
+    both an ordinary transport error.
+    """
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        payload = self._payload
+        super().connection_lost(exc)
+        if payload is not None and not payload.is_eof() and payload.exception() is None:
+            payload.set_exception(
+                aiohttp.ClientPayloadError("the connection closed before the body was complete")
+            )
+
+
+def _aiohttp_session(transport: AiohttpTransport) -> aiohttp.ClientSession:
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_reuseconn.append(_on_reuse)
+    connector = aiohttp.TCPConnector(
+        keepalive_timeout=transport.limits.keepalive_expiry,
+        ssl=transport.ssl_context,
+        limit=transport.limits.max_connections or 0,
+    )
+    if hasattr(connector, "_factory"):  # the protocol factory (private, stable since 3.0)
+        factory: Any = functools.partial(_ResponseHandler, loop=asyncio.get_running_loop())
+        connector._factory = factory
+    return aiohttp.ClientSession(connector=connector, trace_configs=[trace])
 
 
 def map_transport_error(exc: BaseException, spec: ProviderSpec) -> GatewayError:
@@ -111,7 +185,8 @@ def map_transport_error(exc: BaseException, spec: ProviderSpec) -> GatewayError:
         | aiohttp.ServerDisconnectedError
         | aiohttp.ClientPayloadError
         | aiohttp.ClientOSError
-        | ConnectionError,
+        | ConnectionError
+        | RuntimeError,
     ):
         return UpstreamError(f"upstream closed the connection unexpectedly ({where})")
     return UpstreamError(f"error talking to {where}: {type(cause).__name__}")
@@ -258,6 +333,46 @@ def _is_connect_error(exc: BaseException) -> bool:
     )
 
 
+def _is_dropped_connection(exc: BaseException) -> bool:
+    """The peer closed or reset the connection (not a timeout, not a refused connect)."""
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ClientError):
+        # httpx_aiohttp maps aiohttp's errors loosely (a disconnect becomes ConnectTimeout).
+        if isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ServerTimeoutError):
+            return False
+        return isinstance(cause, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return True
+    return isinstance(exc, ConnectionError)
+
+
+async def read_body(response: httpx.Response, limit: int, spec: ProviderSpec, what: str) -> bytes:
+    """The body, read piece by piece up to `limit` bytes; past it an `UpstreamError` (the
+    caller closes the response, which closes the connection instead of pooling it)."""
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(spec, what, limit, f"declared {int(declared)} bytes")
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async for piece in response.aiter_bytes():
+            size += len(piece)
+            if size > limit:
+                raise _too_large(spec, what, limit, "the body went past it")
+            parts.append(piece)
+    except READ_ERRORS as exc:
+        raise map_transport_error(exc, spec) from exc
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _too_large(spec: ProviderSpec, what: str, limit: int, how: str) -> UpstreamError:
+    return UpstreamError(
+        f"{spec.name} sent {what} larger than the gateway accepts ({limit} bytes; {how}); "
+        "the connection was closed",
+        details={"limit_bytes": limit},
+    )
+
+
 async def send_with_retries(
     client: httpx.AsyncClient, request: httpx.Request, spec: ProviderSpec
 ) -> httpx.Response:
@@ -265,26 +380,44 @@ async def send_with_retries(
 
     Connection failures and 502/503/short-Retry-After 429 are retried `spec.retry_attempts`
     times with jittered exponential backoff; everything else raises a mapped error.
+
+    A pooled keep-alive connection that the upstream had already closed fails before any
+    response byte: that request never reached a model, so it is sent again at once, whatever
+    `retry_attempts` says, for as long as the failures are on reused connections (each one
+    removes a dead connection from the pool; a fresh connection ends the run).
     """
     request_id = request_id_var.get()
     if request_id:  # correlates our logs with upstream's
         request.headers["X-Request-ID"] = request_id
+    if spec.transport == "httpx":
+        request.extensions["trace"] = _on_httpcore_event
     attempt = 0
+    stale_left = spec.max_keepalive_connections + 1
     while True:
+        probe = SimpleNamespace(reused=spec.transport == "httpx")
+        token = _REUSE_PROBE.set(probe)
         try:
             response = await client.send(request, stream=True)
         except TRANSPORT_ERRORS as exc:
+            if probe.reused and stale_left > 0 and _is_dropped_connection(exc):
+                stale_left -= 1
+                continue
             if attempt < spec.retry_attempts and _is_connect_error(exc):
                 await asyncio.sleep(_backoff(attempt))
                 attempt += 1
                 continue
             raise map_transport_error(exc, spec) from exc
+        finally:
+            _REUSE_PROBE.reset(token)
         if response.is_success:
             return response
         try:
-            body = await response.aread()
-        except TRANSPORT_ERRORS as exc:
-            raise map_transport_error(exc, spec) from exc
+            body = await read_body(
+                response,
+                spec.limits.max_error_body_bytes,
+                spec,
+                f"an HTTP {response.status_code} body",
+            )
         finally:
             await response.aclose()
         delay = _transient_delay(response.status_code, response.headers, attempt)

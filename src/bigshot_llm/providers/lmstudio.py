@@ -12,16 +12,52 @@ from typing import Any
 import httpx
 
 from bigshot_llm.errors import (
+    ContextLengthExceeded,
+    GatewayError,
     ModelNotFound,
     NotFound,
     ProviderTimeout,
     ProviderUnavailable,
     UpstreamError,
 )
-from bigshot_llm.providers.base import ModelInfo, ModelType, ProviderSpec
+from bigshot_llm.providers.base import ModelInfo, ModelType, ProviderSpec, StreamChunk
 from bigshot_llm.providers.openai import OpenAIProvider, list_budget
+from bigshot_llm.providers.shapes import has_output
 
-__all__ = ["LMStudioProvider", "models_from_v0", "models_from_v1"]
+__all__ = ["LMStudioProvider", "is_silent_context_overflow", "models_from_v0", "models_from_v1"]
+
+_SILENT_OVERFLOW_MESSAGE = (
+    "the input does not fit in the model's loaded context length: LM Studio generated nothing "
+    "(no token, not even an end token); shorten the input or load the model with a larger "
+    "context length"
+)
+
+
+def is_silent_context_overflow(
+    finish_reasons: list[str | None], usage: dict[str, Any] | None
+) -> bool:
+    """Whether an answer WITHOUT ANY OUTPUT is LM Studio's silent context overflow.
+
+    LM Studio's llama.cpp engine can answer a prompt larger than the loaded context with HTTP
+    200 and a well-formed answer (or stream) that has no content at all, a `finish_reason`,
+    and usage that counts the prompt (bug tracker #2339). A model that chooses to say nothing
+    is different: it still samples its end-of-sequence token, which llama.cpp counts in
+    `completion_tokens`. So, given an answer with no text, reasoning or tool call:
+
+    * usage reported: an overflow when `completion_tokens` is 0 and `prompt_tokens` is not
+      (nothing at all was generated for a real prompt); `completion_tokens` ≥ 1 is a
+      legitimate empty answer, also when it ends with "length" (hidden reasoning used the
+      budget);
+    * no usage: an overflow when the generation ended with "length", since with `max_tokens`
+      ≥ 1 (both API surfaces enforce it) nothing else stops a generation at a limit before
+      its first token; "stop" is a legitimate empty answer.
+    """
+    if usage:
+        completion = usage.get("completion_tokens")
+        prompt = usage.get("prompt_tokens")
+        if isinstance(completion, int):
+            return completion == 0 and isinstance(prompt, int) and prompt > 0
+    return "length" in finish_reasons
 
 
 class _NotSupported(Exception):
@@ -38,6 +74,24 @@ class LMStudioProvider(OpenAIProvider):
         self._v0_models_url = httpx.URL(f"{native}/v0/models")
         self._load_url = httpx.URL(f"{native}/v1/models/load")
         self._unload_url = httpx.URL(f"{native}/v1/models/unload")
+
+    def _checked(self, answer: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        if has_output(answer):
+            return answer
+        reasons = [c.get("finish_reason") for c in answer.get("choices") or ()]
+        if is_silent_context_overflow(reasons, answer.get("usage")):
+            raise ContextLengthExceeded(_SILENT_OVERFLOW_MESSAGE)
+        return answer
+
+    def empty_answer_error(self, chunks: list[StreamChunk]) -> GatewayError | None:
+        reasons: list[str | None] = []
+        usage: dict[str, Any] | None = None
+        for chunk in chunks:
+            reasons.extend(c.get("finish_reason") for c in chunk.data.get("choices") or ())
+            usage = chunk.data.get("usage") or usage
+        if is_silent_context_overflow(reasons, usage):
+            return ContextLengthExceeded(_SILENT_OVERFLOW_MESSAGE)
+        return None
 
     async def list_models(self, detailed: bool = False) -> list[ModelInfo]:
         async with list_budget(self.spec):

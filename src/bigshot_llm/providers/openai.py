@@ -8,7 +8,6 @@ the upstream stops generating instead of filling a pooled connection nobody read
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,23 +16,16 @@ from typing import Any
 import httpx
 import orjson
 
-from bigshot_llm.errors import ContextLengthExceeded, GatewayError, ProviderTimeout, UpstreamError
+from bigshot_llm.errors import GatewayError, ProviderTimeout, UpstreamError
+from bigshot_llm.providers.admission import ConnectionSlots
 from bigshot_llm.providers.base import ModelInfo, ProviderSpec, StreamChunk
-from bigshot_llm.providers.http import (
-    TRANSPORT_ERRORS,
-    build_client,
-    decode_json,
-    error_text,
-    is_context_error,
-    map_transport_error,
-    send_with_retries,
-)
-from bigshot_llm.providers.urls import scrub_secret
-from bigshot_llm.sse import SSEDecoder
+from bigshot_llm.providers.http import build_client, decode_json, read_body, send_with_retries
+from bigshot_llm.providers.shapes import check_answer, check_embeddings
+from bigshot_llm.providers.stream_relay import relay_stream, stream_error
+from bigshot_llm.sse import SSEDecoder, SSEEventTooLarge
 
 __all__ = ["OpenAIProvider", "list_budget"]
 
-_DRAIN_SECONDS = 0.5
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
 
@@ -53,6 +45,7 @@ class OpenAIProvider:
     def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient | None = None) -> None:
         self.spec = spec
         self._client = client if client is not None else build_client(spec)
+        self._slots = ConnectionSlots(spec)
         base = spec.openai_base
         # Parsed once: URL parsing is a measurable share of a request's CPU budget.
         self._models_url = httpx.URL(f"{base}/models")
@@ -90,32 +83,59 @@ class OpenAIProvider:
     # -- one-shot calls ------------------------------------------------------------------
 
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._request_json("POST", self._chat_url, body)
+        answer = await self._generate(self._chat_url, body)
+        return self._checked(check_answer(answer, self.spec), body)
 
     async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._request_json("POST", self._completions_url, body)
+        answer = await self._generate(self._completions_url, body)
+        return self._checked(check_answer(answer, self.spec), body)
 
     async def embed(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._request_json("POST", self._embeddings_url, body)
+        answer = await self._generate(self._embeddings_url, body)
+        return check_embeddings(answer, self.spec)
+
+    def _checked(self, answer: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """A hook for kinds whose servers report some failures as ordinary answers."""
+        return answer
+
+    def empty_answer_error(self, chunks: list[StreamChunk]) -> GatewayError | None:
+        """The error a stream without any output stands for; None: a legitimate empty answer."""
+        return None
+
+    async def _generate(self, url: httpx.URL, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._request_json("POST", url, body, limit=self.spec.limits.max_body_bytes)
 
     async def _request_json(
-        self, method: str, url: httpx.URL | str, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        url: httpx.URL | str,
+        body: dict[str, Any] | None = None,
+        *,
+        limit: int | None = None,
     ) -> dict[str, Any]:
+        """One JSON exchange; the answer may be at most `limit` bytes (default: the limit of a
+        model list, which is what every management call answers)."""
+        spec = self.spec
         if body is None:
             request = self._client.build_request(method, url)
         else:
             request = self._client.build_request(
                 method, url, content=encode_body(body), headers=_JSON_HEADERS
             )
-        response = await send_with_retries(self._client, request, self.spec)
+        limit = spec.limits.max_list_body_bytes if limit is None else limit
+        await self._slots.acquire()
         try:
-            raw = await response.aread()
-        except TRANSPORT_ERRORS as exc:
-            raise map_transport_error(exc, self.spec) from exc
+            response = await send_with_retries(self._client, request, spec)
+            try:
+                raw = await read_body(response, limit, spec, "an answer")
+            finally:
+                # Also on cancellation: a half-read response is closed, never pooled.
+                await response.aclose()
         finally:
-            # Also on cancellation: a half-read response is closed, never pooled.
-            await response.aclose()
-        return decode_json(raw, response.status_code, self.spec)
+            self._slots.release()
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            raise _event_stream_answer(raw, spec)
+        return decode_json(raw, response.status_code, spec)
 
     # -- streams ---------------------------------------------------------------------------
 
@@ -135,57 +155,38 @@ class OpenAIProvider:
             headers=_SSE_HEADERS,
             timeout=self._stream_timeout,
         )
-        # Errors here (non-2xx, refused, retries exhausted) surface before the first chunk.
-        response = await send_with_retries(self._client, request, spec)
-        decoder = SSEDecoder()
-        finished = False
-        pieces = response.aiter_bytes()
+        # The slot is held for the whole stream: it is one open upstream connection.
+        await self._slots.acquire()
         try:
-            async for piece in pieces:
-                for event in decoder.feed(piece):
-                    data = event.data
-                    if data == "[DONE]":
-                        await _drain(pieces)
-                        return
-                    if event.event == "error":
-                        raise _stream_error(_loads_or_text(data), spec)
-                    try:
-                        parsed = orjson.loads(data)
-                    except orjson.JSONDecodeError:
-                        raise UpstreamError(
-                            f"{spec.name} sent a malformed stream chunk (not JSON)"
-                        ) from None
-                    if not isinstance(parsed, dict):
-                        raise UpstreamError(
-                            f"{spec.name} sent a stream chunk that is not an object"
-                        )
-                    if "error" in parsed:
-                        raise _stream_error(parsed, spec)
-                    if not finished:
-                        finished = _has_finish_reason(parsed)
-                    yield StreamChunk(raw=data.encode(), data=parsed)
-        except httpx.ReadTimeout as exc:
-            raise ProviderTimeout(
-                f"{spec.name} sent nothing for {spec.stream_idle_timeout:g}s in the middle of "
-                "a stream"
-            ) from exc
-        except TRANSPORT_ERRORS as exc:
-            raise map_transport_error(exc, spec) from exc
+            # Errors here (non-2xx, refused, retries exhausted) surface before the first chunk.
+            response = await send_with_retries(self._client, request, spec)
+            try:
+                async for chunk in relay_stream(response, spec, self.empty_answer_error):
+                    yield chunk
+            finally:
+                # Runs on aclose() and on cancellation too: the socket is closed rather than
+                # pooled half-read, which is what makes the upstream stop generating.
+                await response.aclose()
         finally:
-            # Runs on aclose() and on cancellation too: the socket is closed rather than pooled
-            # half-read, which is what makes the upstream stop generating.
-            await response.aclose()
-        if not finished:
-            raise UpstreamError(f"{spec.name} ended the stream before it was complete")
+            self._slots.release()
 
 
-async def _drain(pieces: AsyncIterator[bytes]) -> None:
-    """Read what follows `[DONE]` (the body's last chunk marker) so the connection goes back
-    to the pool instead of being closed; give up quickly if upstream keeps it open."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in pieces:
-                pass
+def _event_stream_answer(raw: bytes, spec: ProviderSpec) -> GatewayError:
+    """A non-streaming request answered with an event stream (LM Studio does this for some
+    failures, e.g. a context overflow, with HTTP 200): the error it carries."""
+    decoder = SSEDecoder(spec.limits.max_sse_event_bytes)
+    try:
+        events = decoder.feed(raw + b"\n\n")
+    except SSEEventTooLarge:
+        events = []
+    for event in events:
+        if event.event == "error" or '"error"' in event.data:
+            try:
+                payload: Any = orjson.loads(event.data)
+            except orjson.JSONDecodeError:
+                payload = event.data
+            return stream_error(payload, spec)
+    return UpstreamError(f"{spec.name} answered a non-streaming request with an event stream")
 
 
 @asynccontextmanager
@@ -198,28 +199,3 @@ async def list_budget(spec: ProviderSpec) -> AsyncIterator[None]:
         raise ProviderTimeout(
             f"listing models on {spec.name} took longer than {spec.list_timeout:g}s"
         ) from None
-
-
-def _has_finish_reason(chunk: dict[str, Any]) -> bool:
-    choices = chunk.get("choices")
-    if not choices or not isinstance(choices, list):
-        return False
-    return any(isinstance(c, dict) and c.get("finish_reason") for c in choices)
-
-
-def _loads_or_text(data: str) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return data
-
-
-def _stream_error(payload: Any, spec: ProviderSpec) -> GatewayError:
-    """LM Studio reports mid-stream failures inside the 200: an `error` event or key."""
-    message, fields = error_text(payload)
-    message = scrub_secret(message, spec.api_key) if message else None
-    if is_context_error(f"{message or ''} {fields.get('code') or ''}"):
-        return ContextLengthExceeded(message or "the input does not fit in the context length")
-    return UpstreamError(
-        message or f"{spec.name} reported an error mid-stream", details=fields or None
-    )

@@ -38,7 +38,8 @@ class ProviderCreate(_ProviderFields):
     list_timeout: float = Field(5.0, gt=0, le=60)
     read_timeout: float = Field(600.0, gt=0, le=3600)
     stream_idle_timeout: float = Field(300.0, gt=0, le=3600)
-    max_connections: int = Field(100, ge=1, le=10_000)
+    # Concurrent upstream requests (a stream holds one until it ends); beyond it, a queue.
+    max_connections: int = Field(1000, ge=1, le=10_000)
     max_keepalive_connections: int = Field(20, ge=0, le=10_000)
     enabled: bool = True
     exclusive_loading: bool = Field(

@@ -30,6 +30,7 @@ class Answer:
 
     pieces: tuple[str, ...]
     finish_reason: str
+    decoded: int | None = None  # tokens generated, when more than the pieces kept (a stop cut)
 
     @property
     def text(self) -> str:
@@ -38,8 +39,10 @@ class Answer:
 
     @property
     def completion_tokens(self) -> int:
-        """Number of generated tokens."""
-        return len(self.pieces)
+        """Number of generated tokens, as a real server counts them: the pieces, plus those a
+        stop string cut away; an empty answer still decoded its end-of-sequence token (which
+        llama.cpp counts), so it reports one."""
+        return max(len(self.pieces) if self.decoded is None else self.decoded, 1)
 
 
 def content_text(content: Any) -> str:
@@ -103,15 +106,16 @@ def make_answer(key: str, seed: str, tokens: int, max_tokens: Any, stop: Any) ->
         if cut >= 0:
             kept: list[str] = []
             used = 0
+            decoded = 0
             for piece in pieces:
+                decoded += 1
                 if used + len(piece) > cut:
                     if cut - used > 0:
                         kept.append(piece[: cut - used])
                     break
                 kept.append(piece)
                 used += len(piece)
-            pieces = kept
-            finish = "stop"
+            return Answer(tuple(kept), "stop", decoded)
     return Answer(tuple(pieces), finish)
 
 

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection
 from bigshot_llm.errors import NotFound
-from bigshot_llm.providers.base import Provider, ProviderSpec, TransportName
+from bigshot_llm.providers.base import Provider, ProviderLimits, ProviderSpec, TransportName
 from bigshot_llm.providers.kinds import create_provider
 from bigshot_llm.providers.urls import mask_secret
 from bigshot_llm.schemas.providers import ProviderPublic
@@ -56,7 +56,11 @@ class ProviderRecord:
     pool_urls: tuple[str, ...] = ()
 
     def spec(
-        self, transport: TransportName, retry_attempts: int, keepalive_expiry: float = 4.0
+        self,
+        transport: TransportName,
+        retry_attempts: int,
+        keepalive_expiry: float = 4.0,
+        limits: ProviderLimits | None = None,
     ) -> ProviderSpec:
         shared = {name: getattr(self, name) for name in _SPEC_FIELDS}
         return ProviderSpec(
@@ -64,6 +68,7 @@ class ProviderRecord:
             retry_attempts=retry_attempts,
             keepalive_expiry=keepalive_expiry,
             transport=transport,
+            limits=limits or ProviderLimits(),
         )
 
     def public(self) -> ProviderPublic:
@@ -114,12 +119,14 @@ class ProviderRegistry:
         retry_attempts: int = 2,
         pool_health_seconds: float = 5.0,
         keepalive_expiry: float = 4.0,
+        limits: ProviderLimits | None = None,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self.transport: TransportName = transport
         self.retry_attempts = retry_attempts
         self.keepalive_expiry = keepalive_expiry
+        self.limits = limits or ProviderLimits()
         self._records: dict[str, ProviderRecord] = {}
         self._selections: dict[str, str] = {}
         self._live: dict[str, tuple[ProviderSpec, Provider]] = {}
@@ -203,7 +210,7 @@ class ProviderRegistry:
 
     def provider(self, record: ProviderRecord) -> Provider:
         """The pooled provider for a config, rebuilt when the config changed."""
-        spec = record.spec(self.transport, self.retry_attempts, self.keepalive_expiry)
+        spec = record.spec(self.transport, self.retry_attempts, self.keepalive_expiry, self.limits)
         live = self._live.get(record.id)
         if live is not None and live[0] == spec:
             return live[1]
