@@ -18,9 +18,9 @@ import pytest
 
 from bigshot_llm.main import create_app
 from tests.conftest import ADMIN_KEY, auth, make_settings
-from tests.e2e.conftest import require_playwright
+from tests.e2e.conftest import require_playwright, use_scripted_provider
 from tests.e2e.scripted import MODEL as SCRIPTED_MODEL
-from tests.e2e.scripted import Script, scripted_app
+from tests.e2e.scripted import Script
 from tests.support.servers import ThreadedServer
 
 expect = require_playwright().expect
@@ -40,13 +40,6 @@ def gateway(
     )
     with ThreadedServer(create_app(settings)) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def script() -> Iterator[tuple[Script, str]]:
-    state = Script()
-    with ThreadedServer(scripted_app(state)) as server:
-        yield state, server.url
 
 
 def user_client(gateway: ThreadedServer, key: str) -> httpx.Client:
@@ -401,15 +394,7 @@ def test_7i_a_javascript_link_is_shown_as_plain_text(
 ) -> None:
     state, url = script
     state.answer = "Try [this link](javascript:alert(1)) and [a real one](https://example.org/)."
-    with user_client(gateway, user_key) as client:
-        made = client.post(
-            "/api/v1/llm-providers",
-            json={"name": "Scripted", "kind": "openai_compatible", "base_url": f"{url}/v1"},
-        )
-        assert made.status_code == 201, made.text
-        assert client.post(
-            f"/api/v1/llm-providers/{made.json()['data']['id']}/activate", json={"scope": "user"}
-        ).status_code == 200
+    use_scripted_provider(gateway, user_key, url)
     open_ui(page, gateway, user_key)
     expect(page.locator("#model-select")).to_have_value(SCRIPTED_MODEL)
     send(page, "Links please")

@@ -1,6 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { loadRich, Markdown, needsRich, normalizeMath } from "./Markdown";
+import { typeset } from "./rehypeMath";
 import { Message } from "./Message";
 
 describe("markdown from the model cannot run anything", () => {
@@ -84,5 +85,12 @@ describe("code and math, loaded on demand", () => {
     const { container } = render(<Markdown text={"It costs $5 and $10 ```"} />);
     await waitFor(() => expect(container).toHaveTextContent("It costs $5 and $10"));
     expect(container.querySelector(".katex")).toBeNull();
+  });
+
+  it("typesets through the DOM, never by parsing HTML (style attributes break a strict CSP)", () => {
+    const parse = vi.spyOn(Element.prototype, "innerHTML", "set");
+    const nodes = typeset("\\frac{1}{2}", false);
+    expect(parse).not.toHaveBeenCalled();
+    expect(JSON.stringify(nodes)).toContain("mfrac");
   });
 });

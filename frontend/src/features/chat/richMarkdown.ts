@@ -3,17 +3,17 @@
  * and code highlighting with highlight.js (its common languages), with their styles.
  */
 import "katex/dist/katex.min.css";
-import rehypeHighlight from "rehype-highlight";
-import rehypeKatex from "rehype-katex";
-import remarkMath from "remark-math";
 import type { Options } from "react-markdown";
+import rehypeHighlight from "rehype-highlight";
+import remarkMath from "remark-math";
 import "./highlight.css";
+import rehypeMath from "./rehypeMath";
 
 export const remarkPlugins: NonNullable<Options["remarkPlugins"]> = [[remarkMath, { singleDollarTextMath: false }]];
 
 export const rehypePlugins: NonNullable<Options["rehypePlugins"]> = [
   // trust: false (the default) keeps \href and \url from making links; errors render in place.
-  [rehypeKatex, { throwOnError: false, strict: "ignore", trust: false }],
+  [rehypeMath, { strict: "ignore", trust: false }],
   // Only code marked with a language; guessing colours prose in unlabelled blocks.
   [rehypeHighlight, { detect: false }],
 ];
