@@ -91,7 +91,9 @@ def use_scripted_provider(gateway: ThreadedServer, key: str, url: str) -> str:
         )
         assert made.status_code == 201, made.text
         provider = str(made.json()["data"]["id"])
-        activated = client.post(f"/api/v1/llm-providers/{provider}/activate", json={"scope": "user"})
+        activated = client.post(
+            f"/api/v1/llm-providers/{provider}/activate", json={"scope": "user"}
+        )
         assert activated.status_code == 200, activated.text
     return provider
 

@@ -92,7 +92,9 @@ def test_1_compare_stop_stops_and_never_starts_another_comparison(
     posts: list[str] = []
     page.on(
         "request",
-        lambda r: posts.append(r.url) if r.method == "POST" and "/api/v1/compare" in r.url else None,
+        lambda r: (
+            posts.append(r.url) if r.method == "POST" and "/api/v1/compare" in r.url else None
+        ),
     )
     open_ui(page, gateway, user_key)
     page.get_by_role("button", name="Compare", exact=True).click()
@@ -193,9 +195,10 @@ def test_4_openai_compatible_models_show_no_load_state(
     header = page.locator("header.topbar")
     expect(header).not_to_contain_text("not loaded")
     assert not any("not loaded" in o for o in select.locator("option").all_inner_texts())
-    assert not any("loads on first use" in g for g in select.locator("optgroup").evaluate_all(
-        "gs => gs.map(g => g.label)"
-    ))
+    assert not any(
+        "loads on first use" in g
+        for g in select.locator("optgroup").evaluate_all("gs => gs.map(g => g.label)")
+    )
     send(page, "Hello compatible server")
     expect(page.locator(f"{ASSISTANT}[data-status=complete]")).to_have_count(1)
     assert page.evaluate("window.__jitSeen === true") is False

@@ -66,7 +66,9 @@ def test_code_is_highlighted_and_math_rendered_under_the_strict_csp(
     page.on("request", lambda r: loaded.append(r.url) if "/assets/" in r.url else None)
     sign_in(page, gateway, user_key)
     expect(page.locator("#model-select")).to_have_value(SCRIPTED_MODEL)
-    assert not any("richMarkdown" in u for u in loaded), "the highlighter loaded before it was needed"
+    assert not any("richMarkdown" in u for u in loaded), (
+        "the highlighter loaded before it was needed"
+    )
 
     send(page, "Show me code and maths")
     body = page.locator(f"{ASSISTANT}[data-status=complete] .message-body")
