@@ -333,14 +333,13 @@ def test_7e_history_reaches_past_the_newest_100_chats(
     open_ui(page, gateway, user_key)
     expect(page.locator(".conversation-open", has_text="Old chat 104")).to_be_visible()
     oldest = page.locator(".conversation-open", has_text="Old chat 000")
-    for _ in range(10):
-        if oldest.count():
-            break
+    deadline = time.monotonic() + 20
+    while not oldest.count() and time.monotonic() < deadline:
         page.locator(".conversation-scroll").evaluate("el => el.scrollTo(0, el.scrollHeight)")
         more = page.get_by_role("button", name="Show older chats")
-        if more.count():
-            more.click()
-        page.wait_for_timeout(300)
+        if more.count() and more.is_enabled():
+            more.click(timeout=2000)
+        page.wait_for_timeout(250)
     expect(oldest).to_have_count(1)
 
 

@@ -180,8 +180,10 @@ def test_max_tokens_reach_the_models_limit(
 ) -> None:
     sim.state.token_delay = 0.0
     sim.state.load_model("llama-3.2-1b-instruct", context_length=16384)
+    provider = api.get("/api/v1/llm-providers/active").json()["data"]["provider"]["id"]
+    refresh = f"/api/v1/llm-providers/models?detailed=true&provider={provider}&refresh=true"
     try:
-        api.get("/api/v1/llm-providers/models?refresh=true")  # past the gateway's model cache
+        assert api.get(refresh).status_code == 200  # past the gateway's model cache
         sign_in(page, gateway, user_key)
         page.select_option("#model-select", "llama-3.2-1b-instruct")
         page.click("button[aria-label=Settings]")
@@ -195,7 +197,7 @@ def test_max_tokens_reach_the_models_limit(
         assert sim.state.last_request_body["max_tokens"] == 12000
     finally:
         sim.state.load_model("qwen2.5-7b-instruct")
-        api.get("/api/v1/llm-providers/models?refresh=true")
+        api.get(refresh)
 
 
 def test_export_a_conversation_as_markdown_and_json(
