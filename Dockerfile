@@ -11,7 +11,7 @@ RUN npm run build  # writes ../src/bigshot_llm/static
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN pip install --no-cache-dir --upgrade pip wheel
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY src ./src
 COPY --from=ui /src/src/bigshot_llm/static ./src/bigshot_llm/static
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed-stamp
 SIM_PORT ?= 1234
 UI_DIR := frontend
 UI_INDEX := src/bigshot_llm/static/index.html
+UI_SCHEMA := $(UI_DIR)/src/api/schema.d.ts
 UI_DEPS := $(UI_DIR)/node_modules/.installed-stamp
 UI_SOURCES := $(shell find $(UI_DIR)/src $(UI_DIR)/public -type f 2>/dev/null) \
 	$(addprefix $(UI_DIR)/,index.html package.json package-lock.json vite.config.ts tsconfig.json)
 NPM_MISSING := echo "npm not found: skipping the web UI (install Node 20+ for it)"
 
-.PHONY: run test install demo lint format clean ui ui-test bench bench-peers soak
+.PHONY: run test install demo lint format clean ui ui-schema ui-test bench bench-peers soak
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +33,20 @@ $(UI_INDEX): $(UI_DEPS) $(UI_SOURCES)
 	@if ! command -v npm >/dev/null; then $(NPM_MISSING); exit 0; fi; \
 	cd $(UI_DIR) && npm run build
 
-ui: $(UI_INDEX)
+# The UI's API types come from the app's OpenAPI schema (`bigshot-llm openapi`, no server, no
+# database) through openapi-typescript. The file changes only when the schema does, so an
+# unchanged API does not rebuild the UI; a field the UI uses and the API lost fails `tsc`.
+ui-schema: $(STAMP) $(UI_DEPS)
+	@if ! command -v npm >/dev/null; then $(NPM_MISSING); exit 0; fi; \
+	tmp=$$(mktemp -d); \
+	$(VENV)/bin/bigshot-llm openapi --output $$tmp/openapi.json \
+	&& (cd $(UI_DIR) && npx --no-install openapi-typescript $$tmp/openapi.json --default-non-nullable false \
+		--output $$tmp/schema.d.ts >/dev/null) \
+	&& (cmp -s $$tmp/schema.d.ts $(UI_SCHEMA) || cp $$tmp/schema.d.ts $(UI_SCHEMA)); \
+	status=$$?; rm -rf $$tmp; exit $$status
+
+ui: ui-schema
+	@$(MAKE) --no-print-directory $(UI_INDEX)
 
 ui-test: $(UI_DEPS)
 	@if ! command -v npm >/dev/null; then $(NPM_MISSING); exit 0; fi; \

@@ -1,4 +1,4 @@
-"""The `bigshot-llm` command: serve, migrate, manage keys and list providers."""
+"""The `bigshot-llm` command: serve, migrate, manage keys, list providers, print the OpenAPI."""
 
 from __future__ import annotations
 
@@ -238,6 +238,22 @@ def cmd_secrets_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    """Print the API's OpenAPI document (JSON): the app is built, never served, and no
+    database is opened (that happens in the lifespan, which does not run here)."""
+    import json
+
+    from bigshot_llm.main import create_app
+
+    schema = create_app(_settings()).openapi()
+    text = json.dumps(schema, indent=2 if args.indent else None, sort_keys=True)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bigshot-llm", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -272,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--old", required=True, help="the current secret")
     rotate.add_argument("--new", required=True, help="the new secret")
     rotate.set_defaults(func=cmd_secrets_rotate)
+
+    openapi = sub.add_parser("openapi", help="print the OpenAPI schema (JSON) and exit")
+    openapi.add_argument("--output", "-o", help="write to this file instead of stdout")
+    openapi.add_argument("--indent", action="store_true", help="pretty-print")
+    openapi.set_defaults(func=cmd_openapi)
     return parser
 
 

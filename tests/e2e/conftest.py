@@ -21,6 +21,7 @@ from bigshot_llm.main import create_app
 from bigshot_llm.sim.testing import running_sim
 from bigshot_llm.web.static import STATIC_DIR
 from tests.conftest import ADMIN_KEY, auth, make_settings
+from tests.e2e.scripted import Script, scripted_app
 from tests.support.servers import ThreadedServer
 
 CHROMIUM = Path(os.environ.get("BIGSHOT_CHROMIUM", "/usr/bin/chromium"))
@@ -71,6 +72,30 @@ def sim() -> Iterator[Any]:
     """The simulator the default provider points at (module-wide; tests reset its knobs)."""
     with running_sim(token_delay=TOKEN_DELAY, tokens=24, seed="e2e") as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def script() -> Iterator[tuple[Script, str]]:
+    """A scripted OpenAI-compatible upstream (answers with `Script.answer`) and its URL."""
+    state = Script()
+    with ThreadedServer(scripted_app(state)) as server:
+        yield state, server.url
+
+
+def use_scripted_provider(gateway: ThreadedServer, key: str, url: str) -> str:
+    """Give the key's user a provider at the scripted upstream and make it their active one."""
+    with httpx.Client(base_url=gateway.url, headers=auth(key), timeout=10) as client:
+        made = client.post(
+            "/api/v1/llm-providers",
+            json={"name": "Scripted", "kind": "openai_compatible", "base_url": f"{url}/v1"},
+        )
+        assert made.status_code == 201, made.text
+        provider = str(made.json()["data"]["id"])
+        activated = client.post(
+            f"/api/v1/llm-providers/{provider}/activate", json={"scope": "user"}
+        )
+        assert activated.status_code == 200, activated.text
+    return provider
 
 
 @pytest.fixture(scope="module")

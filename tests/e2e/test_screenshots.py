@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, use_scripted_provider
+from tests.e2e.scripted import Script
+from tests.e2e.test_ui_features import RICH_ANSWER
 from tests.support.servers import ThreadedServer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -90,10 +92,52 @@ def test_screenshots(
                     page.click("button[aria-label=Providers]")
                     page.wait_for_selector("[role=dialog] .provider-row")
                     shoot(page, f"providers-{label}-{scheme}.png", tmp_path)
+                    page.keyboard.press("Escape")
+                    page.get_by_role("button", name="Model details").click()
+                    page.wait_for_selector("[data-testid=model-info]")
+                    shoot(page, f"model-details-{label}-{scheme}.png", tmp_path)
                 else:
                     page.click("button[aria-label='Open the history']")
                     page.wait_for_selector(".drawer-open .conversation-open")
                     page.wait_for_timeout(250)  # the drawer's slide-in
                     shoot(page, f"history-{label}-{scheme}.png", tmp_path)
+            finally:
+                context.close()
+
+
+def test_feature_screenshots(
+    browser: Any,
+    gateway: ThreadedServer,
+    user_key: str,
+    script: tuple[Script, str],
+    tmp_path: Path,
+) -> None:
+    """An answer with highlighted code and typeset math and (phone) the More menu, light and
+    dark."""
+    state, url = script
+    state.answer = RICH_ANSWER
+    use_scripted_provider(gateway, user_key, url)
+    conversation: str | None = None
+    for scheme in ("light", "dark"):
+        for size, label in ((DESKTOP, "desktop"), (PHONE, "mobile")):
+            context = browser.new_context(viewport=size, color_scheme=scheme)
+            context.set_default_timeout(8000)
+            try:
+                page = context.new_page()
+                if conversation is None:
+                    sign_in(page, gateway, user_key)
+                    page.fill("#composer-input", "Area of a circle, in Python and in maths?")
+                    page.keyboard.press("Enter")
+                    page.wait_for_selector("article.assistant[data-status=complete] .katex")
+                    conversation = page.url
+                else:
+                    page.goto(f"{conversation}#key={user_key}")
+                page.wait_for_selector("article.assistant[data-status=complete] .katex")
+                page.wait_for_selector("[data-testid=provider-status]:has-text('online')")
+                shoot(page, f"code-math-{label}-{scheme}.png", tmp_path)
+                if label == "mobile":
+                    page.get_by_role("button", name="More").click()
+                    page.wait_for_selector("[role=menu]")
+                    shoot(page, f"menu-{label}-{scheme}.png", tmp_path)
             finally:
                 context.close()

@@ -1,5 +1,5 @@
 /** A small fetch wrapper: adds the API key, unwraps the envelope, turns failures into ApiError. */
-import type { ErrorBody } from "../types/api";
+import type { ErrorBody } from "./types";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -20,6 +20,9 @@ export class ApiError extends Error {
 }
 
 export interface ApiClient {
+  /** The key (the SSE reader sends it as a header, like every request). */
+  readonly apiKey: string;
+  readonly baseUrl: string;
   get<T>(path: string, init?: RequestInit): Promise<T>;
   post<T>(path: string, body?: unknown, init?: RequestInit): Promise<T>;
   put<T>(path: string, body?: unknown, init?: RequestInit): Promise<T>;
@@ -98,6 +101,8 @@ export function createClient({ apiKey, onUnauthorized, baseUrl = "" }: ClientOpt
     }
   }
   return {
+    apiKey,
+    baseUrl,
     get: (path, init) => request("GET", path, undefined, init),
     post: (path, body, init) => request("POST", path, body, init),
     put: (path, body, init) => request("PUT", path, body, init),
@@ -106,9 +111,15 @@ export function createClient({ apiKey, onUnauthorized, baseUrl = "" }: ClientOpt
   };
 }
 
-/** A readable one-liner for any error thrown by the client or a hook. */
+/** The server's own message for any error thrown by the client or a hook. */
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiError) return err.message;
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** `{code, message}` of any error (an ApiError keeps the server's code). */
+export function errorBody(err: unknown): ErrorBody {
+  if (err instanceof ApiError) return { code: err.code, message: err.message, details: err.details };
+  return { code: "error", message: errorMessage(err) };
 }

@@ -1,14 +1,17 @@
-/** Test doubles: a routed fake `fetch` for the gateway and a controllable EventSource. */
+/** Test doubles: a routed fake `fetch` for the gateway and a hand-fed SSE body. */
 import { vi } from "vitest";
+import type { ModelInfo } from "../api/types";
 
 export interface Call {
   method: string;
   path: string;
   body: unknown;
   headers: Record<string, string>;
+  signal: AbortSignal | null;
 }
 
-type Handler = (call: Call) => { status?: number; data?: unknown; error?: { code: string; message: string } };
+type Answer = { status?: number; data?: unknown; error?: { code: string; message: string } };
+type Handler = (call: Call) => Answer | Response;
 
 /** `routes`: "GET /api/v1/me" → handler (the query string is ignored for matching). */
 export function mockFetch(routes: Record<string, Handler>) {
@@ -21,6 +24,7 @@ export function mockFetch(routes: Record<string, Handler>) {
       path: `${url.pathname}${url.search}`,
       body: init?.body ? JSON.parse(String(init.body)) : undefined,
       headers: (init?.headers ?? {}) as Record<string, string>,
+      signal: init?.signal ?? null,
     };
     calls.push(call);
     const handler = routes[`${method} ${url.pathname}`];
@@ -30,7 +34,9 @@ export function mockFetch(routes: Record<string, Handler>) {
         { status: 404 },
       );
     }
-    const { status = 200, data, error } = handler(call);
+    const answer = handler(call);
+    if (answer instanceof Response) return answer;
+    const { status = 200, data, error } = answer;
     const payload = error ? { success: false, error } : { success: true, data };
     return new Response(JSON.stringify(payload), {
       status,
@@ -41,56 +47,42 @@ export function mockFetch(routes: Record<string, Handler>) {
   return { calls, fetchMock };
 }
 
-/** An EventSource whose events the test emits by hand. */
-export class FakeEventSource {
-  static instances: FakeEventSource[] = [];
-  readonly url: string;
-  readyState = 0;
-  onopen: ((event: Event) => void) | null = null;
-  closed = false;
-  private listeners = new Map<string, ((event: Event) => void)[]>();
+/** A `text/event-stream` body the test writes to by hand (and can cut, like a network blip). */
+export class FakeSse {
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private encoder = new TextEncoder();
+  readonly response: Response;
 
-  constructor(url: string) {
-    this.url = url;
-    FakeEventSource.instances.push(this);
+  constructor(status = 200) {
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.controller = controller;
+      },
+    });
+    this.response = new Response(body, { status, headers: { "Content-Type": "text/event-stream" } });
   }
 
-  static latest(): FakeEventSource {
-    const last = FakeEventSource.instances[FakeEventSource.instances.length - 1];
-    if (!last) throw new Error("no EventSource was opened");
-    return last;
+  emit(event: string, data: unknown, id?: number) {
+    const lines = `${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    this.controller.enqueue(this.encoder.encode(lines));
   }
 
-  addEventListener(type: string, listener: (event: Event) => void) {
-    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  /** The connection breaks (the reader sees a network error). */
+  cut() {
+    this.controller.error(new TypeError("network error"));
   }
 
   close() {
-    this.closed = true;
-    this.readyState = 2;
-  }
-
-  open() {
-    this.readyState = 1;
-    this.onopen?.(new Event("open"));
-  }
-
-  emit(type: string, data: unknown, id?: number) {
-    const event = new MessageEvent(type, {
-      data: JSON.stringify(data),
-      lastEventId: id === undefined ? "" : String(id),
-    });
-    for (const listener of this.listeners.get(type) ?? []) listener(event);
-  }
-
-  /** The browser's own connection error; `readyState` 0 = reconnecting, 2 = gave up. */
-  fail(readyState: 0 | 2) {
-    this.readyState = readyState;
-    for (const listener of this.listeners.get("error") ?? []) listener(new Event("error"));
+    this.controller.close();
   }
 }
 
-export const MODELS = [
+/** Let the fake stream's chunks reach the reader (a few macrotask turns). */
+export async function flush(times = 5) {
+  for (let i = 0; i < times; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+export const MODELS: ModelInfo[] = [
   {
     id: "text-embedding-nomic",
     type: "embeddings",

@@ -1,0 +1,339 @@
+/**
+ * The signed-in app's layout: the chat (top bar, conversation, composer) first in the page
+ * and the tab order, the history sidebar beside it, and the dialogs. State lives in the
+ * feature hooks; this file wires them together.
+ */
+import { useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { ApiClient } from "../api/client";
+import { errorBody } from "../api/client";
+import { describeError, PROVIDER_DOWN_CODES } from "../api/errors";
+import type { ErrorBody, Me } from "../api/types";
+import { ChatView } from "../features/chat/ChatView";
+import { Composer } from "../features/chat/Composer";
+import { contextUse, ContextMeter } from "../features/chat/ContextMeter";
+import { download, fileName, toJson, toMarkdown } from "../features/chat/exportChat";
+import { isActive, useStreamRegistry, useStreams, type LiveStream } from "../features/chat/streams";
+import { useConversationView } from "../features/chat/useConversationView";
+import { CompareDialog } from "../features/compare/CompareDialog";
+import { Account } from "../features/history/Account";
+import { Sidebar } from "../features/history/Sidebar";
+import { HISTORY_KEY, useConversations } from "../features/history/useConversations";
+import { JitLoadingNotice } from "../features/models/ModelLoadControls";
+import { ModelInfoPanel } from "../features/models/ModelInfoPanel";
+import { useChosenModel } from "../features/models/useChosenModel";
+import { contextLength, useModels, useProviderKinds } from "../features/models/useModels";
+import { ProvidersDialog } from "../features/providers/ProvidersDialog";
+import { useProviders } from "../features/providers/useProviders";
+import { SettingsPanel } from "../features/settings/SettingsPanel";
+import { API_MAX_TOKENS, usePreferences } from "../features/settings/usePreferences";
+import { UsageDialog } from "../features/usage/UsageDialog";
+import { ErrorText } from "../ui/ErrorText";
+import { applyTheme } from "../ui/theme";
+import { navigate, useConversationRoute } from "./route";
+import { ShortcutsDialog } from "./ShortcutsDialog";
+import { useShortcuts } from "./shortcuts";
+import { TopBar, type Panel } from "./TopBar";
+import "./app.css";
+
+const focusComposer = () => document.getElementById("composer-input")?.focus();
+
+export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient; onSignOut: () => void }) {
+  const queryClient = useQueryClient();
+  const prefs = usePreferences(client, me.user_id);
+  const { settings, update } = prefs;
+  const providers = useProviders(client);
+  const models = useModels(client, providers.activeId);
+  const history = useConversations(client);
+  const kinds = useProviderKinds(client);
+  const conversationId = useConversationRoute();
+
+  // The stream of a new chat, shown until the server names its conversation.
+  const [draftKey, setDraftKey] = useState<string | null>(null);
+  const draft = useRef<string | null>(null);
+  draft.current = draftKey;
+  const [notice, setNotice] = useState<string | null>(null);
+  const [sendError, setSendError] = useState<ErrorBody | null>(null);
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [panel, setPanel] = useState<Panel | null>(null);
+  const [drawerOpen, setDrawerOpen] = useState(false);
+
+  useEffect(() => applyTheme(settings.theme), [settings.theme]);
+
+  const chosenModel = useChosenModel({
+    models: models.models,
+    modelsProviderId: models.providerId,
+    activeId: providers.activeId,
+    modelsLoading: models.loading,
+    settings,
+    prefsKnown: prefs.sync !== "loading",
+    update,
+  });
+  const activeProvider = providers.providers.find((p) => p.id === providers.activeId);
+  const selectedModel = models.models.find((m) => m.id === chosenModel);
+  const modelContext = contextLength(selectedModel);
+  const maxTokensLimit = Math.min(API_MAX_TOKENS, modelContext ?? API_MAX_TOKENS);
+
+  const { reportOutcome } = providers;
+  const registry = useStreamRegistry(client, {
+    onConversation: (stream) => {
+      if (stream.conversationId && draft.current === stream.key) navigate(stream.conversationId, true);
+      void queryClient.invalidateQueries({ queryKey: HISTORY_KEY });
+    },
+    onFinish: (stream: LiveStream) => {
+      if (stream.conversationId) {
+        void queryClient.invalidateQueries({ queryKey: ["messages", stream.conversationId] });
+        void queryClient.invalidateQueries({ queryKey: ["conversation", stream.conversationId] });
+      }
+      void queryClient.invalidateQueries({ queryKey: HISTORY_KEY });
+      if (stream.phase === "done" || (stream.phase === "stopped" && stream.text)) reportOutcome(stream.providerId, true);
+      else if (stream.error && PROVIDER_DOWN_CODES.has(stream.error.code))
+        reportOutcome(stream.providerId, false, describeError(stream.error).sentence);
+    },
+  });
+  const streams = useStreams(registry);
+  const view = useConversationView({ client, registry, streams, conversationId, draftKey });
+  const live = view.live;
+  const streaming = isActive(live);
+
+  // A deleted chat's address (or a mistyped one) becomes a new chat, with a word about it.
+  useEffect(() => {
+    if (view.gone) {
+      navigate(null, true);
+      setNotice("That chat no longer exists (it was deleted). This is a new chat.");
+    }
+  }, [view.gone]);
+
+  const send = useCallback(
+    async (text: string): Promise<boolean> => {
+      setSendError(null);
+      setNotice(null);
+      const { key, result } = registry.start(
+        {
+          conversation_id: conversationId,
+          provider: providers.activeId ?? null,
+          model: chosenModel,
+          message: text,
+          temperature: settings.temperature,
+          max_tokens: Math.min(settings.max_tokens, maxTokensLimit),
+          system: settings.system_prompt.trim() || null,
+        },
+        { providerId: providers.activeId ?? null, model: chosenModel },
+      );
+      if (!conversationId) setDraftKey(key);
+      const { error } = await result;
+      if (error) {
+        setSendError(error);
+        if (PROVIDER_DOWN_CODES.has(error.code))
+          reportOutcome(providers.activeId, false, describeError(error).sentence);
+        return false;
+      }
+      return true;
+    },
+    [chosenModel, conversationId, maxTokensLimit, providers.activeId, registry, reportOutcome, settings],
+  );
+
+  const newChat = useCallback(() => {
+    navigate(null);
+    setDraftKey(null);
+    setNotice(null);
+    setSendError(null);
+    setDrawerOpen(false);
+    focusComposer();
+  }, []);
+
+  const openConversation = useCallback((id: string) => {
+    navigate(id);
+    setNotice(null);
+    setSendError(null);
+    setDrawerOpen(false);
+  }, []);
+
+  const deleteConversation = useCallback(
+    async (id: string) => {
+      await history.remove(id);
+      if (id === conversationId) newChat();
+    },
+    [conversationId, history, newChat],
+  );
+
+  const switchProvider = useCallback(
+    async (id: string) => {
+      if (id === providers.activeId) return;
+      if (await providers.activate(id, "user")) update({ provider: id, model: null });
+    },
+    [providers, update],
+  );
+
+  const stop = useCallback(() => {
+    if (!live || !isActive(live)) return false;
+    void registry.stop(live.key);
+    return true;
+  }, [live, registry]);
+
+  useShortcuts({ newChat, focusComposer, stop, help: () => setPanel("shortcuts") });
+
+  // A model that is not loaded is loaded by LM Studio on first use: say so until text flows,
+  // then refresh the list so the picker shows it loaded. Only where load state is reported.
+  const jitLoading = streaming && !live?.text && selectedModel?.state === "not-loaded";
+  const wasJitLoading = useRef(false);
+  const reloadModels = models.reload;
+  useEffect(() => {
+    if (wasJitLoading.current && !jitLoading) void reloadModels(true);
+    wasJitLoading.current = jitLoading;
+  }, [jitLoading, reloadModels]);
+
+  const noModelReason = !providers.activeId
+    ? "No provider is active: add one under Providers."
+    : !chosenModel && !models.loading
+      ? `No chat model available on this provider${models.error ? ` (${models.error})` : ""}.`
+      : null;
+
+  const runningIds = useMemo(
+    () => new Set(streams.filter((s) => isActive(s) && s.conversationId).map((s) => s.conversationId!)),
+    [streams],
+  );
+  const exportChat = (format: "md" | "json") => {
+    const input = { conversation: view.conversation, messages: view.items, model: chosenModel };
+    if (format === "md") download(fileName(input, "md"), toMarkdown(input), "text/markdown");
+    else download(fileName(input, "json"), toJson(input), "application/json");
+  };
+
+  const banner = (
+    <>
+      {notice && (
+        <p className="chat-notice" role="status" data-testid="chat-notice">
+          {notice}
+        </p>
+      )}
+      {view.loadError && (
+        <div className="chat-banner">
+          <ErrorText error={errorBody(view.loadError)} prefix="Could not open the conversation:" />
+        </div>
+      )}
+    </>
+  );
+
+  return (
+    <div className={`layout${drawerOpen ? " drawer-open" : ""}`}>
+      <a className="skip-link" href="#composer-input">
+        Skip to the message box
+      </a>
+      <div className="main">
+        <TopBar
+          client={client}
+          me={me}
+          drawerOpen={drawerOpen}
+          onToggleDrawer={() => setDrawerOpen((o) => !o)}
+          models={models}
+          chosenModel={chosenModel}
+          selectedModel={selectedModel}
+          onPickModel={(id) => update({ model: id })}
+          providers={providers}
+          activeProvider={activeProvider}
+          kinds={kinds}
+          onSwitchProvider={(id) => void switchProvider(id)}
+          settingsOpen={settingsOpen}
+          onToggleSettings={() => setSettingsOpen((o) => !o)}
+          onOpen={setPanel}
+          onExport={view.items.length ? exportChat : null}
+        />
+        {providers.error && (
+          <p className="banner error" role="alert">
+            {providers.error}
+          </p>
+        )}
+        {settingsOpen && (
+          <SettingsPanel
+            id="settings-panel"
+            settings={settings}
+            sync={prefs.sync}
+            onChange={update}
+            onClose={() => setSettingsOpen(false)}
+            maxTokensLimit={maxTokensLimit}
+            limitSource={
+              chosenModel && modelContext ? `${chosenModel}: ${modelContext.toLocaleString("en")}-token context` : null
+            }
+          />
+        )}
+        <ChatView
+          messages={view.items}
+          model={chosenModel}
+          loading={view.loading}
+          banner={banner}
+          onSuggestion={send}
+          canSend={!noModelReason && !streaming}
+        />
+        <div className="composer-wrap">
+          {jitLoading && chosenModel && <JitLoadingNotice model={chosenModel} />}
+          {sendError && (
+            <div className="send-error">
+              <ErrorText error={sendError} prefix="Not sent:" />
+            </div>
+          )}
+          <Composer
+            onSend={send}
+            onStop={stop}
+            busy={streaming}
+            stopping={live?.phase === "stopping"}
+            disabled={!!noModelReason}
+            disabledReason={noModelReason}
+          />
+          <div className="composer-bar">
+            <p className="composer-note">
+              {chosenModel
+                ? `${chosenModel} · temperature ${settings.temperature} · max ${Math.min(settings.max_tokens, maxTokensLimit)} tokens`
+                : " "}
+            </p>
+            <ContextMeter use={contextUse(view.items)} limit={modelContext} />
+          </div>
+        </div>
+      </div>
+      <aside className="sidebar" id="sidebar" aria-label="History and account">
+        <Sidebar
+          conversations={history.conversations}
+          currentId={conversationId}
+          running={runningIds}
+          loading={history.loading}
+          available={history.available}
+          error={history.error}
+          hasMore={history.hasMore}
+          loadingMore={history.loadingMore}
+          onLoadMore={history.loadMore}
+          onNew={newChat}
+          onOpen={openConversation}
+          onRename={history.rename}
+          onDelete={deleteConversation}
+          footer={<Account me={me} theme={settings.theme} onTheme={(theme) => update({ theme })} onSignOut={onSignOut} />}
+        />
+      </aside>
+      {drawerOpen && <div className="scrim" onClick={() => setDrawerOpen(false)} aria-hidden="true" />}
+      {panel === "usage" && <UsageDialog client={client} onClose={() => setPanel(null)} />}
+      {panel === "compare" && (
+        <CompareDialog
+          client={client}
+          temperature={settings.temperature}
+          maxTokens={Math.min(settings.max_tokens, maxTokensLimit)}
+          initial={activeProvider && chosenModel ? { provider: activeProvider.name, model: chosenModel } : undefined}
+          onClose={() => setPanel(null)}
+        />
+      )}
+      {panel === "providers" && (
+        <ProvidersDialog me={me} api={providers} kinds={kinds} onClose={() => setPanel(null)} />
+      )}
+      {panel === "shortcuts" && <ShortcutsDialog onClose={() => setPanel(null)} />}
+      {panel === "model-info" && selectedModel && (
+        <ModelInfoPanel
+          model={selectedModel}
+          provider={activeProvider}
+          client={client}
+          me={me}
+          kinds={kinds}
+          onChanged={() => void models.reload(true)}
+          onRefresh={() => void models.reload(true)}
+          onClose={() => setPanel(null)}
+        />
+      )}
+    </div>
+  );
+}

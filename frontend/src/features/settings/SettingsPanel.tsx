@@ -1,0 +1,170 @@
+/** Generation settings (temperature, max tokens, system prompt), saved per user. */
+import { useEffect, useState } from "react";
+import { LIMITS, type Settings, type SyncState } from "./usePreferences";
+import "./settings.css";
+
+const SYNC_TEXT: Record<SyncState, string> = {
+  loading: "Loading…",
+  synced: "Saved to your account",
+  saving: "Saving…",
+  offline: "Saved on this device (the server is unreachable)",
+  "local-only": "Saved on this device",
+};
+
+interface SettingsPanelProps {
+  id: string;
+  settings: Settings;
+  sync: SyncState;
+  onChange: (patch: Partial<Settings>) => void;
+  onClose: () => void;
+  /** The chosen model's limit for max tokens (its context length, at most the API's 32 768). */
+  maxTokensLimit: number;
+  /** Where that limit comes from, for the hint ("qwen2.5-7b-instruct, 32 768-token context"). */
+  limitSource?: string | null;
+}
+
+/** A number field that lets the user type freely and commits a valid value. */
+function NumberField({
+  id,
+  value,
+  min,
+  max,
+  step,
+  onCommit,
+  label,
+}: {
+  id: string;
+  label: string;
+  value: number;
+  min: number;
+  max: number;
+  step: number;
+  onCommit: (v: number) => void;
+}) {
+  const [draft, setDraft] = useState(String(value));
+  useEffect(() => setDraft(String(value)), [value]);
+  const commit = () => {
+    const n = Number(draft);
+    if (draft.trim() === "" || !Number.isFinite(n)) setDraft(String(value));
+    else onCommit(Math.min(max, Math.max(min, n)));
+  };
+  return (
+    <input
+      id={id}
+      aria-label={label}
+      type="number"
+      inputMode="decimal"
+      min={min}
+      max={max}
+      step={step}
+      value={draft}
+      onChange={(e) => {
+        setDraft(e.target.value);
+        const n = Number(e.target.value);
+        if (e.target.value !== "" && Number.isFinite(n) && n >= min && n <= max) onCommit(n);
+      }}
+      onBlur={commit}
+    />
+  );
+}
+
+export function SettingsPanel({
+  id,
+  settings,
+  sync,
+  onChange,
+  onClose,
+  maxTokensLimit,
+  limitSource,
+}: SettingsPanelProps) {
+  const t = LIMITS.temperature;
+  const m = { min: LIMITS.max_tokens.min, max: Math.max(LIMITS.max_tokens.min, maxTokensLimit) };
+  const shownMax = Math.min(settings.max_tokens, m.max);
+  return (
+    <section
+      id={id}
+      className="settings-panel"
+      aria-labelledby="settings-title"
+      onKeyDown={(e) => {
+        if (e.key === "Escape") {
+          e.stopPropagation(); // closes the panel only (Escape elsewhere stops an answer)
+          onClose();
+        }
+      }}
+    >
+      <div className="settings-head">
+        <h2 id="settings-title">Settings</h2>
+        <span className="sync-state" role="status" data-testid="settings-sync">
+          {SYNC_TEXT[sync]}
+        </span>
+      </div>
+      <div className="settings-grid">
+        <div className="field">
+          <div className="field-label">
+            <label htmlFor="temperature">Temperature</label>
+            <NumberField
+              id="temperature-number"
+              label="Temperature value"
+              value={settings.temperature}
+              min={t.min}
+              max={t.max}
+              step={t.step}
+              onCommit={(v) => onChange({ temperature: v })}
+            />
+          </div>
+          <input
+            id="temperature"
+            type="range"
+            min={t.min}
+            max={t.max}
+            step={t.step}
+            value={settings.temperature}
+            onChange={(e) => onChange({ temperature: Number(e.target.value) })}
+            aria-describedby="temperature-hint"
+          />
+          <p id="temperature-hint" className="hint">
+            0 = focused and repeatable, 2 = most random.
+          </p>
+        </div>
+        <div className="field">
+          <div className="field-label">
+            <label htmlFor="max-tokens">Max tokens</label>
+            <NumberField
+              id="max-tokens-number"
+              label="Max tokens value"
+              value={shownMax}
+              min={m.min}
+              max={m.max}
+              step={1}
+              onCommit={(v) => onChange({ max_tokens: Math.round(v) })}
+            />
+          </div>
+          <input
+            id="max-tokens"
+            type="range"
+            min={m.min}
+            max={m.max}
+            step={1}
+            value={shownMax}
+            onChange={(e) => onChange({ max_tokens: Number(e.target.value) })}
+            aria-describedby="max-tokens-hint"
+          />
+          <p id="max-tokens-hint" className="hint">
+            Longest answer, up to {m.max.toLocaleString("en")} tokens
+            {limitSource ? ` (${limitSource})` : ""}; the question shares the same context.
+          </p>
+        </div>
+        <div className="field wide">
+          <label htmlFor="system-prompt">System prompt</label>
+          <textarea
+            id="system-prompt"
+            rows={3}
+            value={settings.system_prompt}
+            placeholder="e.g. You are a concise assistant."
+            onChange={(e) => onChange({ system_prompt: e.target.value })}
+          />
+        </div>
+      </div>
+    </section>
+  );
+}

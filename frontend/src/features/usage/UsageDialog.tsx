@@ -1,0 +1,101 @@
+/** The usage page (a dialog like Compare): tokens or requests per day and model, and latency. */
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
+import type { ApiClient } from "../../api/client";
+import { errorBody } from "../../api/client";
+import { ErrorText } from "../../ui/ErrorText";
+import { Modal } from "../../ui/Modal";
+import { daysBetween, fetchDailyUsage, fetchRecentUsage } from "./usage";
+import { RecentRequests, formatMs } from "./RecentRequests";
+import { formatCount, toSeries, UsageChart, type UsageMetric } from "./UsageChart";
+import "./usage.css";
+
+const RANGES = [7, 30, 90] as const;
+
+export function UsageDialog({ client, onClose }: { client: ApiClient; onClose: () => void }) {
+  const [days, setDays] = useState<(typeof RANGES)[number]>(30);
+  const [metric, setMetric] = useState<UsageMetric>("tokens");
+  const daily = useQuery({
+    queryKey: ["usage", "daily", days],
+    queryFn: () => fetchDailyUsage(client, days),
+    placeholderData: keepPreviousData,
+  });
+  const latest = useQuery({ queryKey: ["usage", "recent"], queryFn: () => fetchRecentUsage(client, 50) });
+  const report = daily.data ?? null;
+  const recent = latest.data ?? [];
+  const failure = daily.error ?? latest.error;
+  const error = failure ? errorBody(failure) : null;
+
+  const axis = useMemo(() => (report ? daysBetween(report.since, report.until) : []), [report]);
+  const series = useMemo(() => (report ? toSeries(report.groups, axis, metric) : []), [report, axis, metric]);
+  const totals = report?.totals;
+
+  return (
+    <Modal title="Usage" onClose={onClose} wide>
+      <div className="usage-controls">
+        <div role="group" aria-label="Measure">
+          {(["tokens", "requests"] as const).map((m) => (
+            <button
+              key={m}
+              type="button"
+              className={`ghost small${metric === m ? " pressed" : ""}`}
+              aria-pressed={metric === m}
+              onClick={() => setMetric(m)}
+            >
+              {m === "tokens" ? "Tokens" : "Requests"}
+            </button>
+          ))}
+        </div>
+        <label>
+          Range{" "}
+          <select aria-label="Range" value={days} onChange={(e) => setDays(Number(e.target.value) as (typeof RANGES)[number])}>
+            {RANGES.map((r) => (
+              <option key={r} value={r}>
+                last {r} days
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {error && <ErrorText error={error} prefix="Could not load the usage:" />}
+      {!report && !error && (
+        <p className="muted" role="status">
+          Loading usage…
+        </p>
+      )}
+      {totals && (
+        <dl className="usage-totals">
+          <div>
+            <dt>Requests</dt>
+            <dd>{formatCount(totals.requests)}</dd>
+          </div>
+          <div>
+            <dt>Tokens in / out</dt>
+            <dd>
+              {formatCount(totals.prompt_tokens)} / {formatCount(totals.completion_tokens)}
+            </dd>
+          </div>
+          <div>
+            <dt>Errors</dt>
+            <dd>{totals.errors}</dd>
+          </div>
+          <div>
+            <dt>Avg TTFT</dt>
+            <dd>{formatMs(totals.avg_ttft_ms)}</dd>
+          </div>
+          <div>
+            <dt>Avg duration</dt>
+            <dd>{formatMs(totals.avg_duration_ms)}</dd>
+          </div>
+        </dl>
+      )}
+      {report && <UsageChart days={axis} series={series} metric={metric} />}
+      {report && (
+        <section aria-labelledby="usage-recent-title">
+          <h3 id="usage-recent-title">Recent requests</h3>
+          <RecentRequests records={recent} />
+        </section>
+      )}
+    </Modal>
+  );
+}
