@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit events */
+        /**
+         * Audit events
+         * @description Audit events
+         */
         get: operations["list_audit_api_v1_audit_get"];
         put?: never;
         post?: never;
@@ -30,7 +33,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a message and start the answer (creates the conversation if none is given) */
+        /**
+         * Send a message and start the answer (creates the conversation if none is given)
+         * @description Send a message and start the answer (creates the conversation if none is given)
+         */
         post: operations["create_stream_api_v1_chat_streams_post"];
         delete?: never;
         options?: never;
@@ -45,11 +51,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A stream's status */
+        /**
+         * A stream's status
+         * @description A stream's status
+         */
         get: operations["get_stream_api_v1_chat_streams__stream_id__get"];
         put?: never;
         post?: never;
-        /** Stop generating (the partial answer is kept as `cancelled`) */
+        /**
+         * Stop generating (the partial answer is kept as `cancelled`)
+         * @description Stop generating (the partial answer is kept as `cancelled`)
+         */
         delete: operations["stop_stream_api_v1_chat_streams__stream_id__delete"];
         options?: never;
         head?: never;
@@ -63,7 +75,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Follow a stream (SSE) */
+        /**
+         * Follow a stream (SSE)
+         * @description Follow a stream (SSE)
+         */
         get: operations["stream_events_api_v1_chat_streams__stream_id__events_get"];
         put?: never;
         post?: never;
@@ -80,10 +95,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your comparisons, newest first */
+        /**
+         * Your comparisons, newest first
+         * @description Your comparisons, newest first
+         */
         get: operations["list_comparisons_api_v1_compare_get"];
         put?: never;
-        /** Compare 2–4 provider/model targets (SSE) */
+        /**
+         * Compare 2–4 provider/model targets (SSE)
+         * @description Compare 2–4 provider/model targets (SSE)
+         */
         post: operations["compare_api_v1_compare_post"];
         delete?: never;
         options?: never;
@@ -98,7 +119,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One of your comparisons with every target's text and stats */
+        /**
+         * One of your comparisons with every target's text and stats
+         * @description One of your comparisons with every target's text and stats
+         */
         get: operations["get_comparison_api_v1_compare__comparison_id__get"];
         put?: never;
         post?: never;
@@ -121,7 +145,10 @@ export interface paths {
          */
         get: operations["list_conversations_api_v1_conversations_get"];
         put?: never;
-        /** Start an empty conversation */
+        /**
+         * Start an empty conversation
+         * @description Start an empty conversation
+         */
         post: operations["create_conversation_api_v1_conversations_post"];
         delete?: never;
         options?: never;
@@ -136,15 +163,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One conversation */
+        /**
+         * One conversation
+         * @description One conversation
+         */
         get: operations["get_conversation_api_v1_conversations__conversation_id__get"];
         put?: never;
         post?: never;
-        /** Delete it with its messages (stops its stream) */
+        /**
+         * Delete it with its messages (stops its stream)
+         * @description Delete it with its messages (stops its stream)
+         */
         delete: operations["delete_conversation_api_v1_conversations__conversation_id__delete"];
         options?: never;
         head?: never;
-        /** Rename it or change its provider, model or settings */
+        /**
+         * Rename it or change its provider, model or settings
+         * @description Rename it or change its provider, model or settings
+         */
         patch: operations["update_conversation_api_v1_conversations__conversation_id__patch"];
         trace?: never;
     };
@@ -155,7 +191,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Its messages, oldest first */
+        /**
+         * Its messages, oldest first
+         * @description Its messages, oldest first
+         */
         get: operations["list_messages_api_v1_conversations__conversation_id__messages_get"];
         put?: never;
         post?: never;
@@ -172,10 +211,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List API keys */
+        /**
+         * List API keys
+         * @description List API keys
+         */
         get: operations["list_keys_api_v1_keys_get"];
         put?: never;
-        /** Create an API key */
+        /**
+         * Create an API key
+         * @description Create an API key
+         */
         post: operations["create_api_v1_keys_post"];
         delete?: never;
         options?: never;
@@ -193,11 +238,17 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key */
+        /**
+         * Revoke an API key
+         * @description Revoke an API key
+         */
         delete: operations["revoke_api_v1_keys__key_id__delete"];
         options?: never;
         head?: never;
-        /** Rename a key or set its limits */
+        /**
+         * Rename a key or set its limits
+         * @description Rename a key or set its limits
+         */
         patch: operations["update_key_api_v1_keys__key_id__patch"];
         trace?: never;
     };
@@ -208,10 +259,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List provider configs */
+        /**
+         * List provider configs
+         * @description List provider configs
+         */
         get: operations["list_providers_api_v1_llm_providers_get"];
         put?: never;
-        /** Create a provider */
+        /**
+         * Create a provider
+         * @description Create a provider
+         */
         post: operations["create_provider_api_v1_llm_providers_post"];
         delete?: never;
         options?: never;
@@ -226,7 +283,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's active provider */
+        /**
+         * The caller's active provider
+         * @description The caller's active provider
+         */
         get: operations["active_provider_api_v1_llm_providers_active_get"];
         put?: never;
         post?: never;
@@ -245,7 +305,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Chat completion (stream with `stream: true`) */
+        /**
+         * Chat completion (stream with `stream: true`)
+         * @description Chat completion (stream with `stream: true`)
+         */
         post: operations["chat_completions_api_v1_llm_providers_chat_completions_post"];
         delete?: never;
         options?: never;
@@ -262,7 +325,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Text completion (stream with `stream: true`) */
+        /**
+         * Text completion (stream with `stream: true`)
+         * @description Text completion (stream with `stream: true`)
+         */
         post: operations["completions_api_v1_llm_providers_completions_post"];
         delete?: never;
         options?: never;
@@ -299,7 +365,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Embeddings */
+        /**
+         * Embeddings
+         * @description Embeddings
+         */
         post: operations["embeddings_api_v1_llm_providers_embeddings_post"];
         delete?: never;
         options?: never;
@@ -314,7 +383,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Provider kinds: the built-ins and installed plugins */
+        /**
+         * Provider kinds: the built-ins and installed plugins
+         * @description Provider kinds: the built-ins and installed plugins
+         */
         get: operations["list_kinds_api_v1_llm_providers_kinds_get"];
         put?: never;
         post?: never;
@@ -331,7 +403,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Models of a provider */
+        /**
+         * Models of a provider
+         * @description Models of a provider
+         */
         get: operations["list_models_api_v1_llm_providers_models_get"];
         put?: never;
         post?: never;
@@ -348,7 +423,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Models of every provider you can use, each with its status */
+        /**
+         * Models of every provider you can use, each with its status
+         * @description Models of every provider you can use, each with its status
+         */
         get: operations["list_all_models_api_v1_llm_providers_models_all_get"];
         put?: never;
         post?: never;
@@ -387,7 +465,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Unload every loaded instance of a model (LM Studio) */
+        /**
+         * Unload every loaded instance of a model (LM Studio)
+         * @description Unload every loaded instance of a model (LM Studio)
+         */
         post: operations["unload_model_api_v1_llm_providers_models__model__unload_post"];
         delete?: never;
         options?: never;
@@ -402,15 +483,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One provider */
+        /**
+         * One provider
+         * @description One provider
+         */
         get: operations["get_provider_api_v1_llm_providers__provider_id__get"];
         put?: never;
         post?: never;
-        /** Delete it */
+        /**
+         * Delete it
+         * @description Delete it
+         */
         delete: operations["delete_provider_api_v1_llm_providers__provider_id__delete"];
         options?: never;
         head?: never;
-        /** Change it */
+        /**
+         * Change it
+         * @description Change it
+         */
         patch: operations["update_provider_api_v1_llm_providers__provider_id__patch"];
         trace?: never;
     };
@@ -423,7 +513,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Make it the active provider (takes effect for the next request) */
+        /**
+         * Make it the active provider (takes effect for the next request)
+         * @description Make it the active provider (takes effect for the next request)
+         */
         post: operations["activate_provider_api_v1_llm_providers__provider_id__activate_post"];
         delete?: never;
         options?: never;
@@ -440,7 +533,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reachability, latency and model count */
+        /**
+         * Reachability, latency and model count
+         * @description Reachability, latency and model count
+         */
         post: operations["test_provider_api_v1_llm_providers__provider_id__test_post"];
         delete?: never;
         options?: never;
@@ -455,7 +551,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who am I */
+        /**
+         * Who am I
+         * @description Who am I
+         */
         get: operations["me_api_v1_me_get"];
         put?: never;
         post?: never;
@@ -472,9 +571,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your UI preferences */
+        /**
+         * Your UI preferences
+         * @description Your UI preferences
+         */
         get: operations["get_preferences_api_v1_me_preferences_get"];
-        /** Replace your UI preferences (unknown keys are refused) */
+        /**
+         * Replace your UI preferences (unknown keys are refused)
+         * @description Replace your UI preferences (unknown keys are refused)
+         */
         put: operations["put_preferences_api_v1_me_preferences_put"];
         post?: never;
         delete?: never;
@@ -490,7 +595,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage totals, grouped (JSON or CSV) */
+        /**
+         * Usage totals, grouped (JSON or CSV)
+         * @description Usage totals, grouped (JSON or CSV)
+         */
         get: operations["usage_summary_api_v1_usage_get"];
         put?: never;
         post?: never;
@@ -507,7 +615,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your latest LLM requests with latency and TTFT */
+        /**
+         * Your latest LLM requests with latency and TTFT
+         * @description Your latest LLM requests with latency and TTFT
+         */
         get: operations["usage_recent_api_v1_usage_recent_get"];
         put?: never;
         post?: never;
@@ -524,7 +635,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users (admin) */
+        /**
+         * List users (admin)
+         * @description List users (admin)
+         */
         get: operations["list_users_api_v1_users_get"];
         put?: never;
         post?: never;
@@ -541,10 +655,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List webhooks */
+        /**
+         * List webhooks
+         * @description List webhooks
+         */
         get: operations["list_webhooks_api_v1_webhooks_get"];
         put?: never;
-        /** Register a webhook (the secret is shown once) */
+        /**
+         * Register a webhook (the secret is shown once)
+         * @description Register a webhook (the secret is shown once)
+         */
         post: operations["create_webhook_api_v1_webhooks_post"];
         delete?: never;
         options?: never;
@@ -559,15 +679,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One webhook */
+        /**
+         * One webhook
+         * @description One webhook
+         */
         get: operations["get_webhook_api_v1_webhooks__webhook_id__get"];
         put?: never;
         post?: never;
-        /** Delete a webhook and its deliveries */
+        /**
+         * Delete a webhook and its deliveries
+         * @description Delete a webhook and its deliveries
+         */
         delete: operations["delete_webhook_api_v1_webhooks__webhook_id__delete"];
         options?: never;
         head?: never;
-        /** Change a webhook (or rotate its secret) */
+        /**
+         * Change a webhook (or rotate its secret: then the answer shows it once)
+         * @description Change a webhook (or rotate its secret: then the answer shows it once)
+         */
         patch: operations["update_webhook_api_v1_webhooks__webhook_id__patch"];
         trace?: never;
     };
@@ -578,7 +707,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A webhook's deliveries, newest first */
+        /**
+         * A webhook's deliveries, newest first
+         * @description A webhook's deliveries, newest first
+         */
         get: operations["list_deliveries_api_v1_webhooks__webhook_id__deliveries_get"];
         put?: never;
         post?: never;
@@ -597,7 +729,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a signed `webhook.test` event now */
+        /**
+         * Send a signed `webhook.test` event now
+         * @description Send a signed `webhook.test` event now
+         */
         post: operations["test_webhook_api_v1_webhooks__webhook_id__test_post"];
         delete?: never;
         options?: never;
@@ -612,7 +747,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Process alive */
+        /**
+         * Process alive
+         * @description Process alive
+         */
         get: operations["health_health_get"];
         put?: never;
         post?: never;
@@ -629,7 +767,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Database reachable */
+        /**
+         * Database reachable
+         * @description Database reachable
+         */
         get: operations["ready_ready_get"];
         put?: never;
         post?: never;
@@ -648,7 +789,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Chat completion (OpenAI) */
+        /**
+         * Chat completion (OpenAI)
+         * @description Chat completion (OpenAI)
+         */
         post: operations["chat_completions_v1_chat_completions_post"];
         delete?: never;
         options?: never;
@@ -665,7 +809,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Text completion (OpenAI, legacy) */
+        /**
+         * Text completion (OpenAI, legacy)
+         * @description Text completion (OpenAI, legacy)
+         */
         post: operations["completions_v1_completions_post"];
         delete?: never;
         options?: never;
@@ -682,7 +829,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Embeddings (OpenAI; `encoding_format` float or base64) */
+        /**
+         * Embeddings (OpenAI; `encoding_format` float or base64)
+         * @description Embeddings (OpenAI; `encoding_format` float or base64)
+         */
         post: operations["embeddings_v1_embeddings_post"];
         delete?: never;
         options?: never;
@@ -719,7 +869,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One model (OpenAI shape) */
+        /**
+         * One model (OpenAI shape)
+         * @description One model (OpenAI shape)
+         */
         get: operations["retrieve_model_v1_models__model_id__get"];
         put?: never;
         post?: never;
@@ -746,6 +899,11 @@ export interface components {
             provider: components["schemas"]["ProviderPublic"] | null;
             /** Scope */
             scope: ("global" | "user") | null;
+        };
+        /** AllModelsAnswer */
+        AllModelsAnswer: {
+            /** Providers */
+            providers: components["schemas"]["ProviderModels"][];
         };
         /** AuditEventPublic */
         AuditEventPublic: {
@@ -796,6 +954,49 @@ export interface components {
             /** Model */
             model: string | null;
             usage: components["schemas"]["Usage"] | null;
+        };
+        /**
+         * ChatDoneEvent
+         * @description `event: done` of a chat stream: also the stored answer and the context report.
+         */
+        ChatDoneEvent: {
+            /**
+             * Cancel Reason
+             * @description stopped, abandoned or shutdown
+             * @default null
+             */
+            cancel_reason?: string | null;
+            /**
+             * Context
+             * @description dropped_messages, prompt_tokens_estimate
+             */
+            context: {
+                [key: string]: number;
+            };
+            /**
+             * Conversation Id
+             * @default null
+             */
+            conversation_id?: string | null;
+            /**
+             * Finish Reason
+             * @description stop, length, … or cancelled
+             */
+            finish_reason: string | null;
+            /**
+             * Message Id
+             * @default null
+             */
+            message_id?: string | null;
+            /** Model */
+            model: string | null;
+            stats: components["schemas"]["StreamTimings"];
+            usage: components["schemas"]["TokenUsage"];
+            /**
+             * Usage Estimated
+             * @description counted by the gateway: upstream sent none
+             */
+            usage_estimated: boolean;
         };
         /** ChatMessage */
         ChatMessage: {
@@ -854,6 +1055,62 @@ export interface components {
             /** Top P */
             top_p?: number | null;
         };
+        /** CompareDeltaEvent */
+        CompareDeltaEvent: {
+            /**
+             * Target
+             * @description the target's index
+             */
+            target: number;
+            /** Text */
+            text: string;
+        };
+        /** CompareDoneEvent */
+        CompareDoneEvent: {
+            /**
+             * Finish Reason
+             * @description stop, length, … or cancelled
+             */
+            finish_reason: string | null;
+            /** Model */
+            model: string | null;
+            stats: components["schemas"]["StreamTimings"];
+            /** Target */
+            target: number;
+            usage: components["schemas"]["TokenUsage"];
+            /**
+             * Usage Estimated
+             * @description counted by the gateway: upstream sent none
+             */
+            usage_estimated: boolean;
+        };
+        /**
+         * CompareEndEvent
+         * @description `event: end`: the comparison is over (and stored).
+         */
+        CompareEndEvent: {
+            /** Id */
+            id: string;
+            /**
+             * Status
+             * @description complete or cancelled
+             */
+            status: string;
+        };
+        /** CompareErrorEvent */
+        CompareErrorEvent: {
+            /** Code */
+            code: string;
+            /**
+             * Details
+             * @default null
+             */
+            details?: unknown;
+            /** Message */
+            message: string;
+            /** Target */
+            target: number;
+        };
         /** CompareParams */
         CompareParams: {
             /** Max Tokens */
@@ -895,6 +1152,18 @@ export interface components {
             prompt?: string | null;
             /** Targets */
             targets: components["schemas"]["CompareTarget"][];
+        };
+        /**
+         * CompareStartEvent
+         * @description `event: start` of a comparison.
+         */
+        CompareStartEvent: {
+            /** Id */
+            id: string;
+            /** Targets */
+            targets: {
+                [key: string]: unknown;
+            }[];
         };
         /** CompareTarget */
         CompareTarget: {
@@ -1088,6 +1357,20 @@ export interface components {
             /** Title */
             title?: string | null;
         };
+        /**
+         * Deleted
+         * @description The answer to a DELETE: what went.
+         */
+        Deleted: {
+            /**
+             * Deleted
+             * @default true
+             * @constant
+             */
+            deleted?: true;
+            /** Id */
+            id: string;
+        };
         /** DeliveryPublic */
         DeliveryPublic: {
             /** Attempts */
@@ -1117,6 +1400,14 @@ export interface components {
             status: string;
             /** Webhook Id */
             webhook_id: string;
+        };
+        /**
+         * DeltaEvent
+         * @description `event: delta`: a piece of the answer's text.
+         */
+        DeltaEvent: {
+            /** Text */
+            text: string;
         };
         /** DiscoverAnswer */
         DiscoverAnswer: {
@@ -1192,13 +1483,28 @@ export interface components {
             }[];
             /** Port */
             port: number;
+            /** @description the provider config created for it, or the one that already exists */
+            provider?: components["schemas"]["ProviderPublic"] | null;
+        };
+        /**
+         * DoneEvent
+         * @description `event: done`: the last event of a generation that finished (or was stopped).
+         */
+        DoneEvent: {
             /**
-             * Provider
-             * @description the provider config created for it, or the one that already exists
+             * Finish Reason
+             * @description stop, length, … or cancelled
              */
-            provider?: {
-                [key: string]: unknown;
-            } | null;
+            finish_reason: string | null;
+            /** Model */
+            model: string | null;
+            stats: components["schemas"]["StreamTimings"];
+            usage: components["schemas"]["TokenUsage"];
+            /**
+             * Usage Estimated
+             * @description counted by the gateway: upstream sent none
+             */
+            usage_estimated: boolean;
         };
         /** EmbeddingAnswer */
         EmbeddingAnswer: {
@@ -1230,6 +1536,16 @@ export interface components {
         /** Envelope[ActiveProvider] */
         Envelope_ActiveProvider_: {
             data: components["schemas"]["ActiveProvider"];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
+        /** Envelope[AllModelsAnswer] */
+        Envelope_AllModelsAnswer_: {
+            data: components["schemas"]["AllModelsAnswer"];
             /**
              * Success
              * @default true
@@ -1277,6 +1593,16 @@ export interface components {
              */
             success?: true;
         };
+        /** Envelope[Deleted] */
+        Envelope_Deleted_: {
+            data: components["schemas"]["Deleted"];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
         /** Envelope[DeliveryPublic] */
         Envelope_DeliveryPublic_: {
             data: components["schemas"]["DeliveryPublic"];
@@ -1300,6 +1626,16 @@ export interface components {
         /** Envelope[EmbeddingAnswer] */
         Envelope_EmbeddingAnswer_: {
             data: components["schemas"]["EmbeddingAnswer"];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
+        /** Envelope[Health] */
+        Envelope_Health_: {
+            data: components["schemas"]["Health"];
             /**
              * Success
              * @default true
@@ -1437,6 +1773,16 @@ export interface components {
              */
             success?: true;
         };
+        /** Envelope[Ready] */
+        Envelope_Ready_: {
+            data: components["schemas"]["Ready"];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
         /** Envelope[RecentUsage] */
         Envelope_RecentUsage_: {
             data: components["schemas"]["RecentUsage"];
@@ -1467,6 +1813,17 @@ export interface components {
              */
             success?: true;
         };
+        /** Envelope[Union[WebhookWithSecret, WebhookPublic]] */
+        Envelope_Union_WebhookWithSecret__WebhookPublic__: {
+            /** Data */
+            data: components["schemas"]["WebhookWithSecret"] | components["schemas"]["WebhookPublic"];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
         /** Envelope[UsageReport] */
         Envelope_UsageReport_: {
             data: components["schemas"]["UsageReport"];
@@ -1480,6 +1837,16 @@ export interface components {
         /** Envelope[WebhookPublic] */
         Envelope_WebhookPublic_: {
             data: components["schemas"]["WebhookPublic"];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
+        /** Envelope[WebhookWithSecret] */
+        Envelope_WebhookWithSecret_: {
+            data: components["schemas"]["WebhookWithSecret"];
             /**
              * Success
              * @default true
@@ -1520,6 +1887,17 @@ export interface components {
              */
             success?: true;
         };
+        /** Envelope[list[UserPublic]] */
+        Envelope_list_UserPublic__: {
+            /** Data */
+            data: components["schemas"]["UserPublic"][];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
         /** Envelope[list[WebhookPublic]] */
         Envelope_list_WebhookPublic__: {
             /** Data */
@@ -1549,6 +1927,32 @@ export interface components {
              * @constant
              */
             success?: false;
+        };
+        /**
+         * ErrorEvent
+         * @description `event: error`: the last event of a generation that failed after it started.
+         */
+        ErrorEvent: {
+            /** Code */
+            code: string;
+            /**
+             * Details
+             * @default null
+             */
+            details?: unknown;
+            /** Message */
+            message: string;
+        };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status?: "ok";
+            /** Version */
+            version: string;
         };
         /** KeyCreate */
         KeyCreate: {
@@ -2024,7 +2428,7 @@ export interface components {
             list_timeout?: number;
             /**
              * Max Connections
-             * @default 100
+             * @default 1000
              */
             max_connections?: number;
             /**
@@ -2068,6 +2472,39 @@ export interface components {
              * @description the provider can load and unload models
              */
             supports_load: boolean;
+        };
+        /**
+         * ProviderModels
+         * @description One provider's models in the list of every provider (a dead one reports itself).
+         */
+        ProviderModels: {
+            /** Cached */
+            cached?: boolean | null;
+            /** Error */
+            error?: {
+                [key: string]: unknown;
+            } | null;
+            /** Fetched At */
+            fetched_at?: string | null;
+            /** Latency Ms */
+            latency_ms: number;
+            /** Message */
+            message?: string | null;
+            /** Models */
+            models: {
+                [key: string]: unknown;
+            }[];
+            /** Provider */
+            provider: {
+                [key: string]: unknown;
+            };
+            /** Stale */
+            stale?: boolean | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "stale" | "unavailable";
         };
         /** ProviderPublic */
         ProviderPublic: {
@@ -2179,6 +2616,23 @@ export interface components {
             /** Stream Idle Timeout */
             stream_idle_timeout?: number | null;
         };
+        /** Ready */
+        Ready: {
+            /**
+             * Database
+             * @default ok
+             * @constant
+             */
+            database?: "ok";
+            /**
+             * Status
+             * @default ready
+             * @constant
+             */
+            status?: "ready";
+            /** Version */
+            version: string;
+        };
         /** RecentUsage */
         RecentUsage: {
             /** Items */
@@ -2259,6 +2713,30 @@ export interface components {
             subscribers: number;
             /** User Message Id */
             user_message_id?: string | null;
+        };
+        /**
+         * StreamTimings
+         * @description How fast a generation was.
+         */
+        StreamTimings: {
+            /** Duration Ms */
+            duration_ms: number;
+            /** Tokens Per Second */
+            tokens_per_second: number | null;
+            /**
+             * Ttft Ms
+             * @description time to the first token
+             */
+            ttft_ms: number | null;
+        };
+        /** TokenUsage */
+        TokenUsage: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Total Tokens */
+            total_tokens: number;
         };
         /** Usage */
         Usage: {
@@ -2380,6 +2858,20 @@ export interface components {
             /** Total Tokens */
             total_tokens: number;
         };
+        /** UserPublic */
+        UserPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+        };
         /** WebhookCreate */
         WebhookCreate: {
             /** Description */
@@ -2417,11 +2909,6 @@ export interface components {
             /** Id */
             id: string;
             /**
-             * Secret
-             * @description only when created or rotated: keep it
-             */
-            secret?: string | null;
-            /**
              * Updated At
              * Format: date-time
              */
@@ -2449,6 +2936,41 @@ export interface components {
             url?: string | null;
             /** Usage Threshold Tokens */
             usage_threshold_tokens?: number | null;
+        };
+        /**
+         * WebhookWithSecret
+         * @description The answer that creates a webhook or rotates its secret: the only time it is shown.
+         */
+        WebhookWithSecret: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Description */
+            description: string | null;
+            /** Enabled */
+            enabled: boolean;
+            /** Events */
+            events: string[];
+            /** Id */
+            id: string;
+            /**
+             * Secret
+             * @description the signing secret: keep it
+             */
+            secret: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Url */
+            url: string;
+            /** Usage Threshold Tokens */
+            usage_threshold_tokens: number | null;
         };
     };
     responses: never;
@@ -6337,7 +6859,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_AllModelsAnswer_"];
                 };
             };
             /** @description bad request */
@@ -8176,7 +8698,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_list_UserPublic__"];
                 };
             };
             /** @description bad request */
@@ -8454,7 +8976,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_WebhookPublic_"];
+                    "application/json": components["schemas"]["Envelope_WebhookWithSecret_"];
                 };
             };
             /** @description bad request */
@@ -8732,7 +9254,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_Deleted_"];
                 };
             };
             /** @description bad request */
@@ -8875,7 +9397,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_WebhookPublic_"];
+                    "application/json": components["schemas"]["Envelope_Union_WebhookWithSecret__WebhookPublic__"];
                 };
             };
             /** @description bad request */
@@ -9294,7 +9816,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_Health_"];
                 };
             };
             /** @description bad request */
@@ -9431,7 +9953,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_Ready_"];
                 };
             };
             /** @description bad request */
