@@ -15,6 +15,8 @@ from typing import Any
 from bigshot_llm.services.generation.shapes import estimate_tokens
 
 TextOf = Callable[[dict[str, Any]], str]
+# Above this many characters a chunk on average, chunks carry several tokens each.
+CHARS_PER_TOKEN_CHUNK = 12
 
 
 @dataclass(slots=True)
@@ -58,7 +60,7 @@ class StreamStats:
         """Upstream's usage, or an estimate (then the flag says so)."""
         if self.usage and "completion_tokens" in self.usage:
             return self.usage, False
-        completion = max(self.chunks, estimate_tokens(self.text)) if self.chunks else 0
+        completion = self._completion_estimate()
         reported = (self.usage or {}).get("prompt_tokens")
         prompt = reported if isinstance(reported, int) else self.prompt_estimate()
         return (
@@ -69,6 +71,17 @@ class StreamStats:
             },
             True,
         )
+
+    def _completion_estimate(self) -> int:
+        """Streaming servers send about one token a chunk (LM Studio, llama.cpp, OpenAI), so
+        the chunk count is the estimate; only chunks that clearly carry several tokens each
+        (more than `CHARS_PER_TOKEN_CHUNK` characters on average) are counted by characters."""
+        if not self.chunks:
+            return 0
+        characters = sum(len(part) for part in self.text_parts)
+        if characters > self.chunks * CHARS_PER_TOKEN_CHUNK:
+            return max(self.chunks, estimate_tokens(self.text))
+        return self.chunks
 
     def timings(self) -> dict[str, float | None]:
         end = self.finished_at or time.perf_counter()
