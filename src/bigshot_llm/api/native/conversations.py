@@ -59,8 +59,8 @@ async def create_conversation(
         provider=body.provider,
         model=body.model,
         settings=body.settings.model_dump(exclude_none=True),
+        commit=True,
     )
-    await session.commit()
     return ok(service.conversation_public(conv), status_code=201)
 
 

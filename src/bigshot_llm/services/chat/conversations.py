@@ -77,12 +77,14 @@ async def create(
     provider: str | None = None,
     model: str | None = None,
     settings: dict[str, Any] | None = None,
+    commit: bool = False,
 ) -> Conversation:
+    """A new conversation (flushed; committed too with `commit`)."""
     conv = Conversation(
         owner_id=owner_id, title=title, provider=provider, model=model, settings=settings or {}
     )
     session.add(conv)
-    await session.flush()
+    await (session.commit() if commit else session.flush())
     return conv
 
 
