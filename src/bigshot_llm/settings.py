@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, validation_alias=_gw("WORKERS"))
     bootstrap_admin_key: str | None = Field(None, validation_alias=_gw("BOOTSTRAP_ADMIN_KEY"))
     secret_key: str | None = Field(None, validation_alias=_gw("SECRET_KEY"))
+    # Only `bigshot-llm secrets rotate` reads these (never the command line: argv is public).
+    old_secret_key: str | None = Field(None, validation_alias=_gw("OLD_SECRET_KEY"))
+    new_secret_key: str | None = Field(None, validation_alias=_gw("NEW_SECRET_KEY"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", validation_alias=_gw("LOG_LEVEL")
     )

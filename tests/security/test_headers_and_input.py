@@ -129,10 +129,10 @@ def test_secrets_rotate_re_encrypts_stored_keys(tmp_path: Path) -> None:
         "LMSTUDIO_API_KEY": "sk-rotate-me-0123456789",
     }
 
-    def cli(*args: str, secret: str) -> subprocess.CompletedProcess[str]:
+    def cli(*args: str, secret: str, new: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "bigshot_llm.cli", *args],
-            env={**env, "BIGSHOT_SECRET_KEY": secret},
+            env={**env, "BIGSHOT_SECRET_KEY": secret, "BIGSHOT_NEW_SECRET_KEY": new},
             capture_output=True,
             text=True,
             cwd=tmp_path,
@@ -159,9 +159,9 @@ def test_secrets_rotate_re_encrypts_stored_keys(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "sk-rotate-me-0123456789" in first.stdout, first.stderr
-    rotated = cli("secrets", "rotate", "--old", "old", "--new", "new", secret="old")
+    rotated = cli("secrets", "rotate", secret="old", new="new")
     assert rotated.returncode == 0, rotated.stderr
-    assert "re-encrypted 1 stored keys" in rotated.stdout
+    assert "re-encrypted 1 stored secrets" in rotated.stdout
     after = subprocess.run(
         [sys.executable, "-c", script],
         env={**env, "BIGSHOT_SECRET_KEY": "new"},
@@ -171,7 +171,7 @@ def test_secrets_rotate_re_encrypts_stored_keys(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "sk-rotate-me-0123456789" in after.stdout, after.stderr
-    wrong = cli("secrets", "rotate", "--old", "bogus", "--new", "newer", secret="new")
+    wrong = cli("secrets", "rotate", secret="bogus", new="newer")
     assert wrong.returncode == 1 and "neither" in wrong.stderr
 
 

@@ -20,12 +20,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection
-from bigshot_llm.errors import NotFound
+from bigshot_llm.errors import GatewayError, NotFound
 from bigshot_llm.providers.base import Provider, ProviderSpec, TransportName
 from bigshot_llm.providers.kinds import create_provider
 from bigshot_llm.providers.urls import mask_secret
 from bigshot_llm.services.access.auth import Principal
-from bigshot_llm.services.access.secrets import SecretBox
+from bigshot_llm.services.access.secrets import SecretBox, SecretUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ class ProviderRecord:
     updated_at: datetime
     exclusive_loading: bool = False
     pool_urls: tuple[str, ...] = ()
+    # Why the stored API key could not be decrypted (None: it could, or there is none).
+    secret_error: str | None = None
 
     def spec(
         self, transport: TransportName, retry_attempts: int, keepalive_expiry: float = 4.0
@@ -106,7 +108,30 @@ class ProviderRecord:
         return {"id": self.id, "name": self.name, "provider": self.kind, "base_url": self.base_url}
 
 
+def unreadable_secret(record: ProviderRecord) -> GatewayError:
+    """The clear error for a provider whose stored key the current secret cannot open."""
+    return GatewayError(
+        f"provider '{record.name}' ({record.id}): its stored API key cannot be decrypted; "
+        "BIGSHOT_SECRET_KEY changed without `bigshot-llm secrets rotate` (rotate, or set the "
+        "provider's api_key again)",
+        code="secret_unreadable",
+    )
+
+
+def _decrypted(row: ProviderConfig, box: SecretBox) -> tuple[str | None, str | None]:
+    """(the API key, None) or (None, why it cannot be read): one bad row must not take the
+    whole snapshot (and with it every provider) down."""
+    if not row.api_key_encrypted:
+        return None, None
+    try:
+        return box.decrypt(row.api_key_encrypted), None
+    except SecretUnreadable as exc:
+        log.error("provider %r (%s): %s", row.name, row.id, exc)
+        return None, str(exc)
+
+
 def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
+    api_key, secret_error = _decrypted(row, box)
     return ProviderRecord(
         id=row.id,
         scope=row.scope,
@@ -114,7 +139,7 @@ def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
         name=row.name,
         kind=row.kind,
         base_url=row.base_url,
-        api_key=box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None,
+        api_key=api_key,
         default_model=row.default_model,
         connect_timeout=row.connect_timeout,
         list_timeout=row.list_timeout,
@@ -127,6 +152,7 @@ def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
         updated_at=row.updated_at,
         exclusive_loading=bool(row.exclusive_loading),
         pool_urls=tuple(row.pool_urls or ()),
+        secret_error=secret_error,
     )
 
 
@@ -231,6 +257,8 @@ class ProviderRegistry:
 
     def provider(self, record: ProviderRecord) -> Provider:
         """The pooled provider for a config, rebuilt when the config changed."""
+        if record.secret_error is not None:
+            raise unreadable_secret(record)
         spec = record.spec(self.transport, self.retry_attempts, self.keepalive_expiry)
         live = self._live.get(record.id)
         if live is not None and live[0] == spec:
