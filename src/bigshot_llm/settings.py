@@ -91,6 +91,15 @@ class Settings(BaseSettings):
     rate_limit_user: int = Field(120, ge=0, validation_alias=_gw("RATE_LIMIT_USER"))
     rate_limit_admin: int = Field(0, ge=0, validation_alias=_gw("RATE_LIMIT_ADMIN"))
     max_streams_user: int = Field(4, ge=0, validation_alias=_gw("MAX_STREAMS_USER"))
+    # What one non-admin user may own (0 = unlimited): active keys, own providers, and pool
+    # URLs over all their providers (each one is a server the gateway health-checks).
+    max_keys_per_user: int = Field(20, ge=0, le=100_000, validation_alias=_gw("MAX_KEYS_PER_USER"))
+    max_providers_per_user: int = Field(
+        10, ge=0, le=10_000, validation_alias=_gw("MAX_PROVIDERS_PER_USER")
+    )
+    max_pool_urls_per_user: int = Field(
+        8, ge=0, le=10_000, validation_alias=_gw("MAX_POOL_URLS_PER_USER")
+    )
     rate_limit_fail_open: bool = Field(True, validation_alias=_gw("RATE_LIMIT_FAIL_OPEN"))
     allowed_upstream_hosts: str = Field(
         "localhost,127.0.0.1,::1", validation_alias=_gw("ALLOWED_UPSTREAM_HOSTS")

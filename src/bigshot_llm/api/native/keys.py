@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy import func
 from sqlmodel import col, select
 from starlette.responses import Response
 
@@ -12,7 +13,15 @@ from bigshot_llm.api.deps import AdminUser, CurrentUser, ResourcesDep, SessionDe
 from bigshot_llm.api.responses import ok
 from bigshot_llm.db.models import ApiKey, User, utcnow
 from bigshot_llm.errors import Conflict, Forbidden, NotFound
-from bigshot_llm.schemas.access import KeyCreate, KeyCreated, KeyPublic, KeyUpdate, Me
+from bigshot_llm.schemas.access import (
+    KeyCreate,
+    KeyCreated,
+    KeyPublic,
+    KeyUpdate,
+    Me,
+    UserPublic,
+    UserUpdate,
+)
 from bigshot_llm.schemas.base import Envelope
 from bigshot_llm.services.access import audit
 from bigshot_llm.services.access.auth import create_key, ensure_user
@@ -47,10 +56,31 @@ async def me(principal: CurrentUser) -> Response:
     )
 
 
+async def _check_key_cap(session: SessionDep, user_id: str, cap: int) -> None:
+    """A user may hold `cap` active keys (0: unlimited): more keys never buy more limits, but
+    an endless supply of keys is still an endless supply of things to revoke."""
+    if not cap:
+        return
+    stmt = (
+        select(func.count())
+        .select_from(ApiKey)
+        .where(col(ApiKey.user_id) == user_id, col(ApiKey.revoked_at).is_(None))
+    )
+    active = (await session.exec(stmt)).one()
+    if active >= cap:
+        raise Conflict(
+            f"you already have {active} active keys, the most a user may hold "
+            f"(BIGSHOT_MAX_KEYS_PER_USER={cap}); revoke one first",
+            code="too_many_keys",
+        )
+
+
 @router.post(
     "/keys", status_code=201, response_model=Envelope[KeyCreated], summary="Create an API key"
 )
-async def create(body: KeyCreate, principal: CurrentUser, session: SessionDep) -> Response:
+async def create(
+    body: KeyCreate, principal: CurrentUser, session: SessionDep, resources: ResourcesDep
+) -> Response:
     limits_given = body.rate_limit_per_minute is not None or body.max_streams is not None
     if (body.user or body.role or limits_given) and not principal.is_admin:
         raise Forbidden("only admins can create keys for other users, choose roles or limits")
@@ -66,6 +96,8 @@ async def create(body: KeyCreate, principal: CurrentUser, session: SessionDep) -
         if own is None:
             raise NotFound("your user no longer exists")
         user = own
+        if not principal.is_admin:
+            await _check_key_cap(session, user.id, resources.settings.max_keys_per_user)
     key, clear = await create_key(session, user, body.name)
     key.rate_limit_per_minute = body.rate_limit_per_minute
     key.max_streams = body.max_streams
@@ -142,9 +174,67 @@ async def update_key(
     return ok(key_public(key))
 
 
-@router.get("/users", summary="List users (admin)")
+def user_public(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "role": user.role,
+        "created_at": user.created_at,
+        "rate_limit_per_minute": user.rate_limit_per_minute,
+        "max_streams": user.max_streams,
+    }
+
+
+@router.get("/users", response_model=Envelope[list[UserPublic]], summary="List users (admin)")
 async def list_users(_: AdminUser, session: SessionDep) -> Response:
     users = (await session.exec(select(User).order_by(col(User.created_at)))).all()
-    return ok(
-        [{"id": u.id, "name": u.name, "role": u.role, "created_at": u.created_at} for u in users]
+    return ok([user_public(u) for u in users])
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=Envelope[UserPublic],
+    summary="Set a user's limits (admin): shared by all the user's keys",
+)
+async def update_user(
+    user_id: str,
+    body: UserUpdate,
+    principal: AdminUser,
+    session: SessionDep,
+    resources: ResourcesDep,
+) -> Response:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user '{user_id}' not found")
+    before = user_public(user)
+    for name, value in body.model_dump(exclude_unset=True).items():
+        setattr(user, name, value)
+    session.add(user)
+    audit.record(
+        session, principal, "user.update", "user", user.id, before=before, after=user_public(user)
     )
+    await session.commit()
+    await resources.auth.invalidate_everywhere()  # every key of the user, on every replica
+    return ok(user_public(user))
+
+
+@router.delete(
+    "/users/{user_id}",
+    response_model=Envelope[UserPublic],
+    summary="Remove a user (admin): their keys, providers, conversations and stream tokens end",
+)
+async def delete_user(
+    user_id: str, principal: AdminUser, session: SessionDep, resources: ResourcesDep
+) -> Response:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user '{user_id}' not found")
+    if user.id == principal.user_id:
+        raise Conflict("you cannot remove your own user")
+    before = user_public(user)
+    await session.delete(user)  # keys, providers, conversations … go with it (ON DELETE CASCADE)
+    audit.record(session, principal, "user.delete", "user", user_id, before=before)
+    await session.commit()
+    await resources.auth.invalidate_everywhere()
+    await resources.registry.changed()  # the user's providers are gone
+    return ok(before)

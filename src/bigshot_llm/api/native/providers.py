@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
-from bigshot_llm.api.deps import CurrentUser, ResourcesDep, SessionDep
+from bigshot_llm.api.deps import CurrentUser, ResourcesDep, SessionDep, enforce_rate_limit
 from bigshot_llm.api.responses import ok
 from bigshot_llm.errors import GatewayError, NotFound
 from bigshot_llm.resources import Resources
@@ -26,6 +26,9 @@ from bigshot_llm.services.providers.configs import ProviderConfigService
 from bigshot_llm.services.providers.registry import ProviderRecord
 
 router = APIRouter(prefix="/api/v1/llm-providers", tags=["provider configs"])
+# Routes that make the gateway contact a server on the caller's behalf (a test, the SSRF
+# guard's DNS look-ups) count against the caller's request limit like the LLM routes.
+RATE_LIMITED = [Depends(enforce_rate_limit)]
 
 
 def config_service(session: AsyncSession, resources: Resources) -> ProviderConfigService:
@@ -34,6 +37,8 @@ def config_service(session: AsyncSession, resources: Resources) -> ProviderConfi
         resources.registry,
         resources.box,
         allowed_hosts=resources.settings.allowed_upstream_host_set,
+        max_providers=resources.settings.max_providers_per_user,
+        max_pool_urls=resources.settings.max_pool_urls_per_user,
     )
 
 
@@ -59,7 +64,11 @@ async def list_providers(
 
 
 @router.post(
-    "", status_code=201, response_model=Envelope[ProviderPublic], summary="Create a provider"
+    "",
+    status_code=201,
+    response_model=Envelope[ProviderPublic],
+    summary="Create a provider",
+    dependencies=RATE_LIMITED,
 )
 async def create_provider(
     body: ProviderCreate, principal: CurrentUser, session: SessionDep, resources: ResourcesDep
@@ -87,7 +96,12 @@ async def get_provider(
     return ok(_visible(resources, principal, provider_id).public())
 
 
-@router.patch("/{provider_id}", response_model=Envelope[ProviderPublic], summary="Change it")
+@router.patch(
+    "/{provider_id}",
+    response_model=Envelope[ProviderPublic],
+    summary="Change it",
+    dependencies=RATE_LIMITED,
+)
 async def update_provider(
     provider_id: str,
     body: ProviderUpdate,
@@ -131,6 +145,7 @@ async def activate_provider(
     "/{provider_id}/test",
     response_model=Envelope[ProviderTestResult],
     summary="Reachability, latency and model count",
+    dependencies=RATE_LIMITED,
 )
 async def test_provider(
     provider_id: str, principal: CurrentUser, resources: ResourcesDep
