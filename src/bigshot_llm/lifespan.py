@@ -67,6 +67,8 @@ def build_core(settings: Settings) -> Core:
         retry_attempts=settings.retry_attempts,
         pool_health_seconds=settings.pool_health_seconds,
         keepalive_expiry=settings.upstream_keepalive_seconds,
+        allowed_hosts=settings.allowed_upstream_host_set,
+        forbidden_ports=frozenset({settings.port}),
     )
     return Core(settings, engine, sessions, box, registry, Authenticator(sessions))
 
@@ -147,7 +149,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         await health.start()
         stack.push_async_callback(health.close)
-        generation = GenerationService(router, slots, usage)
+        generation = GenerationService(
+            router, slots, usage, max_choices=settings.max_choices_user
+        )
         compare = CompareService(core.sessions, generation)
         stack.push_async_callback(compare.close)  # comparisons store what they have
         streams = StreamManager(

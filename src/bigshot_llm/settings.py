@@ -100,9 +100,13 @@ class Settings(BaseSettings):
     max_pool_urls_per_user: int = Field(
         8, ge=0, le=10_000, validation_alias=_gw("MAX_POOL_URLS_PER_USER")
     )
+    # `n` (choices per request) a non-admin key may ask for; more is clamped to it.
+    max_choices_user: int = Field(1, ge=1, le=128, validation_alias=_gw("MAX_CHOICES_USER"))
     rate_limit_fail_open: bool = Field(True, validation_alias=_gw("RATE_LIMIT_FAIL_OPEN"))
+    # LM Studio's port on loopback only: a host without a port would open every local
+    # service (databases, admin consoles, the gateway itself) to every user.
     allowed_upstream_hosts: str = Field(
-        "localhost,127.0.0.1,::1", validation_alias=_gw("ALLOWED_UPSTREAM_HOSTS")
+        "localhost:1234,127.0.0.1:1234,[::1]:1234", validation_alias=_gw("ALLOWED_UPSTREAM_HOSTS")
     )
     public_url: str | None = Field(None, validation_alias=_gw("PUBLIC_URL"))
     # Usage, metrics, logs and webhooks.
@@ -185,15 +189,45 @@ class Settings(BaseSettings):
 
     @property
     def allowed_upstream_host_set(self) -> frozenset[str]:
-        return frozenset(
-            h.strip().lower().strip("[]")
-            for h in self.allowed_upstream_hosts.split(",")
-            if h.strip()
-        )
+        return parse_allow_list(self.allowed_upstream_hosts)
 
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+def canonical_host(host: str) -> str:
+    """A host as allow-list entries spell it: lower case, IP addresses in their short form."""
+    host = host.strip().lower().strip("[]")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port`` as allow-list entries spell it (``[::1]:1234`` for IPv6)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_allow_list(text: str) -> frozenset[str]:
+    """`BIGSHOT_ALLOWED_UPSTREAM_HOSTS` normalised: ``host``, ``host:port``, ``[v6]:port`` or a
+    bare IPv6 address (``::1``: every port)."""
+    entries: set[str] = set()
+    for raw in text.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry.startswith("["):
+            host, _, rest = entry[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else ""
+        elif entry.count(":") == 1:
+            host, _, port = entry.partition(":")
+        else:  # a name, an IPv4 address or a bare IPv6 address
+            host, port = entry, ""
+        host = canonical_host(host)
+        entries.add(host_port(host, int(port)) if port.isdigit() else host)
+    return frozenset(entries)
 
 
 def is_loopback_host(host: str) -> bool:

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from bigshot_llm.providers.addresses import AddressPolicy
+
 ModelType = Literal["llm", "vlm", "embeddings"]
 ModelState = Literal["loaded", "not-loaded"]
 TransportName = Literal["aiohttp", "httpx"]
@@ -40,6 +42,11 @@ class ProviderSpec:
     extra_headers: dict[str, str] = field(default_factory=dict)
     # More roots serving the same models: with base_url they form a pool (providers/pool.py).
     pool_urls: tuple[str, ...] = ()
+    # Checked again at connect time (DNS rebinding); None: no check (tests, the simulator).
+    address_policy: AddressPolicy | None = None
+    # False for a user's own provider: errors say what happened in our words, never the
+    # upstream's body (a user must not read other local services through the gateway).
+    echo_upstream_errors: bool = True
 
     @property
     def openai_base(self) -> str:

@@ -37,6 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bigshot_llm.aio import stop_task
 from bigshot_llm.db.models import AuditEvent, Webhook, WebhookDelivery, new_id, utcnow
 from bigshot_llm.errors import GatewayError
+from bigshot_llm.providers.addresses import PRIVILEGED, guarded_httpx_transport
 from bigshot_llm.services.access.secrets import SecretBox, SecretUnreadable
 from bigshot_llm.services.access.url_guard import check_url
 from bigshot_llm.services.usage.metrics import Metrics
@@ -139,7 +140,8 @@ class WebhookDispatcher:
             timeout=self.policy.timeout,
             follow_redirects=False,
             trust_env=False,
-            transport=transport,
+            # Resolved and checked again per connection: a rebinding name cannot reach metadata.
+            transport=transport or guarded_httpx_transport(PRIVILEGED),
             headers={"User-Agent": "bigshot-llm-webhooks", "Content-Type": "application/json"},
         )
         self._wake = asyncio.Event()

@@ -104,7 +104,11 @@ class ProviderConfigService:
         """The SSRF guard, for the base URL and every pool member alike."""
         for url in urls:
             await check_url(
-                url, privileged=principal.is_admin, allowed_hosts=self.allowed_hosts, field=field
+                url,
+                privileged=principal.is_admin,
+                allowed_hosts=self.allowed_hosts,
+                field=field,
+                forbidden_ports=self.registry.forbidden_ports,
             )
 
     def _manageable(self, principal: Principal, provider_id: str) -> ProviderRecord:

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection
+from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection, User
 from bigshot_llm.errors import GatewayError, NotFound
+from bigshot_llm.providers.addresses import PRIVILEGED, AddressPolicy
 from bigshot_llm.providers.base import Provider, ProviderSpec, TransportName
 from bigshot_llm.providers.kinds import create_provider
 from bigshot_llm.providers.urls import mask_secret
@@ -55,9 +56,19 @@ class ProviderRecord:
     pool_urls: tuple[str, ...] = ()
     # Why the stored API key could not be decrypted (None: it could, or there is none).
     secret_error: str | None = None
+    owner_is_admin: bool = False
+
+    @property
+    def privileged(self) -> bool:
+        """Made by an admin (global, or an admin's own): may reach private hosts."""
+        return self.owner_id is None or self.owner_is_admin
 
     def spec(
-        self, transport: TransportName, retry_attempts: int, keepalive_expiry: float = 4.0
+        self,
+        transport: TransportName,
+        retry_attempts: int,
+        keepalive_expiry: float = 4.0,
+        policy: AddressPolicy | None = None,
     ) -> ProviderSpec:
         return ProviderSpec(
             id=self.id,
@@ -76,6 +87,8 @@ class ProviderRecord:
             keepalive_expiry=keepalive_expiry,
             transport=transport,
             pool_urls=self.pool_urls,
+            address_policy=policy,
+            echo_upstream_errors=self.owner_id is None,
         )
 
     def public(self) -> dict[str, Any]:
@@ -130,7 +143,9 @@ def _decrypted(row: ProviderConfig, box: SecretBox) -> tuple[str | None, str | N
         return None, str(exc)
 
 
-def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
+def record_from_row(
+    row: ProviderConfig, box: SecretBox, owner_role: str | None = None
+) -> ProviderRecord:
     api_key, secret_error = _decrypted(row, box)
     return ProviderRecord(
         id=row.id,
@@ -153,6 +168,7 @@ def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
         exclusive_loading=bool(row.exclusive_loading),
         pool_urls=tuple(row.pool_urls or ()),
         secret_error=secret_error,
+        owner_is_admin=owner_role == "admin",
     )
 
 
@@ -168,6 +184,8 @@ class ProviderRegistry:
         retry_attempts: int = 2,
         pool_health_seconds: float = 5.0,
         keepalive_expiry: float = 4.0,
+        allowed_hosts: frozenset[str] = frozenset(),
+        forbidden_ports: frozenset[int] = frozenset(),
     ) -> None:
         self._sessions = sessions
         self._box = box
@@ -182,14 +200,22 @@ class ProviderRegistry:
         self.version = 0
         self.pool_health_seconds = pool_health_seconds
         self._change_listeners: list[Callable[[], Awaitable[None]]] = []
+        self.allowed_hosts = allowed_hosts
+        self.forbidden_ports = forbidden_ports
 
     async def reload(self) -> None:
         """Re-read every config and selection (they are few) and swap the snapshot."""
         async with self._lock:
             async with self._sessions() as session:
-                rows = (await session.exec(select(ProviderConfig))).all()
+                stmt = select(ProviderConfig, User.role).outerjoin(
+                    User,
+                    User.id == ProviderConfig.owner_id,  # type: ignore[arg-type]
+                )
+                rows = (await session.exec(stmt)).all()
                 selections = (await session.exec(select(ProviderSelection))).all()
-            self._records = {row.id: record_from_row(row, self._box) for row in rows}
+            self._records = {
+                row.id: record_from_row(row, self._box, role) for row, role in rows
+            }
             self._selections = {sel.scope: sel.provider_id for sel in selections}
             self.version += 1
             for provider_id in list(self._live):
@@ -259,7 +285,9 @@ class ProviderRegistry:
         """The pooled provider for a config, rebuilt when the config changed."""
         if record.secret_error is not None:
             raise unreadable_secret(record)
-        spec = record.spec(self.transport, self.retry_attempts, self.keepalive_expiry)
+        spec = record.spec(
+            self.transport, self.retry_attempts, self.keepalive_expiry, self.policy_for(record)
+        )
         live = self._live.get(record.id)
         if live is not None and live[0] == spec:
             return live[1]
@@ -268,6 +296,12 @@ class ProviderRegistry:
         if live is not None:
             self._retire(live[1])
         return provider
+
+    def policy_for(self, record: ProviderRecord) -> AddressPolicy:
+        """What the provider's connections may reach, checked again at connect time."""
+        if record.privileged:
+            return PRIVILEGED
+        return AddressPolicy(False, self.allowed_hosts, self.forbidden_ports)
 
     def _retire(self, provider: Provider) -> None:
         """Close an outdated client later, letting running streams end on it."""
