@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from bigshot_llm.settings import Settings
 from tests.conftest import ADMIN_KEY, auth
-from tests.support.servers import ThreadedServer, free_port
+from tests.support.servers import ThreadedServer
 
 ADMIN = auth(ADMIN_KEY)
 PROVIDERS = "/api/v1/llm-providers"
