@@ -149,9 +149,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         await health.start()
         stack.push_async_callback(health.close)
-        generation = GenerationService(
-            router, slots, usage, max_choices=settings.max_choices_user
-        )
+        generation = GenerationService(router, slots, usage, max_choices=settings.max_choices_user)
         compare = CompareService(core.sessions, generation)
         stack.push_async_callback(compare.close)  # comparisons store what they have
         streams = StreamManager(

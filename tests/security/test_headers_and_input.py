@@ -188,3 +188,24 @@ async def test_middleware_errors_use_the_v1_shape_on_v1(client: httpx.AsyncClien
     )
     assert too_big.status_code == 413
     assert "success" not in too_big.json() and too_big.json()["error"]["message"]
+
+
+async def test_docs_come_from_the_gateway_itself(client: httpx.AsyncClient) -> None:
+    """Swagger UI from the installed package, no CDN, no inline script: the API key the UI
+    keeps in localStorage on this origin is out of reach of third-party scripts."""
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert "https://" not in docs.text and "http://" not in docs.text
+    assert "<script>" not in docs.text  # only <script src=...>
+    csp = docs.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "cdn" not in csp
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+    for asset, kind in (
+        ("/docs/assets/swagger-ui-bundle.js", "javascript"),
+        ("/docs/assets/swagger-ui.css", "css"),
+        ("/docs/init.js", "javascript"),
+    ):
+        answer = await client.get(asset)
+        assert answer.status_code == 200 and kind in answer.headers["content-type"], asset
+    assert (await client.get("/docs/assets/index.html")).status_code == 404  # only what it uses
+    assert (await client.get("/redoc")).status_code == 404  # ReDoc exists only on a CDN

@@ -172,9 +172,7 @@ class RateLimits:
 
     # ---- storage --------------------------------------------------------------------------
 
-    async def _hit(
-        self, item: RateLimitItemPerMinute, *scope: str, cost: int = 1
-    ) -> LimitState:
+    async def _hit(self, item: RateLimitItemPerMinute, *scope: str, cost: int = 1) -> LimitState:
         try:
             allowed = await self.limiter.hit(item, *scope, cost=cost)
             stats = await self.limiter.get_window_stats(item, *scope)

@@ -155,6 +155,10 @@ class GenerationService:
             model=model,
             endpoint=request.endpoint,
             streamed=streamed,
+            # Labels only for what the provider listed: a made-up model name (or a user's own
+            # provider name) must not become a permanent /metrics series.
+            metric_provider=record.name if record.owner_id is None else "user",
+            metric_model=model if self.router.catalog.listed(record, model) else "other",
         )
 
     async def call(self, request: GenerationRequest) -> Answer:

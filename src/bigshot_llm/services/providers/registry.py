@@ -213,13 +213,14 @@ class ProviderRegistry:
                 )
                 rows = (await session.exec(stmt)).all()
                 selections = (await session.exec(select(ProviderSelection))).all()
-            self._records = {
-                row.id: record_from_row(row, self._box, role) for row, role in rows
-            }
+            self._records = {row.id: record_from_row(row, self._box, role) for row, role in rows}
             self._selections = {sel.scope: sel.provider_id for sel in selections}
             self.version += 1
-            for provider_id in list(self._live):
-                if provider_id not in self._records:
+            for provider_id, (spec, _) in list(self._live.items()):
+                record = self._records.get(provider_id)
+                # Gone, or changed: the next request builds a new client; the old one stops
+                # its background work now (a pool's health checks) and closes later.
+                if record is None or self._spec(record) != spec:
                     self._retire(self._live.pop(provider_id)[1])
 
     def on_change(self, listener: Callable[[], Awaitable[None]]) -> None:
@@ -285,9 +286,7 @@ class ProviderRegistry:
         """The pooled provider for a config, rebuilt when the config changed."""
         if record.secret_error is not None:
             raise unreadable_secret(record)
-        spec = record.spec(
-            self.transport, self.retry_attempts, self.keepalive_expiry, self.policy_for(record)
-        )
+        spec = self._spec(record)
         live = self._live.get(record.id)
         if live is not None and live[0] == spec:
             return live[1]
@@ -297,6 +296,11 @@ class ProviderRegistry:
             self._retire(live[1])
         return provider
 
+    def _spec(self, record: ProviderRecord) -> ProviderSpec:
+        return record.spec(
+            self.transport, self.retry_attempts, self.keepalive_expiry, self.policy_for(record)
+        )
+
     def policy_for(self, record: ProviderRecord) -> AddressPolicy:
         """What the provider's connections may reach, checked again at connect time."""
         if record.privileged:
@@ -304,7 +308,11 @@ class ProviderRegistry:
         return AddressPolicy(False, self.allowed_hosts, self.forbidden_ports)
 
     def _retire(self, provider: Provider) -> None:
-        """Close an outdated client later, letting running streams end on it."""
+        """Close an outdated client later, letting running streams end on it; its background
+        work (a pool's health checks) stops at once."""
+        retire = getattr(provider, "retire", None)
+        if callable(retire):
+            retire()
         self._retired.append(provider)
         loop = asyncio.get_running_loop()
         loop.call_later(
