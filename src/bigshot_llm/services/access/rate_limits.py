@@ -156,6 +156,8 @@ class RateLimits:
         try:
             await self._hit(item, "auth-fail", address)
         except RateLimited as exc:
+            if "X-RateLimit-Limit" not in exc.headers:
+                raise  # the storage is down and limits fail closed: not this address's doing
             retry = float(exc.headers.get("Retry-After", "60"))
             self._block(address, retry)
             raise RateLimited(
