@@ -186,3 +186,17 @@ async def test_an_admin_may_allow_more_choices(
     answer = await client.post("/v1/chat/completions", json=body, headers=user_headers)
     assert answer.status_code == 200, answer.text
     assert sim.state.last_request_body["n"] == 3
+
+
+def test_every_field_the_native_api_sends_is_forwarded_for_users() -> None:
+    """The native API builds its upstream body itself; a field added there must be on the
+    allow-list too, or user keys would lose it without a word."""
+    from bigshot_llm.schemas.llm import ChatRequest, CompletionRequest
+    from bigshot_llm.services.generation.upstream_fields import CHAT_FIELDS, COMPLETION_FIELDS
+
+    sampling = {"max_tokens": 5, "temperature": 0.1, "top_p": 0.5, "stop": ["x"], "seed": 1}
+    chat = ChatRequest.model_validate({"messages": [{"role": "user", "content": "hi"}], **sampling})
+    completion = CompletionRequest.model_validate({"prompt": "hi", **sampling})
+    assert set(chat.upstream_params()) == set(sampling)
+    assert {"messages", "model", "stream", "stream_options", *chat.upstream_params()} <= CHAT_FIELDS
+    assert {"prompt", "model", "stream", *completion.upstream_params()} <= COMPLETION_FIELDS
