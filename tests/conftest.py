@@ -76,7 +76,12 @@ def settings_overrides() -> dict[str, Any]:
 def settings(
     tmp_path: Path, database_url: str, sim: Any, settings_overrides: dict[str, Any]
 ) -> Settings:
-    values = {"database_url": database_url, "lmstudio_api_base": f"{sim.url}/v1"}
+    values = {
+        "database_url": database_url,
+        "lmstudio_api_base": f"{sim.url}/v1",
+        # Like the default's LM Studio port on loopback, but for the simulator's port.
+        "allowed_upstream_hosts": f"127.0.0.1:{sim.port},localhost:{sim.port}",
+    }
     values.update(settings_overrides)
     return make_settings(tmp_path, **values)
 

@@ -135,9 +135,11 @@ def _run_uvicorn(uvicorn: Any, settings: Settings, host: str, port: int, workers
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
     from bigshot_llm.db import migrate
     from bigshot_llm.db.engine import make_engine
+    from bigshot_llm.services.access.secrets import secure_data_dir, secure_sqlite
 
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.data_dir)
+    secure_sqlite(settings.effective_database_url)
 
     async def run() -> None:
         engine = make_engine(settings.effective_database_url)
@@ -202,39 +204,81 @@ def cmd_providers_list(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_secrets_rotate(args: argparse.Namespace) -> int:
-    """Re-encrypt every stored upstream key from the old secret to the new one."""
+def _rotation_secrets(settings: Settings) -> tuple[str, str]:
+    """(old, new): from the environment, the new one else from standard input; never argv,
+    which every local user can read in the process list."""
+    from bigshot_llm.services.access.secrets import KEY_FILE_NAME
+
+    old = settings.old_secret_key or settings.secret_key
+    key_file = settings.data_dir / KEY_FILE_NAME
+    if not old and key_file.exists():
+        old = key_file.read_text().strip()
+    new = settings.new_secret_key
+    if not new:
+        if sys.stdin.isatty():
+            import getpass
+
+            new = getpass.getpass("new secret: ")
+        else:
+            new = sys.stdin.readline().rstrip("\r\n")
+    if not old:
+        raise SystemExit(
+            "bigshot-llm: no current secret: set BIGSHOT_OLD_SECRET_KEY (or BIGSHOT_SECRET_KEY)"
+        )
+    if not new:
+        raise SystemExit(
+            "bigshot-llm: no new secret: set BIGSHOT_NEW_SECRET_KEY or give it on standard input"
+        )
+    return old, new
+
+
+def cmd_secrets_rotate(_: argparse.Namespace) -> int:
+    """Re-encrypt every stored secret (upstream keys, webhook secrets) under the new secret."""
     from sqlmodel import select
 
     from bigshot_llm.db.engine import make_engine, make_session_factory
-    from bigshot_llm.db.models import ProviderConfig
-    from bigshot_llm.services.access.secrets import SecretBox
+    from bigshot_llm.db.models import ProviderConfig, Webhook
+    from bigshot_llm.services.access.secrets import SecretBox, SecretUnreadable
 
     settings = _settings()
-    box = SecretBox(args.new, old_secrets=(args.old,))
+    old, new = _rotation_secrets(settings)
+    box = SecretBox(new, old_secrets=(old,))
 
     async def run() -> int:
         engine = make_engine(settings.effective_database_url)
         try:
             async with make_session_factory(engine)() as session:
-                rows = (await session.exec(select(ProviderConfig))).all()
                 count = 0
-                for row in rows:
+                for row in (await session.exec(select(ProviderConfig))).all():
                     if row.api_key_encrypted:
-                        row.api_key_encrypted = box.rotate(row.api_key_encrypted)
+                        try:
+                            row.api_key_encrypted = box.rotate(row.api_key_encrypted)
+                        except SecretUnreadable as exc:
+                            raise SecretUnreadable(
+                                f"provider '{row.name}' ({row.id}): {exc}; nothing was changed"
+                            ) from None
                         session.add(row)
                         count += 1
-                await session.commit()
+                for hook in (await session.exec(select(Webhook))).all():
+                    try:
+                        hook.secret_encrypted = box.rotate(hook.secret_encrypted)
+                    except SecretUnreadable as exc:
+                        raise SecretUnreadable(
+                            f"webhook {hook.id} ({hook.url}): {exc}; nothing was changed"
+                        ) from None
+                    session.add(hook)
+                    count += 1
+                await session.commit()  # all or nothing
                 return count
         finally:
             await engine.dispose()
 
     try:
         count = asyncio.run(run())
-    except ValueError as exc:
+    except SecretUnreadable as exc:
         print(f"bigshot-llm: {exc}", file=sys.stderr)
         return 1
-    print(f"re-encrypted {count} stored keys; now set BIGSHOT_SECRET_KEY to the new secret")
+    print(f"re-encrypted {count} stored secrets; now set BIGSHOT_SECRET_KEY to the new secret")
     return 0
 
 
@@ -283,10 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
     providers.add_parser("list", help="list provider configs").set_defaults(func=cmd_providers_list)
     secrets = sub.add_parser("secrets", help="encryption of stored upstream keys")
     rotate = secrets.add_subparsers(dest="secrets_command", required=True).add_parser(
-        "rotate", help="re-encrypt stored keys under a new BIGSHOT_SECRET_KEY"
+        "rotate",
+        help="re-encrypt stored secrets under a new BIGSHOT_SECRET_KEY",
+        description="The current secret comes from BIGSHOT_OLD_SECRET_KEY (default: "
+        "BIGSHOT_SECRET_KEY or the generated key file), the new one from "
+        "BIGSHOT_NEW_SECRET_KEY or the first line of standard input. Secrets are never "
+        "taken from the command line, which other local users can read.",
     )
-    rotate.add_argument("--old", required=True, help="the current secret")
-    rotate.add_argument("--new", required=True, help="the new secret")
     rotate.set_defaults(func=cmd_secrets_rotate)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI schema (JSON) and exit")

@@ -22,7 +22,12 @@ from bigshot_llm.resources import Core, Resources
 from bigshot_llm.services.access.auth import Authenticator
 from bigshot_llm.services.access.bootstrap import prepare
 from bigshot_llm.services.access.rate_limits import RateLimits, make_storage
-from bigshot_llm.services.access.secrets import SecretBox, load_or_create_key_file
+from bigshot_llm.services.access.secrets import (
+    SecretBox,
+    load_or_create_key_file,
+    secure_data_dir,
+    secure_sqlite,
+)
 from bigshot_llm.services.access.slots import StreamSlots
 from bigshot_llm.services.chat.streams import StreamManager
 from bigshot_llm.services.cluster import Cluster
@@ -51,7 +56,8 @@ def ui_base_url(settings: Settings) -> str:
 def build_core(settings: Settings) -> Core:
     """The database, secret box, provider snapshot and key resolver; nothing is contacted
     yet. The caller closes `registry` and disposes of `engine`."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.data_dir)  # 0700: the database and the key file live here
+    secure_sqlite(settings.effective_database_url)  # 0600 before SQLite first opens it
     engine = make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
     box = SecretBox(settings.secret_key or load_or_create_key_file(settings.data_dir))
@@ -63,6 +69,8 @@ def build_core(settings: Settings) -> Core:
         pool_health_seconds=settings.pool_health_seconds,
         keepalive_expiry=settings.upstream_keepalive_seconds,
         limits=limits_from_settings(settings),
+        allowed_hosts=settings.allowed_upstream_host_set,
+        forbidden_ports=frozenset({settings.port}),
     )
     return Core(settings, engine, sessions, box, registry, Authenticator(sessions))
 
@@ -143,7 +151,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         await health.start()
         stack.push_async_callback(health.close)
-        generation = GenerationService(router, slots, usage)
+        generation = GenerationService(router, slots, usage, max_choices=settings.max_choices_user)
         compare = CompareService(core.sessions, generation)
         stack.push_async_callback(compare.close)  # comparisons store what they have
         streams = StreamManager(

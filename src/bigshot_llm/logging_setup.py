@@ -14,6 +14,7 @@ import copy
 import logging
 import logging.handlers
 import queue
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -31,6 +32,25 @@ _STANDARD = frozenset(
     | {"message", "asctime", "taskName", "color_message"}
 )
 _MARK = "_bigshot_handler"
+# Credentials that can travel in a query string (a chat stream's `token`, keys pasted into
+# URLs): whatever logs a URL, the value never reaches the log.
+_SECRET_QUERY = re.compile(r"([?&](?:token|key|api_key|access_token)=)[^&\s\"']+", re.IGNORECASE)
+
+
+def redact_query_secrets(text: str) -> str:
+    return _SECRET_QUERY.sub(r"\1[redacted]", text)
+
+
+class SecretQueryFilter(logging.Filter):
+    """Masks credentials in query strings of any record (defence in depth: our access log
+    never logs query strings, and uvicorn's is kept off)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact_query_secrets(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
 
 
 class RequestIdFilter(logging.Filter):
@@ -108,12 +128,20 @@ def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
     handler = _QueueHandler(records)
     setattr(handler, _MARK, True)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(SecretQueryFilter())
     root.addHandler(handler)
     root.setLevel(level)
     _listener = logging.handlers.QueueListener(records, writer)
     _listener.start()
     atexit.register(_stop_listener)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+    # uvicorn's access log would print every URL with its query string, a chat stream's
+    # `?token=` included; ours (api/middleware/access_log.py) logs the route template only.
+    # uvicorn logs access lines whenever the logger has a handler, its parents' included, so
+    # it gets none and does not propagate.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False

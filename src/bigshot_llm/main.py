@@ -42,6 +42,7 @@ from bigshot_llm.lifespan import lifespan
 from bigshot_llm.schemas.events import add_event_schemas
 from bigshot_llm.settings import Settings, get_settings
 from bigshot_llm.web import mount_ui
+from bigshot_llm.web.docs import mount_docs
 
 DESCRIPTION = """
 One fast, safe, streaming-first API in front of LM Studio and OpenAI-compatible servers.
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # ours, from the installed Swagger UI package (web/docs.py)
+        redoc_url=None,  # ReDoc exists only on a CDN
     )
     app.state.settings = settings
     default_openapi = app.openapi
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(usage.router, responses=errors)
     app.include_router(webhooks.router, responses=errors)
     app.include_router(metrics.router)
+    mount_docs(app)
     mount_ui(app)  # the UI and its SPA fallback: after every API router
     if settings.fast_path:  # innermost: see api.fast_path
         app.add_middleware(FastPathMiddleware, routes=hot_routes(app.routes))

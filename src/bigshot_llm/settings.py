@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, validation_alias=_gw("WORKERS"))
     bootstrap_admin_key: str | None = Field(None, validation_alias=_gw("BOOTSTRAP_ADMIN_KEY"))
     secret_key: str | None = Field(None, validation_alias=_gw("SECRET_KEY"))
+    # Only `bigshot-llm secrets rotate` reads these (never the command line: argv is public).
+    old_secret_key: str | None = Field(None, validation_alias=_gw("OLD_SECRET_KEY"))
+    new_secret_key: str | None = Field(None, validation_alias=_gw("NEW_SECRET_KEY"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", validation_alias=_gw("LOG_LEVEL")
     )
@@ -88,9 +91,22 @@ class Settings(BaseSettings):
     rate_limit_user: int = Field(120, ge=0, validation_alias=_gw("RATE_LIMIT_USER"))
     rate_limit_admin: int = Field(0, ge=0, validation_alias=_gw("RATE_LIMIT_ADMIN"))
     max_streams_user: int = Field(4, ge=0, validation_alias=_gw("MAX_STREAMS_USER"))
+    # What one non-admin user may own (0 = unlimited): active keys, own providers, and pool
+    # URLs over all their providers (each one is a server the gateway health-checks).
+    max_keys_per_user: int = Field(20, ge=0, le=100_000, validation_alias=_gw("MAX_KEYS_PER_USER"))
+    max_providers_per_user: int = Field(
+        10, ge=0, le=10_000, validation_alias=_gw("MAX_PROVIDERS_PER_USER")
+    )
+    max_pool_urls_per_user: int = Field(
+        8, ge=0, le=10_000, validation_alias=_gw("MAX_POOL_URLS_PER_USER")
+    )
+    # `n` (choices per request) a non-admin key may ask for; more is clamped to it.
+    max_choices_user: int = Field(1, ge=1, le=128, validation_alias=_gw("MAX_CHOICES_USER"))
     rate_limit_fail_open: bool = Field(True, validation_alias=_gw("RATE_LIMIT_FAIL_OPEN"))
+    # LM Studio's port on loopback only: a host without a port would open every local
+    # service (databases, admin consoles, the gateway itself) to every user.
     allowed_upstream_hosts: str = Field(
-        "localhost,127.0.0.1,::1", validation_alias=_gw("ALLOWED_UPSTREAM_HOSTS")
+        "localhost:1234,127.0.0.1:1234,[::1]:1234", validation_alias=_gw("ALLOWED_UPSTREAM_HOSTS")
     )
     public_url: str | None = Field(None, validation_alias=_gw("PUBLIC_URL"))
     # Usage, metrics, logs and webhooks.
@@ -200,15 +216,45 @@ class Settings(BaseSettings):
 
     @property
     def allowed_upstream_host_set(self) -> frozenset[str]:
-        return frozenset(
-            h.strip().lower().strip("[]")
-            for h in self.allowed_upstream_hosts.split(",")
-            if h.strip()
-        )
+        return parse_allow_list(self.allowed_upstream_hosts)
 
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+def canonical_host(host: str) -> str:
+    """A host as allow-list entries spell it: lower case, IP addresses in their short form."""
+    host = host.strip().lower().strip("[]")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port`` as allow-list entries spell it (``[::1]:1234`` for IPv6)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_allow_list(text: str) -> frozenset[str]:
+    """`BIGSHOT_ALLOWED_UPSTREAM_HOSTS` normalised: ``host``, ``host:port``, ``[v6]:port`` or a
+    bare IPv6 address (``::1``: every port)."""
+    entries: set[str] = set()
+    for raw in text.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry.startswith("["):
+            host, _, rest = entry[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else ""
+        elif entry.count(":") == 1:
+            host, _, port = entry.partition(":")
+        else:  # a name, an IPv4 address or a bare IPv6 address
+            host, port = entry, ""
+        host = canonical_host(host)
+        entries.add(host_port(host, int(port)) if port.isdigit() else host)
+    return frozenset(entries)
 
 
 def is_loopback_host(host: str) -> bool:

@@ -14,6 +14,12 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], ind
 ADMIN = auth(ADMIN_KEY)
 
 
+@pytest.fixture
+def settings_overrides(sim: Any) -> dict[str, Any]:
+    # users create configs at the discard port below: allow-list it (with its port)
+    return {"allowed_upstream_hosts": f"127.0.0.1:9,127.0.0.1:{sim.port}"}
+
+
 async def create(client: httpx.AsyncClient, headers: dict, **fields: Any) -> httpx.Response:
     body = {"name": "p", "kind": "lmstudio", "base_url": "http://127.0.0.1:9"}
     body.update(fields)

@@ -132,17 +132,22 @@ async def test_users_may_not_touch_a_global_providers_memory(
     assert sim.state.loads_total == 0 and sim.state.unloads_total == 0
 
 
+@pytest.mark.parametrize("settings_overrides", [{"allowed_upstream_hosts": "127.0.0.1"}])
 async def test_a_user_manages_their_own_provider_and_nobody_elses(
-    client: httpx.AsyncClient, sim: Any, user_headers: dict, other_headers: dict
+    client: httpx.AsyncClient, second_sim: Any, user_headers: dict, other_headers: dict
 ) -> None:
+    # a server of the user's own (the global provider's server is shared: see
+    # test_server_policy.py)
     own = await client.post(
-        BASE, json={"name": "my lms", "base_url": sim.url, "scope": "user"}, headers=user_headers
+        BASE,
+        json={"name": "my lms", "base_url": second_sim.url, "scope": "user"},
+        headers=user_headers,
     )
     assert own.status_code == 201, own.text
     path = f"{BASE}/models/llama-3.2-1b-instruct/load?provider=my%20lms"
     answer = await client.post(path, headers=user_headers)
     assert answer.status_code == 200, answer.text
-    assert sim.state.is_loaded("llama-3.2-1b-instruct")
+    assert second_sim.state.is_loaded("llama-3.2-1b-instruct")
     by_id = f"{BASE}/models/llama-3.2-1b-instruct/unload?provider={own.json()['data']['id']}"
     assert (await client.post(by_id, headers=other_headers)).status_code == 404
 

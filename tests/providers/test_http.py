@@ -91,7 +91,7 @@ def test_upstream_auth_is_not_our_clients_fault(status: int, make_spec: SpecFact
 def test_key_scrubbed_from_relayed_messages(make_spec: SpecFactory) -> None:
     exc = err(400, openai_error(f"bad key {KEY} here"), make_spec)
     assert KEY not in exc.message
-    assert "sk-…x9Qa" in exc.message
+    assert "…x9Qa" in exc.message and "sk-" not in exc.message
 
 
 def test_server_errors(make_spec: SpecFactory) -> None:

@@ -60,7 +60,7 @@ def test_credentials_are_not_echoed() -> None:
 @pytest.mark.parametrize(
     ("secret", "masked"),
     [
-        ("sk-abcdefghijklmnopx9Qa", "sk-…x9Qa"),
+        ("sk-abcdefghijklmnopx9Qa", "…x9Qa"),
         ("lm-studio", "…io"),
         ("short", "****"),
         ("", ""),
@@ -74,7 +74,7 @@ def test_mask_secret(secret: str | None, masked: str) -> None:
 def test_scrub_secret() -> None:
     key = "sk-abcdefghijklmnopx9Qa"
     assert scrub_secret(f"Incorrect API key provided: {key}.", key) == (
-        "Incorrect API key provided: sk-…x9Qa."
+        "Incorrect API key provided: …x9Qa."
     )
     assert scrub_secret("nothing here", key) == "nothing here"
     assert scrub_secret("nothing here", None) == "nothing here"

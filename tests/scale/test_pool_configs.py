@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 PROVIDERS = "/api/v1/llm-providers"
@@ -38,14 +40,14 @@ async def test_pool_urls_are_normalised_stored_and_cleared(
 
 
 async def test_every_pool_url_passes_the_ssrf_guard(
-    client: httpx.AsyncClient, user_headers: dict[str, str]
+    client: httpx.AsyncClient, user_headers: dict[str, str], sim: Any
 ) -> None:
     refused = await client.post(
         PROVIDERS,
         json={
             "name": "mine",
             "kind": "lmstudio",
-            "base_url": "http://127.0.0.1:1234/v1",
+            "base_url": f"{sim.url}/v1",
             "pool_urls": ["http://169.254.169.254/v1"],
         },
         headers=user_headers,
@@ -55,7 +57,7 @@ async def test_every_pool_url_passes_the_ssrf_guard(
 
     created = await client.post(
         PROVIDERS,
-        json={"name": "mine", "kind": "lmstudio", "base_url": "http://127.0.0.1:1234/v1"},
+        json={"name": "mine", "kind": "lmstudio", "base_url": f"{sim.url}/v1"},
         headers=user_headers,
     )
     assert created.status_code == 201, created.text

@@ -129,10 +129,10 @@ def test_secrets_rotate_re_encrypts_stored_keys(tmp_path: Path) -> None:
         "LMSTUDIO_API_KEY": "sk-rotate-me-0123456789",
     }
 
-    def cli(*args: str, secret: str) -> subprocess.CompletedProcess[str]:
+    def cli(*args: str, secret: str, new: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "bigshot_llm.cli", *args],
-            env={**env, "BIGSHOT_SECRET_KEY": secret},
+            env={**env, "BIGSHOT_SECRET_KEY": secret, "BIGSHOT_NEW_SECRET_KEY": new},
             capture_output=True,
             text=True,
             cwd=tmp_path,
@@ -159,9 +159,9 @@ def test_secrets_rotate_re_encrypts_stored_keys(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "sk-rotate-me-0123456789" in first.stdout, first.stderr
-    rotated = cli("secrets", "rotate", "--old", "old", "--new", "new", secret="old")
+    rotated = cli("secrets", "rotate", secret="old", new="new")
     assert rotated.returncode == 0, rotated.stderr
-    assert "re-encrypted 1 stored keys" in rotated.stdout
+    assert "re-encrypted 1 stored secrets" in rotated.stdout
     after = subprocess.run(
         [sys.executable, "-c", script],
         env={**env, "BIGSHOT_SECRET_KEY": "new"},
@@ -171,7 +171,7 @@ def test_secrets_rotate_re_encrypts_stored_keys(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "sk-rotate-me-0123456789" in after.stdout, after.stderr
-    wrong = cli("secrets", "rotate", "--old", "bogus", "--new", "newer", secret="new")
+    wrong = cli("secrets", "rotate", secret="bogus", new="newer")
     assert wrong.returncode == 1 and "neither" in wrong.stderr
 
 
@@ -188,3 +188,24 @@ async def test_middleware_errors_use_the_v1_shape_on_v1(client: httpx.AsyncClien
     )
     assert too_big.status_code == 413
     assert "success" not in too_big.json() and too_big.json()["error"]["message"]
+
+
+async def test_docs_come_from_the_gateway_itself(client: httpx.AsyncClient) -> None:
+    """Swagger UI from the installed package, no CDN, no inline script: the API key the UI
+    keeps in localStorage on this origin is out of reach of third-party scripts."""
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert "https://" not in docs.text and "http://" not in docs.text
+    assert "<script>" not in docs.text  # only <script src=...>
+    csp = docs.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "cdn" not in csp
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+    for asset, kind in (
+        ("/docs/assets/swagger-ui-bundle.js", "javascript"),
+        ("/docs/assets/swagger-ui.css", "css"),
+        ("/docs/init.js", "javascript"),
+    ):
+        answer = await client.get(asset)
+        assert answer.status_code == 200 and kind in answer.headers["content-type"], asset
+    assert (await client.get("/docs/assets/index.html")).status_code == 404  # only what it uses
+    assert (await client.get("/redoc")).status_code == 404  # ReDoc exists only on a CDN

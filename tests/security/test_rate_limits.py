@@ -126,7 +126,7 @@ async def test_limit_holds_across_two_gateway_processes_via_redis(tmp_path: Path
     assert codes.count(429) == len(urls) - per_minute
 
 
-async def test_per_key_limits_override_the_role_default(client: httpx.AsyncClient) -> None:
+async def test_a_key_limit_lowers_and_the_user_limit_lifts(client: httpx.AsyncClient) -> None:
     created = await client.post(
         "/api/v1/keys",
         json={"name": "tight", "user": "tight", "rate_limit_per_minute": 1},
@@ -138,16 +138,24 @@ async def test_per_key_limits_override_the_role_default(client: httpx.AsyncClien
     assert (await client.get(MODELS, headers=key)).status_code == 200
     assert (await client.get(MODELS, headers=key)).status_code == 429
 
-    # the key's owner cannot raise its own limit; an admin can lift it (0 = unlimited)
+    # the key's owner cannot raise its own limit; removing the key's own limit leaves the
+    # user's (the role default, 3 here); only the user's limit lifts it (0 = unlimited)
     key_id = created.json()["data"]["id"]
+    user_id = created.json()["data"]["user_id"]
     denied = await client.patch(
         f"/api/v1/keys/{key_id}", json={"rate_limit_per_minute": 0}, headers=key
     )
     assert denied.status_code == 403
-    lifted = await client.patch(
+    lowered_only = await client.patch(
         f"/api/v1/keys/{key_id}", json={"rate_limit_per_minute": 0}, headers=auth(ADMIN_KEY)
     )
-    assert lifted.status_code == 200
+    assert lowered_only.status_code == 200
+    codes = [(await client.get(MODELS, headers=key)).status_code for _ in range(3)]
+    assert codes == [200, 429, 429]  # 2 used of the user's 3: one more, then refused
+    lifted = await client.patch(
+        f"/api/v1/users/{user_id}", json={"rate_limit_per_minute": 0}, headers=auth(ADMIN_KEY)
+    )
+    assert lifted.status_code == 200, lifted.text
     for _ in range(5):
         assert (await client.get(MODELS, headers=key)).status_code == 200
 

@@ -131,3 +131,31 @@ def test_multiprocess_mode_adds_up_every_worker(tmp_path: Path) -> None:
     )
     found = samples(scraped.stdout.decode())
     assert value(found, "bigshot_http_requests_total", route="/x") == 2
+
+
+async def test_only_listed_models_become_labels(
+    client: httpx.AsyncClient, sim: Any, user_headers: dict[str, str]
+) -> None:
+    """Made-up model names (the provider never listed them) are labelled `other`: 50 calls
+    must not grow /metrics by 50 series."""
+    for i in range(20):
+        await client.post(
+            f"{NATIVE}/chat/completions",
+            json={"messages": MESSAGES, "model": f"made-up-model-{i}"},
+            headers=user_headers,
+        )
+    listed = await client.post(
+        f"{NATIVE}/chat/completions",
+        json={"messages": MESSAGES, "model": CHAT_MODEL},
+        headers=user_headers,
+    )
+    assert listed.status_code == 200, listed.text
+    text = (await client.get("/metrics")).text
+    assert "made-up-model" not in text
+    found = samples(text)
+    models = {lab.get("model") for lab, _ in found["bigshot_llm_requests_total"]}
+    assert models <= {CHAT_MODEL, "other"}
+    # the first reached the upstream (404) as `other`; once the list was known the rest
+    # were refused before any upstream call
+    assert value(found, "bigshot_llm_requests_total", model="other") >= 1
+    assert value(found, "bigshot_llm_requests_total", model=CHAT_MODEL, status="ok") == 1

@@ -123,6 +123,8 @@ async def test_stopped_chat_stream_is_cancelled(
 async def test_upstream_failure_is_recorded_with_its_code(
     client: httpx.AsyncClient, sim: Any, user_headers: dict[str, str]
 ) -> None:
+    # the model list first (a user's request checks the model is loaded), then the fault
+    assert (await client.get(f"{NATIVE}/models?detailed=true", headers=user_headers)).is_success
     sim.state.set_fault("http_500", count=1)
     response = await client.post(
         f"{NATIVE}/chat/completions",

@@ -70,6 +70,8 @@ def _configs(session: SessionDep, resources: ResourcesDep) -> ProviderConfigServ
         resources.registry,
         resources.box,
         allowed_hosts=resources.settings.allowed_upstream_host_set,
+        max_providers=resources.settings.max_providers_per_user,
+        max_pool_urls=resources.settings.max_pool_urls_per_user,
     )
 
 
@@ -87,6 +89,18 @@ def presented_key(request: Request) -> str | None:
     return key.strip() if key else None
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _blocked(retry_after: float) -> RateLimited:
+    seconds = str(max(1, round(retry_after)))
+    return RateLimited(
+        f"too many failed authentication attempts from this address; retry in {seconds} s",
+        headers={"Retry-After": seconds},
+    )
+
+
 async def current_principal(request: Request, resources: ResourcesDep) -> Principal:
     key = presented_key(request)
     if not key:
@@ -95,16 +109,18 @@ async def current_principal(request: Request, resources: ResourcesDep) -> Princi
             headers={"WWW-Authenticate": "Bearer"},
         )
     limits = resources.rate_limits
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     principal = await resources.auth.resolve(key) if len(key) <= 200 else None
+    # A blocked address gets 429 for every key it has not used before, valid or not: a guesser
+    # must not learn which guess was right.
+    retry_after = limits.refuses(address, principal)
+    if retry_after is not None:
+        raise _blocked(retry_after)
     if principal is None:
-        if await limits.failed_auth_blocked(address):
-            raise RateLimited(
-                "too many failed authentication attempts from this address; wait a minute",
-                headers={"Retry-After": "60"},
-            )
+        # Past the limit (counted by every replica) this raises 429 and blocks the address.
         await limits.hit_failed_auth(address)
         raise Unauthorized("invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    limits.authenticated(address, principal)
     request.state.principal = principal
     return principal
 
@@ -121,9 +137,11 @@ async def require_admin(principal: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(require_admin)]
 
 
-async def apply_rate_limit(request: Request, principal: Principal, resources: Resources) -> None:
-    """Count this request against the caller's key; 429 past the limit."""
-    state = await resources.rate_limits.hit_key(principal, principal.rate_limit_per_minute)
+async def apply_rate_limit(
+    request: Request, principal: Principal, resources: Resources, cost: int = 1
+) -> None:
+    """Count this request against the caller's user (and key); 429 past the limit."""
+    state = await resources.rate_limits.hit(principal, cost)
     if state is not None:
         request.scope.setdefault("state", {})["rate_limit_headers"] = state.headers()
 

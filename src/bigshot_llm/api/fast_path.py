@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bigshot_llm.api.deps import HotCall, apply_rate_limit, presented_key
+from bigshot_llm.api.deps import HotCall, apply_rate_limit, client_address, presented_key
 from bigshot_llm.api.errors import render_outside_app, to_gateway_error
 from bigshot_llm.api.middleware.base import HTTPMiddleware
 
@@ -134,6 +134,12 @@ class FastPathMiddleware(HTTPMiddleware):
         raw_key = presented_key(request)
         if query is not None and raw_key and len(raw_key) <= 200:
             principal = await resources.auth.resolve(raw_key)
+        if principal is not None:
+            limits, address = resources.rate_limits, client_address(request)
+            if limits.refuses(address, principal) is None:
+                limits.authenticated(address, principal)
+            else:
+                principal = None  # a blocked address: the ordinary path answers 429
         if principal is None or query is None:  # 401s, odd queries: the ordinary path
             await self.app(scope, receive, send)
             return

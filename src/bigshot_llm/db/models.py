@@ -65,6 +65,10 @@ class User(SQLModel, table=True):
     name: str = Field(index=True, unique=True, max_length=100)
     role: str = Field(default="user", max_length=16)  # admin | user
     created_at: datetime = _ts()
+    # 0007: the user's own limits, counted over all their keys. None: the role's default;
+    # 0: unlimited. A key's own limit (below) only lowers them for that key.
+    rate_limit_per_minute: int | None = Field(default=None)
+    max_streams: int | None = Field(default=None)
 
 
 class ApiKey(SQLModel, table=True):
@@ -86,7 +90,7 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
-    # None: the role's default; 0: unlimited.
+    # A lower limit for this key alone, counted on top of its user's. None or 0: none.
     rate_limit_per_minute: int | None = Field(default=None)
     max_streams: int | None = Field(default=None)
 

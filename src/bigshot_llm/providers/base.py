@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from bigshot_llm.settings import Settings
 
+from bigshot_llm.providers.addresses import AddressPolicy
+
 ModelType = Literal["llm", "vlm", "embeddings"]
 ModelState = Literal["loaded", "not-loaded"]
 TransportName = Literal["aiohttp", "httpx"]
@@ -77,6 +79,11 @@ class ProviderSpec:
     # More roots serving the same models: with base_url they form a pool (providers/pool.py).
     pool_urls: tuple[str, ...] = ()
     limits: ProviderLimits = field(default_factory=ProviderLimits)
+    # Checked again at connect time (DNS rebinding); None: no check (tests, the simulator).
+    address_policy: AddressPolicy | None = None
+    # False for a user's own provider: errors say what happened in our words, never the
+    # upstream's body (a user must not read other local services through the gateway).
+    echo_upstream_errors: bool = True
 
     @property
     def openai_base(self) -> str:

@@ -36,6 +36,7 @@ from bigshot_llm.errors import (
     UpstreamRejected,
 )
 from bigshot_llm.logging_setup import request_id_var
+from bigshot_llm.providers.addresses import AddressPolicy, GuardedResolver, guarded_httpx_transport
 from bigshot_llm.providers.base import ProviderSpec
 from bigshot_llm.providers.urls import scrub_secret
 
@@ -77,17 +78,24 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
     # Both transports get the limits explicitly: httpx ignores `limits=` once a transport is
     # given. An explicit transport also keeps env proxies away from a local server; the client's
     # trust_env=False keeps ~/.netrc credentials out of our requests.
+    # With an address policy every connection resolves through the guard and connects only to
+    # the addresses it checked (a DNS answer that changed since the URL was saved is refused).
     transport: httpx.AsyncBaseTransport
+    policy = spec.address_policy
     if spec.transport == "aiohttp":
         # The aiohttp transport maps the request's timeouts onto aiohttp's: read → sock_read
         # (per read, like httpx), connect → sock_connect, pool → connect (acquire + connect).
         aiohttp_transport = AiohttpTransport(limits=limits)
-        # Our own session (built lazily, in the loop): the same connector the transport would
-        # make, plus a trace that tells `send_with_retries` whether a pooled connection was used.
-        aiohttp_transport.client = lambda: _aiohttp_session(aiohttp_transport)
+        # Our own session (built lazily, in the loop): the connector the transport would make,
+        # plus a trace that tells `send_with_retries` whether a pooled connection was used,
+        # and the resolver that checks every address again at connect time.
+        aiohttp_transport.client = lambda: _aiohttp_session(aiohttp_transport, policy)
         transport = aiohttp_transport
     elif spec.transport == "httpx":
-        transport = httpx.AsyncHTTPTransport(limits=limits)
+        if policy is None:
+            transport = httpx.AsyncHTTPTransport(limits=limits)
+        else:
+            transport = guarded_httpx_transport(policy, limits)
     else:
         raise ValueError(f"unknown transport {spec.transport!r} (expected 'aiohttp' or 'httpx')")
     return httpx.AsyncClient(
@@ -138,13 +146,16 @@ class _ResponseHandler(ResponseHandler):
             )
 
 
-def _aiohttp_session(transport: AiohttpTransport) -> aiohttp.ClientSession:
+def _aiohttp_session(
+    transport: AiohttpTransport, policy: AddressPolicy | None = None
+) -> aiohttp.ClientSession:
     trace = aiohttp.TraceConfig()
     trace.on_connection_reuseconn.append(_on_reuse)
     connector = aiohttp.TCPConnector(
         keepalive_timeout=transport.limits.keepalive_expiry,
         ssl=transport.ssl_context,
         limit=transport.limits.max_connections or 0,
+        resolver=GuardedResolver(policy) if policy is not None else None,
     )
     if hasattr(connector, "_factory"):  # the protocol factory (private, stable since 3.0)
         factory: Any = functools.partial(_ResponseHandler, loop=asyncio.get_running_loop())
@@ -162,6 +173,8 @@ def map_transport_error(exc: BaseException, spec: ProviderSpec) -> GatewayError:
     if isinstance(exc, httpx.HTTPError) and isinstance(exc.__cause__, aiohttp.ClientError):
         cause = exc.__cause__
     where = f"{spec.name} at {spec.base_url}"
+    if not spec.echo_upstream_errors:
+        return _generic_transport_error(cause, spec, where)
     # Order matters: aiohttp's timeouts subclass its connection errors.
     if isinstance(cause, httpx.ConnectTimeout | aiohttp.ConnectionTimeoutError):
         return ProviderTimeout(f"timed out connecting to {where} after {spec.connect_timeout:g}s")
@@ -192,10 +205,29 @@ def map_transport_error(exc: BaseException, spec: ProviderSpec) -> GatewayError:
     return UpstreamError(f"error talking to {where}: {type(cause).__name__}")
 
 
+def _generic_transport_error(cause: BaseException, spec: ProviderSpec, where: str) -> GatewayError:
+    """A user's own provider: the same words whatever the socket said (refused, reset, closed,
+    not HTTP), so the gateway cannot be used to tell open ports from closed ones; timeouts
+    stay timeouts (they took the time anyway)."""
+    if isinstance(cause, httpx.TimeoutException | aiohttp.ServerTimeoutError | TimeoutError):
+        return ProviderTimeout(f"{where} did not answer in time")
+    return ProviderUnavailable(
+        f"no usable answer from {where}; is the server running and reachable?",
+        details={"base_url": spec.base_url},
+    )
+
+
 def is_context_error(text: str) -> bool:
     """LM Studio's context-overflow wording changed across versions; match the stable bits."""
     lowered = text.lower()
     return any(word in lowered for word in _CONTEXT_WORDS)
+
+
+def shown_upstream_text(message: str | None, spec: ProviderSpec) -> str | None:
+    """Upstream's own words, if this provider may show them (secrets scrubbed)."""
+    if not message or not spec.echo_upstream_errors:
+        return None
+    return scrub_secret(message, spec.api_key)
 
 
 def error_text(payload: Any) -> tuple[str | None, dict[str, Any]]:
@@ -227,12 +259,19 @@ def _parse_body(body: bytes) -> Any:
 def error_from_response(
     status: int, body: bytes, spec: ProviderSpec, *, headers: Mapping[str, str] | None = None
 ) -> GatewayError:
-    """The gateway error for an upstream answer: a non-2xx, or a 2xx carrying `error`."""
+    """The gateway error for an upstream answer: a non-2xx, or a 2xx carrying `error`.
+
+    For a provider with `echo_upstream_errors` off (a user's own) the upstream's text is used
+    to classify the error but never shown: the message is ours, the details only the status.
+    """
     message, fields = error_text(_parse_body(body))
     message = scrub_secret(message, spec.api_key) if message else None
     code = fields.get("code")
-    upstream = {"upstream_status": status, **fields}
     text = f"{message or ''} {code or ''}"
+    upstream: dict[str, Any] = {"upstream_status": status, **fields}
+    if not spec.echo_upstream_errors:
+        message, upstream = None, {"upstream_status": status}
+        fields = {k: v for k, v in fields.items() if k == "param" and isinstance(v, str)}
     if status in (401, 403):
         # Relaying a 401 would make our client believe its own gateway key is wrong.
         return UpstreamError(
@@ -248,15 +287,16 @@ def error_from_response(
             details=upstream,
         )
     if 200 <= status < 300:
-        if message and "unexpected endpoint" in message.lower():
+        if "unexpected endpoint" in text.lower():
             return UpstreamError(
-                f"{spec.name} does not support this endpoint ({message})", details=upstream
+                f"{spec.name} does not support this endpoint ({message or 'unexpected endpoint'})",
+                details=upstream,
             )
-        if message and "no models loaded" in message.lower():
-            return UpstreamRejected(message, details=upstream)
+        if "no models loaded" in text.lower():
+            return UpstreamRejected(message or f"{spec.name} has no model loaded", details=upstream)
     if (200 <= status < 300 or 400 <= status < 500) and is_context_error(text):
         return ContextLengthExceeded(message or "the input does not fit in the context length")
-    if 400 <= status < 500 and code == "model_not_found":
+    if 400 <= status < 500 and code == "model_not_found":  # `code` read before any hiding
         return ModelNotFound(message or "model not found", param=fields.get("param"))
     if status in (400, 404, 409, 413, 422):
         return UpstreamRejected(

@@ -229,6 +229,14 @@ class PooledProvider:
         """List every member's models once: the up/down marks and model lists follow."""
         await asyncio.gather(*(self._list(m) for m in self.members), return_exceptions=True)
 
+    def retire(self) -> None:
+        """The config changed or was deleted: no new requests come here. Stop the health
+        checks now (they would go on asking servers nobody uses); `aclose` follows once the
+        streams still running on the members have ended."""
+        self._closed = True
+        if self._health is not None:
+            self._health.cancel()
+
     async def aclose(self) -> None:
         self._closed = True
         await stop_task(self._health)

@@ -34,9 +34,9 @@ from bigshot_llm.providers.http import (
     error_text,
     is_context_error,
     map_transport_error,
+    shown_upstream_text,
 )
 from bigshot_llm.providers.shapes import check_stream_chunk, has_output
-from bigshot_llm.providers.urls import scrub_secret
 from bigshot_llm.sse import SSEDecoder, SSEEventTooLarge
 
 __all__ = ["EmptyAnswerRule", "relay_stream", "stream_error"]
@@ -170,9 +170,12 @@ def _loads_or_text(data: str) -> Any:
 
 def stream_error(payload: Any, spec: ProviderSpec) -> GatewayError:
     """LM Studio reports failures inside a 200: an `error` event or an `error` key."""
-    message, fields = error_text(payload)
-    message = scrub_secret(message, spec.api_key) if message else None
-    if is_context_error(f"{message or ''} {fields.get('code') or ''}"):
+    raw, fields = error_text(payload)
+    message = shown_upstream_text(raw, spec)
+    context = is_context_error(f"{raw or ''} {fields.get('code') or ''}")
+    if not spec.echo_upstream_errors:
+        fields = {}
+    if context:
         return ContextLengthExceeded(message or "the input does not fit in the context length")
     return UpstreamError(
         message or f"{spec.name} reported an error mid-stream", details=fields or None

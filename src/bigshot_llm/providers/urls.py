@@ -50,11 +50,12 @@ def normalize_base_url(url: str) -> str:
 
 
 def mask_secret(secret: str | None) -> str:
-    """Enough of a secret to recognise it, never enough to use it: ``sk-…x9Qa``."""
+    """Enough of a secret to recognise it, never enough to use it: at most its last four
+    characters (``…x9Qa``), fewer for short secrets, none below eight."""
     if not secret:
         return ""
     if len(secret) >= 12:
-        return f"{secret[:3]}…{secret[-4:]}"
+        return f"…{secret[-4:]}"
     if len(secret) >= 8:
         return f"…{secret[-2:]}"
     return "****"

@@ -17,10 +17,17 @@ class KeyCreate(Strict):
     )
     role: Literal["admin", "user"] | None = Field(None, description="admins only, for a new user")
     rate_limit_per_minute: int | None = Field(
-        None, ge=0, le=1_000_000, description="admins only; default: the role's; 0 = unlimited"
+        None,
+        ge=0,
+        le=1_000_000,
+        description="admins only: a lower limit for this key alone, counted on top of its "
+        "user's (which all the user's keys share); null or 0 = none",
     )
     max_streams: int | None = Field(
-        None, ge=0, le=10_000, description="admins only; default: the role's; 0 = unlimited"
+        None,
+        ge=0,
+        le=10_000,
+        description="admins only: a lower stream cap for this key alone; null or 0 = none",
     )
 
 
@@ -28,6 +35,26 @@ class KeyUpdate(Strict):
     name: Name | None = None
     rate_limit_per_minute: int | None = Field(None, ge=0, le=1_000_000)
     max_streams: int | None = Field(None, ge=0, le=10_000)
+
+
+class UserUpdate(Strict):
+    """An admin's change to a user's limits, shared by all the user's keys."""
+
+    rate_limit_per_minute: int | None = Field(
+        None, ge=0, le=1_000_000, description="null = the role's default; 0 = unlimited"
+    )
+    max_streams: int | None = Field(
+        None, ge=0, le=10_000, description="null = the role's default; 0 = unlimited"
+    )
+
+
+class UserPublic(BaseModel):
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+    rate_limit_per_minute: int | None = None
+    max_streams: int | None = None
 
 
 class KeyPublic(BaseModel):
@@ -45,13 +72,6 @@ class KeyPublic(BaseModel):
 
 class KeyCreated(KeyPublic):
     key: str = Field(description="shown once; store it now")
-
-
-class UserPublic(BaseModel):
-    id: str
-    name: str
-    role: str
-    created_at: datetime
 
 
 class Me(BaseModel):

@@ -11,7 +11,17 @@ from bigshot_llm.providers.urls import normalize_base_url
 from bigshot_llm.schemas.base import Name, Strict, Trimmed
 
 
+def _header_safe(value: str | None) -> str | None:
+    """An API key becomes an HTTP header: CR, LF, NUL or any other control character would
+    make every later call fail (or split the header), so refuse it here with a 422."""
+    if value is not None and any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("must not contain control characters (CR, LF, NUL, …)")
+    return value
+
+
 class _ProviderFields(Strict):
+    _api_key = field_validator("api_key", check_fields=False)(_header_safe)
+
     @field_validator("base_url", check_fields=False)
     @classmethod
     def _normalise(cls, value: str | None) -> str | None:
@@ -95,7 +105,7 @@ class ProviderPublic(BaseModel):
     provider: str
     kind: str
     base_url: str
-    api_key: str | None = Field(None, description="a mask such as sk-…x9Qa, never the key")
+    api_key: str | None = Field(None, description="a mask such as …x9Qa, never the key")
     has_api_key: bool
     default_model: str | None
     owner_id: str | None

@@ -1,7 +1,8 @@
 """Security headers on every answer, plus the caller's X-RateLimit-* figures when known.
 
-The UI's policy allows no inline script or style; `/docs` and `/redoc` load FastAPI's
-documentation pages, which need their CDN assets and one inline bootstrap script.
+The UI's policy allows no inline script or style; `/docs` (Swagger UI from the installed
+package, `web/docs.py`) loads scripts from 'self' only, and needs inline styles (Swagger UI
+sets style attributes).
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ UI_CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
-    "object-src 'none'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-_DOCS_PATHS = ("/docs", "/redoc")
+_DOCS_PATHS = ("/docs",)
 
 _COMMON = [
     (b"x-content-type-options", b"nosniff"),

@@ -3,8 +3,10 @@
 `POST` stores the message and starts generating in the background; it answers with an
 `events_url` whose `token` query parameter stands in for the API key (EventSource cannot send
 headers). The token opens that one stream's events and nothing else, until the stream's buffer
-expires. Reconnecting with `Last-Event-ID` (header, or `last_event_id` in the query) replays
-exactly the events after that id, then follows the live ones.
+expires or the key that started it is revoked (or its user removed), whichever comes first.
+Query strings of this route are never logged. Reconnecting with `Last-Event-ID` (header, or
+`last_event_id` in the query) replays exactly the events after that id, then follows the live
+ones.
 
 Events are the native streaming ones: `delta` `{"text"}`, then `done` (finish_reason, usage,
 usage_estimated, stats, model, context, message_id, conversation_id; finish_reason
@@ -108,7 +110,7 @@ async def stream_events(
     """Follow a stream (SSE)"""
     if token is not None:
         handle = await streams.find(stream_id)
-        if handle is None or not handle.token_matches(token):
+        if handle is None or not await streams.token_valid(handle, token):
             raise _not_found(stream_id)
     else:
         principal = await current_principal(request, resources)

@@ -10,10 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Query
+from fastapi import Query, Request
 from starlette.responses import Response
 
-from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, ProviderQuery, RouterDep
+from bigshot_llm.api.deps import (
+    CurrentUser,
+    HotCall,
+    HotCallDep,
+    ProviderQuery,
+    ResourcesDep,
+    apply_rate_limit,
+)
 from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.native.encoder import NATIVE_FAREWELL, native_events
@@ -74,12 +81,20 @@ async def list_models(
 
 @router.get("/models/all", response_model=Envelope[AllModelsAnswer])
 async def list_all_models(
+    request: Request,
     principal: CurrentUser,
-    router_: RouterDep,
+    resources: ResourcesDep,
     detailed: bool = Query(False),
-    refresh: bool = Query(False),
+    refresh: bool = Query(False, description="ask every provider now: costs one request each"),
 ) -> Response:
     """Models of every provider you can use, each with its status"""
+    router_ = resources.router
+    if refresh:
+        # One upstream request per provider: each counts against the caller's limit (the
+        # route's own request already counted once).
+        asked = len([r for r in router_.registry.usable_by(principal) if r.enabled])
+        if asked > 1:
+            await apply_rate_limit(request, principal, resources, cost=asked - 1)
     entries = await router_.models_all(principal, detailed=detailed, refresh=refresh)
     return ok(AllModelsAnswer.model_validate({"providers": entries}))
 

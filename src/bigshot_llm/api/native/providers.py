@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import Query
+from fastapi import Depends, Query
 from starlette.responses import Response
 
-from bigshot_llm.api.deps import ConfigsDep, CurrentUser, ResourcesDep
+from bigshot_llm.api.deps import ConfigsDep, CurrentUser, ResourcesDep, enforce_rate_limit
 from bigshot_llm.api.responses import ok
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.errors import NotFound
@@ -23,6 +23,9 @@ from bigshot_llm.services.providers.health import reachability
 from bigshot_llm.services.providers.registry import ProviderRecord
 
 router = api_router("/api/v1/llm-providers", tags=["provider configs"])
+# Routes that make the gateway contact a server on the caller's behalf (a test, the SSRF
+# guard's DNS look-ups) count against the caller's request limit like the LLM routes.
+RATE_LIMITED = [Depends(enforce_rate_limit)]
 
 
 def _visible(resources: ResourcesDep, principal: Principal, provider_id: str) -> ProviderRecord:
@@ -47,7 +50,9 @@ async def list_providers(
     return ok([r.public() for r in records])
 
 
-@router.post("", status_code=201, response_model=Envelope[ProviderPublic])
+@router.post(
+    "", status_code=201, response_model=Envelope[ProviderPublic], dependencies=RATE_LIMITED
+)
 async def create_provider(
     body: ProviderCreate, principal: CurrentUser, configs: ConfigsDep
 ) -> Response:
@@ -74,7 +79,7 @@ async def get_provider(
     return ok(_visible(resources, principal, provider_id).public())
 
 
-@router.patch("/{provider_id}", response_model=Envelope[ProviderPublic])
+@router.patch("/{provider_id}", response_model=Envelope[ProviderPublic], dependencies=RATE_LIMITED)
 async def update_provider(
     provider_id: str, body: ProviderUpdate, principal: CurrentUser, configs: ConfigsDep
 ) -> Response:
@@ -106,7 +111,9 @@ async def activate_provider(
     return ok(ActiveProvider(provider=record.public(), scope=scope))
 
 
-@router.post("/{provider_id}/test", response_model=Envelope[ProviderTestResult])
+@router.post(
+    "/{provider_id}/test", response_model=Envelope[ProviderTestResult], dependencies=RATE_LIMITED
+)
 async def test_provider(
     provider_id: str, principal: CurrentUser, resources: ResourcesDep
 ) -> Response:

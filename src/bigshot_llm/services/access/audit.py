@@ -19,20 +19,27 @@ REDACTED = "[redacted]"
 
 
 def redact(values: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A copy safe to store: secret-bearing fields replaced (their presence is kept)."""
+    """A copy safe to store: secret-bearing fields replaced at any depth, in nested objects
+    and lists alike (their presence is kept)."""
     if values is None:
         return None
     clean: dict[str, Any] = {}
     for name, value in values.items():
         if name in SECRET_FIELDS:
             clean[name] = REDACTED if value else None
-        elif isinstance(value, dict):
-            clean[name] = redact(value)
-        elif isinstance(value, datetime):
-            clean[name] = value.isoformat()
         else:
-            clean[name] = value
+            clean[name] = _clean(value)
     return clean
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def record(

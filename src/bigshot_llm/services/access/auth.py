@@ -38,8 +38,12 @@ class Principal:
     user_name: str
     role: str
     key_id: str
-    rate_limit_per_minute: int | None = None  # None: the role's default; 0: unlimited
+    # The key's own lower limits (None or 0: none), counted per key on top of the user's.
+    rate_limit_per_minute: int | None = None
     max_streams: int | None = None
+    # The user's limits over all their keys (None: the role's default; 0: unlimited).
+    user_rate_limit_per_minute: int | None = None
+    user_max_streams: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -145,6 +149,8 @@ class Authenticator:
             key_id=key.id,
             rate_limit_per_minute=key.rate_limit_per_minute,
             max_streams=key.max_streams,
+            user_rate_limit_per_minute=user.rate_limit_per_minute,
+            user_max_streams=user.max_streams,
         )
 
     async def _touch(self, key_id: str) -> None:

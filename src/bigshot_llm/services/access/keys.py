@@ -6,12 +6,20 @@ Every change that affects authentication is forgotten by the key cache of every 
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import ApiKey, User, utcnow
 from bigshot_llm.errors import Conflict, Forbidden, NotFound
-from bigshot_llm.schemas.access import KeyCreate, KeyCreated, KeyPublic, KeyUpdate, UserPublic
+from bigshot_llm.schemas.access import (
+    KeyCreate,
+    KeyCreated,
+    KeyPublic,
+    KeyUpdate,
+    UserPublic,
+    UserUpdate,
+)
 from bigshot_llm.services.access import audit
 from bigshot_llm.services.access.auth import Authenticator, Principal, create_key, ensure_user
 
@@ -31,10 +39,36 @@ def key_public(key: ApiKey, user_name: str | None = None) -> KeyPublic:
     )
 
 
+def user_public(user: User) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
 class KeyService:
-    def __init__(self, session: AsyncSession, auth: Authenticator) -> None:
+    def __init__(
+        self, session: AsyncSession, auth: Authenticator, *, max_keys_per_user: int = 0
+    ) -> None:
         self.session = session
         self.auth = auth
+        self.max_keys_per_user = max_keys_per_user
+
+    async def _check_key_cap(self, user_id: str) -> None:
+        """A user may hold `max_keys_per_user` active keys (0: unlimited): more keys never buy
+        more limits, but an endless supply of keys is an endless supply of things to revoke."""
+        cap = self.max_keys_per_user
+        if not cap:
+            return
+        stmt = (
+            select(func.count())
+            .select_from(ApiKey)
+            .where(col(ApiKey.user_id) == user_id, col(ApiKey.revoked_at).is_(None))
+        )
+        active = (await self.session.exec(stmt)).one()
+        if active >= cap:
+            raise Conflict(
+                f"you already have {active} active keys, the most a user may hold "
+                f"(BIGSHOT_MAX_KEYS_PER_USER={cap}); revoke one first",
+                code="too_many_keys",
+            )
 
     async def create(self, principal: Principal, body: KeyCreate) -> KeyCreated:
         session = self.session
@@ -53,6 +87,8 @@ class KeyService:
             if own is None:
                 raise NotFound("your user no longer exists")
             user = own
+            if not principal.is_admin:
+                await self._check_key_cap(user.id)
         key, clear = await create_key(session, user, body.name)
         key.rate_limit_per_minute = body.rate_limit_per_minute
         key.max_streams = body.max_streams
@@ -115,6 +151,39 @@ class KeyService:
 
     async def users(self) -> list[UserPublic]:
         users = (await self.session.exec(select(User).order_by(col(User.created_at)))).all()
-        return [
-            UserPublic(id=u.id, name=u.name, role=u.role, created_at=u.created_at) for u in users
-        ]
+        return [user_public(u) for u in users]
+
+    async def _user(self, user_id: str) -> User:
+        user = await self.session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user '{user_id}' not found")
+        return user
+
+    async def update_user(self, principal: Principal, user_id: str, body: UserUpdate) -> UserPublic:
+        """An admin sets a user's limits, shared by all the user's keys."""
+        user = await self._user(user_id)
+        before = user_public(user).model_dump()
+        for name, value in body.model_dump(exclude_unset=True).items():
+            setattr(user, name, value)
+        self.session.add(user)
+        after = user_public(user).model_dump()
+        audit.record(
+            self.session, principal, "user.update", "user", user.id, before=before, after=after
+        )
+        await self.session.commit()
+        await self.auth.invalidate_everywhere()  # every key of the user, on every replica
+        return user_public(user)
+
+    async def delete_user(self, principal: Principal, user_id: str) -> UserPublic:
+        """An admin removes a user: keys, providers, conversations and stream tokens end."""
+        user = await self._user(user_id)
+        if user.id == principal.user_id:
+            raise Conflict("you cannot remove your own user")
+        before = user_public(user)
+        await self.session.delete(user)  # keys, providers, conversations … (ON DELETE CASCADE)
+        audit.record(
+            self.session, principal, "user.delete", "user", user_id, before=before.model_dump()
+        )
+        await self.session.commit()
+        await self.auth.invalidate_everywhere()
+        return before

@@ -1,9 +1,14 @@
-"""SSRF guard for every URL the gateway is told to call (provider base URLs, later webhooks).
+"""SSRF guard for every URL the gateway is told to call (provider base URLs, pool members,
+webhooks), when the URL is saved.
 
-The host is resolved and every address it resolves to is checked:
-- link-local and cloud-metadata addresses are refused always, for everyone;
+The host is resolved and every address it resolves to is checked with the policy of
+`providers.addresses` (the same one the provider clients apply again at connect time, so a
+DNS answer that changes later is refused then):
+- link-local and cloud-metadata addresses are refused always, for everyone, wrapped in IPv6
+  or not;
 - private, loopback and other non-public ranges are refused for non-admin users unless the
-  admin-managed allow-list (`BIGSHOT_ALLOWED_UPSTREAM_HOSTS`) names the host or address;
+  admin-managed allow-list (`BIGSHOT_ALLOWED_UPSTREAM_HOSTS`, default LM Studio's port on
+  loopback only) names the host or address with its port, and never on the gateway's own port;
 - admins may point at private hosts (their LM Studio machines), never at metadata endpoints.
 Redirects are never followed by the provider clients, so a public URL cannot bounce the
 gateway into the private network.
@@ -17,43 +22,15 @@ import socket
 from urllib.parse import urlsplit
 
 from bigshot_llm.errors import RequestValidationFailed
+from bigshot_llm.providers.addresses import AddressPolicy, IPAddress, classify
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "169.254.170.2")
-)
-ALWAYS_BLOCKED = (
-    ipaddress.ip_network("169.254.0.0/16"),  # IPv4 link-local, AWS/GCP/Azure metadata
-    ipaddress.ip_network("fe80::/10"),  # IPv6 link-local
-    ipaddress.ip_network("0.0.0.0/8"),  # "this network": reaches local services on Linux
-)
+__all__ = ["IPAddress", "check_url", "classify", "resolve"]
 
 
 def _refuse(field: str, reason: str) -> RequestValidationFailed:
     return RequestValidationFailed(
         f"{field}: {reason}", details=[{"loc": ["body", field], "field": field, "msg": reason}]
     )
-
-
-def classify(address: IPAddress) -> str | None:
-    """Why an address is sensitive: 'blocked' (never allowed), 'private', or None (public)."""
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
-    if address in METADATA_ADDRESSES or any(address in net for net in ALWAYS_BLOCKED):
-        return "blocked"
-    if (
-        address.is_private
-        or address.is_loopback
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
-        or not address.is_global
-    ):
-        return "private"
-    return None
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
@@ -72,7 +49,12 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 
 
 async def check_url(
-    url: str, *, privileged: bool, allowed_hosts: frozenset[str], field: str = "base_url"
+    url: str,
+    *,
+    privileged: bool,
+    allowed_hosts: frozenset[str],
+    field: str = "base_url",
+    forbidden_ports: frozenset[int] = frozenset(),
 ) -> None:
     """Raise a 422 naming `field` when `url` may not be called by this caller."""
     parts = urlsplit(url)
@@ -85,18 +67,8 @@ async def check_url(
         if privileged:
             return  # an admin may register a host that is not up yet
         raise _refuse(field, f"host '{host}' cannot be resolved")
-    host_allowed = host in allowed_hosts or f"{host}:{port}" in allowed_hosts
-    for address in addresses:
-        verdict = classify(address)
-        if verdict == "blocked":
-            raise _refuse(
-                field, f"'{host}' resolves to {address}, a link-local or cloud-metadata address"
-            )
-        if verdict == "private" and not privileged:
-            listed = str(address) in allowed_hosts or f"{address}:{port}" in allowed_hosts
-            if not (host_allowed or listed):
-                raise _refuse(
-                    field,
-                    f"'{host}' resolves to the non-public address {address}; only admins may "
-                    "use such hosts unless BIGSHOT_ALLOWED_UPSTREAM_HOSTS lists it",
-                )
+    policy = AddressPolicy(privileged, allowed_hosts, forbidden_ports)
+    for address in addresses:  # every one: a name may answer with a public and a private one
+        reason = policy.refusal(host, port, address)
+        if reason is not None:
+            raise _refuse(field, reason)

@@ -28,9 +28,11 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.aio import stop_task
+from bigshot_llm.db.models import ApiKey, User
 from bigshot_llm.errors import Conflict, GatewayError
 from bigshot_llm.schemas.conversations import StreamCreate
 from bigshot_llm.services.access.auth import Principal
@@ -117,6 +119,27 @@ class StreamManager:
         remote.status = buffer.status()
         return remote
 
+    async def token_valid(self, handle: StreamHandle, token: str) -> bool:
+        """The events token opens the stream only while the key that started it is live and
+        its user exists: a token copied from a log dies with the key (revoked, or its user
+        removed), on every replica, not only when the buffer expires."""
+        if not handle.token_matches(token):
+            return False
+        meta = handle.buffer.meta
+        if not meta.key_id:
+            return False  # a stream without a known key (an older replica's): refuse
+        async with self._sessions() as session:
+            stmt = (
+                select(ApiKey.id)
+                .join(User, col(User.id) == col(ApiKey.user_id))
+                .where(
+                    col(ApiKey.id) == meta.key_id,
+                    col(ApiKey.revoked_at).is_(None),
+                    col(User.id) == meta.owner_id,
+                )
+            )
+            return (await session.exec(stmt)).first() is not None
+
     def running_for(self, conversation_id: str) -> StreamHandle | None:
         for handle in self._streams.values():
             meta = handle.buffer.meta
@@ -196,6 +219,7 @@ class StreamManager:
             model=turn.model,
             context=turn.fit.report(),
             user_message_id=turn.user_message_id,
+            key_id=principal.key_id,
         )
         handle = StreamHandle(
             self._buffer_factory(meta), generation.stats, turn.fit.report(), turn.user_message_id

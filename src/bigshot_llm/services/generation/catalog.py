@@ -49,6 +49,8 @@ class ModelCatalog:
         self.hits = 0
         self.misses = 0
         self._known: dict[str, tuple[datetime, float, frozenset[str]]] = {}
+        # Load states of the last detailed listing, per provider (None: the kind has none).
+        self._states: dict[str, tuple[datetime, float, dict[str, str | None]]] = {}
 
     def known_ids(self, record: ProviderRecord) -> frozenset[str] | None:
         """The model ids this process last saw for a provider while fresh, without any I/O.
@@ -61,11 +63,34 @@ class ModelCatalog:
             return None
         return known[2]
 
-    def _remember(self, record: ProviderRecord, listing: ModelListing) -> ModelListing:
+    def listed(self, record: ProviderRecord, model: str) -> bool:
+        """Did the provider's last listing seen here name `model` (however old it is)?
+        Metrics label only such models: a user's made-up names must not become labels."""
+        known = self._known.get(record.id)
+        return known is not None and known[0] == record.updated_at and model in known[2]
+
+    async def state_of(self, record: ProviderRecord, provider: Provider, model: str) -> str | None:
+        """`loaded`, `not-loaded`, or None when unknown (not listed, or no states): from the
+        in-process copy while fresh, else from a detailed listing."""
+        known = self._states.get(record.id)
+        if known is None or known[0] != record.updated_at or known[1] < time.monotonic():
+            try:
+                await self.get(record, provider, detailed=True)
+            except GatewayError:
+                return None  # the generation itself will report the provider's trouble
+            known = self._states.get(record.id)
+        return known[2].get(model) if known is not None else None
+
+    def _remember(
+        self, record: ProviderRecord, listing: ModelListing, detailed: bool = False
+    ) -> ModelListing:
         if not listing.stale:
             expires = time.monotonic() + self.ttl
             ids = frozenset(m["id"] for m in listing.models)
             self._known[record.id] = (record.updated_at, expires, ids)
+            if detailed:
+                states = {str(m["id"]): m.get("state") for m in listing.models}
+                self._states[record.id] = (record.updated_at, expires, states)
         return listing
 
     async def get(
@@ -81,7 +106,7 @@ class ModelCatalog:
             cached = await self.cache.get(key)
             if cached is not None:
                 self.hits += 1
-                return self._remember(record, ModelListing(**cached, cached=True))
+                return self._remember(record, ModelListing(**cached, cached=True), detailed)
         self.misses += 1
         inflight = self._inflight.get(key)
         if inflight is not None:
@@ -89,7 +114,9 @@ class ModelCatalog:
         future: asyncio.Future[ModelListing] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            listing = self._remember(record, await self._fetch(record, provider, detailed))
+            listing = self._remember(
+                record, await self._fetch(record, provider, detailed), detailed
+            )
             future.set_result(listing)
             return listing
         except BaseException as exc:
@@ -120,6 +147,7 @@ class ModelCatalog:
         return ModelListing(**payload)
 
     async def invalidate(self, record: ProviderRecord) -> None:
+        self._states.pop(record.id, None)  # a load or unload changed them
         for detailed in (True, False):
             await self.cache.delete(_key(record, detailed))
 

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bigshot_llm.aio import close_iterator
-from bigshot_llm.errors import GatewayError
+from bigshot_llm.errors import Conflict, GatewayError
 from bigshot_llm.providers.base import StreamChunk
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.access.slots import Slot, StreamSlots
-from bigshot_llm.services.generation import shapes
+from bigshot_llm.services.generation import shapes, upstream_fields
 from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed, TextDelta
 from bigshot_llm.services.generation.routing import Router, Target
 from bigshot_llm.services.generation.stats import StreamStats
+from bigshot_llm.services.providers.lifecycle import may_load, supports_loading
 from bigshot_llm.services.usage.metering import (
     CANCELLED,
     Ticket,
@@ -87,23 +88,53 @@ def adapt_token_limit(body: dict[str, Any], kind: str) -> None:
 
 class GenerationService:
     def __init__(
-        self, router: Router, slots: StreamSlots, usage: UsageRecorder | None = None
+        self,
+        router: Router,
+        slots: StreamSlots,
+        usage: UsageRecorder | None = None,
+        *,
+        max_choices: int = 1,
     ) -> None:
         self.router = router
         self.slots = slots
         self.usage = usage
+        self.max_choices = max_choices  # `n` for non-admin keys (BIGSHOT_MAX_CHOICES_USER)
 
     async def resolve(self, request: GenerationRequest) -> tuple[Target, str]:
         """The provider and the upstream model id for a request."""
         if request.target is not None and request.model is not None:
-            return request.target, request.model
-        route = self.router.route(request.principal, request.model, request.provider)
-        embeddings = request.operation == "embeddings"
-        model = await self.router.pick_model(route.target, route.model, embeddings=embeddings)
-        return route.target, model
+            target, model = request.target, request.model
+        else:
+            route = self.router.route(request.principal, request.model, request.provider)
+            embeddings = request.operation == "embeddings"
+            target = route.target
+            model = await self.router.pick_model(target, route.model, embeddings=embeddings)
+        await self._check_loading_policy(request.principal, target, model)
+        return target, model
+
+    async def _check_loading_policy(self, principal: Principal, target: Target, model: str) -> None:
+        """A request naming a model that is not loaded makes LM Studio load it (JIT), evicting
+        others: the same policy as `/load` decides whether that may happen."""
+        if principal.is_admin or not supports_loading(target.provider):
+            return
+        state = await self.router.catalog.state_of(target.record, target.provider, model)
+        if state != "not-loaded":
+            return  # loaded, or nothing known: nothing to decide
+        if await may_load(principal, target.record, self.router.registry):
+            return
+        raise Conflict(
+            f"model '{model}' is not loaded on provider '{target.record.name}', and only admins "
+            "may load models on a shared server; pick a loaded model, or ask an admin to load "
+            "it (POST /api/v1/llm-providers/models/{model}/load)",
+            code="model_not_loaded",
+            param="model",
+            details={"model": model, "provider": target.record.name},
+        )
 
     def _body(self, request: GenerationRequest, target: Target, model: str) -> dict[str, Any]:
         body = request.body
+        if not request.principal.is_admin:
+            upstream_fields.restrict(body, request.operation, max_choices=self.max_choices)
         body["model"] = model
         if request.operation != "embeddings":
             adapt_token_limit(body, target.record.kind)
@@ -124,7 +155,14 @@ class GenerationService:
             request.endpoint,
             streamed,
         )
-        return Ticket(self.usage, source)
+        # Labels only for what the provider listed: a made-up model name (or a user's own
+        # provider name) must not become a permanent /metrics series.
+        return Ticket(
+            self.usage,
+            source,
+            metric_provider=record.name if record.owner_id is None else "user",
+            metric_model=model if self.router.catalog.listed(record, model) else "other",
+        )
 
     async def call(self, request: GenerationRequest) -> Answer:
         """A one-shot chat, completion or embeddings call, metered."""

@@ -64,17 +64,51 @@ class ProviderConfigService:
         box: SecretBox,
         *,
         allowed_hosts: frozenset[str] = frozenset(),
+        max_providers: int = 0,
+        max_pool_urls: int = 0,
     ) -> None:
         self.session = session
         self.registry = registry
         self.box = box
         self.allowed_hosts = allowed_hosts
+        self.max_providers = max_providers  # per non-admin user; 0 = unlimited
+        self.max_pool_urls = max_pool_urls  # over all of a non-admin user's providers
+
+    def _check_caps(
+        self, principal: Principal, pool_urls: list[str] | None, *, replacing: str | None = None
+    ) -> None:
+        """What one user may own: providers, and pool members (each one a server the gateway
+        health-checks on the user's behalf, every few seconds)."""
+        if principal.is_admin:
+            return
+        own = [
+            r
+            for r in self.registry.all_records()
+            if r.owner_id == principal.user_id and r.id != replacing
+        ]
+        if replacing is None and self.max_providers and len(own) >= self.max_providers:
+            raise Conflict(
+                f"you already have {len(own)} providers, the most a user may have "
+                f"(BIGSHOT_MAX_PROVIDERS_PER_USER={self.max_providers}); delete one first",
+                code="too_many_providers",
+            )
+        total = sum(len(r.pool_urls) for r in own) + len(pool_urls or ())
+        if self.max_pool_urls and total > self.max_pool_urls:
+            raise RequestValidationFailed(
+                f"pool_urls: your providers would have {total} pool members, more than a user "
+                f"may have (BIGSHOT_MAX_POOL_URLS_PER_USER={self.max_pool_urls})",
+                details=[{"loc": ["body", "pool_urls"], "msg": "too many pool members"}],
+            )
 
     async def _guard(self, principal: Principal, *urls: str, field: str = "base_url") -> None:
         """The SSRF guard, for the base URL and every pool member alike."""
         for url in urls:
             await check_url(
-                url, privileged=principal.is_admin, allowed_hosts=self.allowed_hosts, field=field
+                url,
+                privileged=principal.is_admin,
+                allowed_hosts=self.allowed_hosts,
+                field=field,
+                forbidden_ports=self.registry.forbidden_ports,
             )
 
     def _manageable(self, principal: Principal, provider_id: str) -> ProviderRecord:
@@ -105,6 +139,7 @@ class ProviderConfigService:
 
     async def create(self, principal: Principal, body: ProviderCreate) -> ProviderRecord:
         _check_kind(body.kind)
+        self._check_caps(principal, body.pool_urls)
         await self._guard(principal, body.base_url)
         await self._guard(principal, *(body.pool_urls or ()), field="pool_urls")
         if body.scope == "global" and not principal.is_admin:
@@ -140,6 +175,7 @@ class ProviderConfigService:
         if changes.get("base_url"):
             await self._guard(principal, changes["base_url"])
         if changes.get("pool_urls"):
+            self._check_caps(principal, changes["pool_urls"], replacing=record.id)
             await self._guard(principal, *changes["pool_urls"], field="pool_urls")
         if "api_key" in changes:
             new_key = changes.pop("api_key")

@@ -21,6 +21,7 @@ import httpx
 import orjson
 
 from bigshot_llm.errors import RequestValidationFailed
+from bigshot_llm.providers.addresses import PRIVILEGED, guarded_httpx_transport
 from bigshot_llm.providers.lmstudio import models_from_v0, models_from_v1
 from bigshot_llm.schemas.model_ops import DiscoverAnswer, DiscoveredServer, DiscoverRequest
 from bigshot_llm.schemas.providers import ProviderCreate
@@ -157,11 +158,14 @@ async def discover(
     limit = asyncio.Semaphore(concurrency)
     pairs = [(host, port) for host in hosts for port in ports]
     # No proxies from the environment and no redirects: only what the admin named is reached.
+    # The guarded transport checks every name again when it connects: a host that resolved
+    # to a harmless address during the check cannot rebind to a metadata address.
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=0),
+        transport=guarded_httpx_transport(PRIVILEGED, limits),
     ) as client:
 
         async def one(host: str, port: int) -> Found | None:

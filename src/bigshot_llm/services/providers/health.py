@@ -144,12 +144,18 @@ async def reachability(record: ProviderRecord, provider: Provider) -> ProviderTe
         models = await provider.list_models(detailed=False)
     except GatewayError as exc:
         latency = (time.perf_counter() - started) * 1000
+        message, code = exc.message, exc.code
+        if record.owner_id is not None:
+            # A provider a user made: one answer for every failure (refused, closed, not an
+            # LLM server, an error page), so `/test` cannot map local ports or read services.
+            message = f"no usable model list from {record.base_url}"
+            code = "provider_test_failed"
         return ProviderTestResult(
             ok=False,
             latency_ms=round(latency, 1),
             model_count=None,
-            message=exc.message,
-            error_code=exc.code,
+            message=message,
+            error_code=code,
         )
     latency = (time.perf_counter() - started) * 1000
     return ProviderTestResult(

@@ -1,7 +1,11 @@
 """Loading and unloading models on a provider (LM Studio's native `/api/v1/models/load|unload`).
 
-Who may: admins on any provider, users on their own providers only (a global provider's
-VRAM is shared by everyone). With the provider's `exclusive_loading` policy the other loaded
+Who may is decided by the server, not by the record a caller reaches it through: admins on
+any server; a user only on a server that only their own providers point at. A user's record
+for the server a global provider (or another user's) also uses is treated like that provider:
+its VRAM is shared, so 403 (see `services.providers.servers`). The same rule decides whether
+a generation may make LM Studio load a model on its own (JIT, `may_load`). With the server's
+`exclusive_loading` policy (the global record's, when the server has one) the other loaded
 LLMs are unloaded first, so exactly one model occupies VRAM. Every change drops the
 provider's cached model list, is audited, and is announced as a `model.loaded` /
 `model.unloaded` webhook when the webhook service is present.
@@ -23,6 +27,8 @@ from bigshot_llm.schemas.providers import ProviderKindPublic
 from bigshot_llm.services.access import audit
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.generation.routing import Router, Target
+from bigshot_llm.services.providers.registry import ProviderRecord, ProviderRegistry
+from bigshot_llm.services.providers.servers import sharing
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +79,51 @@ def provider_kinds() -> list[ProviderKindPublic]:
     return kinds
 
 
-def check_may_manage(principal: Principal, target: Target) -> None:
-    """Admins anywhere; users only on a provider they own."""
+async def refusal(
+    principal: Principal, record: ProviderRecord, registry: ProviderRegistry
+) -> str | None:
+    """Why this caller may not change the state of `record`'s server (None: it may)."""
     if principal.is_admin:
-        return
-    if target.record.owner_id != principal.user_id:
-        raise Forbidden(
-            "only admins can load or unload models on a global provider",
-            code="forbidden",
-        )
+        return None
+    if record.owner_id != principal.user_id:
+        return "only admins can load or unload models on a global provider"
+    shared = [r for r in await sharing(registry, record) if r.owner_id != principal.user_id]
+    if not shared:
+        return None
+    whose = (
+        "a global provider"
+        if any(r.owner_id is None for r in shared)
+        else ("another user's provider")
+    )
+    return (
+        f"provider '{record.name}' points at a server that {whose} also uses; its memory is "
+        "shared, so only admins can load or unload models there"
+    )
+
+
+async def check_may_manage(
+    principal: Principal, target: Target, registry: ProviderRegistry
+) -> None:
+    """Admins anywhere; users only on a server no one else's provider points at."""
+    reason = await refusal(principal, target.record, registry)
+    if reason is not None:
+        raise Forbidden(reason, code="forbidden")
+
+
+async def may_load(
+    principal: Principal, record: ProviderRecord, registry: ProviderRegistry
+) -> bool:
+    """May a request of this caller make the server load a model (LM Studio's JIT)?"""
+    return await refusal(principal, record, registry) is None
+
+
+async def exclusive_policy(record: ProviderRecord, registry: ProviderRegistry) -> bool:
+    """The server's `exclusive_loading`: a global provider's on that server wins over the
+    record's, since the global one is the server's owner."""
+    owners = [r for r in await sharing(registry, record) if r.owner_id is None]
+    if record.owner_id is None or not owners:
+        return record.exclusive_loading
+    return any(r.exclusive_loading for r in owners)
 
 
 def _loader(target: Target) -> ModelLoader:
@@ -106,10 +148,11 @@ class ModelOps:
     async def load(
         self, principal: Principal, target: Target, model: str, *, context_length: int | None
     ) -> ModelOpAnswer:
-        check_may_manage(principal, target)
+        registry = self.router.registry
+        await check_may_manage(principal, target, registry)
         loader = _loader(target)
         unloaded: list[str] = []
-        if target.record.exclusive_loading:
+        if await exclusive_policy(target.record, registry):
             unloaded = await self._unload_others(target, loader, keep=model)
         opts: dict[str, Any] = {}
         if context_length is not None:
@@ -135,7 +178,7 @@ class ModelOps:
         return result
 
     async def unload(self, principal: Principal, target: Target, model: str) -> ModelOpAnswer:
-        check_may_manage(principal, target)
+        await check_may_manage(principal, target, self.router.registry)
         loader = _loader(target)
         try:
             answer = await loader.unload_model(model)

@@ -19,14 +19,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection
-from bigshot_llm.errors import NotFound
+from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection, User
+from bigshot_llm.errors import GatewayError, NotFound
+from bigshot_llm.providers.addresses import PRIVILEGED, AddressPolicy
 from bigshot_llm.providers.base import Provider, ProviderLimits, ProviderSpec, TransportName
 from bigshot_llm.providers.kinds import create_provider
 from bigshot_llm.providers.urls import mask_secret
 from bigshot_llm.schemas.providers import ProviderPublic
 from bigshot_llm.services.access.auth import Principal
-from bigshot_llm.services.access.secrets import SecretBox
+from bigshot_llm.services.access.secrets import SecretBox, SecretUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,14 @@ class ProviderRecord:
     updated_at: datetime
     exclusive_loading: bool = False
     pool_urls: tuple[str, ...] = ()
+    # Why the stored API key could not be decrypted (None: it could, or there is none).
+    secret_error: str | None = None
+    owner_is_admin: bool = False
+
+    @property
+    def privileged(self) -> bool:
+        """Made by an admin (global, or an admin's own): may reach private hosts."""
+        return self.owner_id is None or self.owner_is_admin
 
     def spec(
         self,
@@ -61,6 +70,7 @@ class ProviderRecord:
         retry_attempts: int,
         keepalive_expiry: float = 4.0,
         limits: ProviderLimits | None = None,
+        policy: AddressPolicy | None = None,
     ) -> ProviderSpec:
         shared = {name: getattr(self, name) for name in _SPEC_FIELDS}
         return ProviderSpec(
@@ -69,6 +79,8 @@ class ProviderRecord:
             keepalive_expiry=keepalive_expiry,
             transport=transport,
             limits=limits or ProviderLimits(),
+            address_policy=policy,
+            echo_upstream_errors=self.owner_id is None,
         )
 
     def public(self) -> ProviderPublic:
@@ -88,22 +100,50 @@ class ProviderRecord:
         return {"id": self.id, "name": self.name, "provider": self.kind, "base_url": self.base_url}
 
 
+def unreadable_secret(record: ProviderRecord) -> GatewayError:
+    """The clear error for a provider whose stored key the current secret cannot open."""
+    return GatewayError(
+        f"provider '{record.name}' ({record.id}): its stored API key cannot be decrypted; "
+        "BIGSHOT_SECRET_KEY changed without `bigshot-llm secrets rotate` (rotate, or set the "
+        "provider's api_key again)",
+        code="secret_unreadable",
+    )
+
+
+def _decrypted(row: ProviderConfig, box: SecretBox) -> tuple[str | None, str | None]:
+    """(the API key, None) or (None, why it cannot be read): one bad row must not take the
+    whole snapshot (and with it every provider) down."""
+    if not row.api_key_encrypted:
+        return None, None
+    try:
+        return box.decrypt(row.api_key_encrypted), None
+    except SecretUnreadable as exc:
+        log.error("provider %r (%s): %s", row.name, row.id, exc)
+        return None, str(exc)
+
+
 _RECORD_FIELDS = [f.name for f in fields(ProviderRecord)]
 _SPEC_FIELDS = [f.name for f in fields(ProviderSpec) if f.name in _RECORD_FIELDS]
 _COMPUTED = {"provider", "api_key", "has_api_key", "scope", "pool_urls"}
 _PUBLIC_FIELDS = [
     n for n in ProviderPublic.model_fields if n in _RECORD_FIELDS and n not in _COMPUTED
 ]
-_ROW_FIELDS = [n for n in _RECORD_FIELDS if n not in ("api_key", "exclusive_loading", "pool_urls")]
+_NOT_COPIED = ("api_key", "exclusive_loading", "pool_urls", "secret_error", "owner_is_admin")
+_ROW_FIELDS = [n for n in _RECORD_FIELDS if n not in _NOT_COPIED]
 
 
-def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
+def record_from_row(
+    row: ProviderConfig, box: SecretBox, owner_role: str | None = None
+) -> ProviderRecord:
+    api_key, secret_error = _decrypted(row, box)
     copied = {name: getattr(row, name) for name in _ROW_FIELDS}
     return ProviderRecord(
         **copied,
-        api_key=box.decrypt(row.api_key_encrypted) if row.api_key_encrypted else None,
+        api_key=api_key,
         exclusive_loading=bool(row.exclusive_loading),
         pool_urls=tuple(row.pool_urls or ()),
+        secret_error=secret_error,
+        owner_is_admin=owner_role == "admin",
     )
 
 
@@ -120,6 +160,8 @@ class ProviderRegistry:
         pool_health_seconds: float = 5.0,
         keepalive_expiry: float = 4.0,
         limits: ProviderLimits | None = None,
+        allowed_hosts: frozenset[str] = frozenset(),
+        forbidden_ports: frozenset[int] = frozenset(),
     ) -> None:
         self._sessions = sessions
         self._box = box
@@ -135,18 +177,27 @@ class ProviderRegistry:
         self.version = 0
         self.pool_health_seconds = pool_health_seconds
         self._change_listeners: list[Callable[[], Awaitable[None]]] = []
+        self.allowed_hosts = allowed_hosts
+        self.forbidden_ports = forbidden_ports
 
     async def reload(self) -> None:
         """Re-read every config and selection (they are few) and swap the snapshot."""
         async with self._lock:
             async with self._sessions() as session:
-                rows = (await session.exec(select(ProviderConfig))).all()
+                stmt = select(ProviderConfig, User.role).outerjoin(
+                    User,
+                    User.id == ProviderConfig.owner_id,  # type: ignore[arg-type]
+                )
+                rows = (await session.exec(stmt)).all()
                 selections = (await session.exec(select(ProviderSelection))).all()
-            self._records = {row.id: record_from_row(row, self._box) for row in rows}
+            self._records = {row.id: record_from_row(row, self._box, role) for row, role in rows}
             self._selections = {sel.scope: sel.provider_id for sel in selections}
             self.version += 1
-            for provider_id in list(self._live):
-                if provider_id not in self._records:
+            for provider_id, (spec, _) in list(self._live.items()):
+                record = self._records.get(provider_id)
+                # Gone, or changed: the next request builds a new client; the old one stops
+                # its background work now (a pool's health checks) and closes later.
+                if record is None or self._spec(record) != spec:
                     self._retire(self._live.pop(provider_id)[1])
 
     def on_change(self, listener: Callable[[], Awaitable[None]]) -> None:
@@ -210,7 +261,9 @@ class ProviderRegistry:
 
     def provider(self, record: ProviderRecord) -> Provider:
         """The pooled provider for a config, rebuilt when the config changed."""
-        spec = record.spec(self.transport, self.retry_attempts, self.keepalive_expiry, self.limits)
+        if record.secret_error is not None:
+            raise unreadable_secret(record)
+        spec = self._spec(record)
         live = self._live.get(record.id)
         if live is not None and live[0] == spec:
             return live[1]
@@ -220,8 +273,27 @@ class ProviderRegistry:
             self._retire(live[1])
         return provider
 
+    def _spec(self, record: ProviderRecord) -> ProviderSpec:
+        return record.spec(
+            self.transport,
+            self.retry_attempts,
+            self.keepalive_expiry,
+            self.limits,
+            self.policy_for(record),
+        )
+
+    def policy_for(self, record: ProviderRecord) -> AddressPolicy:
+        """What the provider's connections may reach, checked again at connect time."""
+        if record.privileged:
+            return PRIVILEGED
+        return AddressPolicy(False, self.allowed_hosts, self.forbidden_ports)
+
     def _retire(self, provider: Provider) -> None:
-        """Close an outdated client later, letting running streams end on it."""
+        """Close an outdated client later, letting running streams end on it; its background
+        work (a pool's health checks) stops at once."""
+        retire = getattr(provider, "retire", None)
+        if callable(retire):
+            retire()
         self._retired.append(provider)
         loop = asyncio.get_running_loop()
         loop.call_later(

@@ -48,6 +48,8 @@ class Ticket:
     recorder: UsageRecorder
     source: UsageSource
     started: float = field(default_factory=time.perf_counter)
+    metric_provider: str = "other"
+    metric_model: str = "other"
 
     def finish(
         self,
@@ -73,6 +75,8 @@ class Ticket:
             duration_ms=duration_ms,
             upstream_ms=upstream_ms,
             tokens_per_second=tokens_per_second,
+            metric_provider=self.metric_provider,
+            metric_model=self.metric_model,
         )
         self.recorder.record(event)
         return event

@@ -58,6 +58,10 @@ class UsageEvent(UsageSource):
     # Not stored: for metrics only.
     upstream_ms: float | None = None
     tokens_per_second: float | None = None
+    # The metric labels: a model the provider listed (else "other") and a global provider's
+    # name (a user's own is "user"), so callers cannot mint labels that live forever.
+    metric_provider: str = "other"
+    metric_model: str = "other"
 
     @property
     def total_tokens(self) -> int:
@@ -120,7 +124,7 @@ class UsageRecorder:
 
     @staticmethod
     def _observe(metrics: Metrics, event: UsageEvent) -> None:
-        provider, model = event.provider or "", event.model or ""
+        provider, model = event.metric_provider, event.metric_model
         metrics.llm_requests.labels(provider, model, event.endpoint, event.status).inc()
         if event.prompt_tokens:
             metrics.tokens.labels(model, "in").inc(event.prompt_tokens)

@@ -37,7 +37,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bigshot_llm.aio import stop_task
 from bigshot_llm.db.models import AuditEvent, Webhook, WebhookDelivery, new_id, utcnow
 from bigshot_llm.errors import GatewayError
-from bigshot_llm.services.access.secrets import SecretBox
+from bigshot_llm.providers.addresses import PRIVILEGED, guarded_httpx_transport
+from bigshot_llm.services.access.secrets import SecretBox, SecretUnreadable
 from bigshot_llm.services.access.url_guard import check_url
 from bigshot_llm.services.usage.metrics import Metrics
 
@@ -131,7 +132,8 @@ class WebhookDispatcher:
             timeout=self.policy.timeout,
             follow_redirects=False,
             trust_env=False,
-            transport=transport,
+            # Resolved and checked again per connection: a rebinding name cannot reach metadata.
+            transport=transport or guarded_httpx_transport(PRIVILEGED),
             headers={"User-Agent": "bigshot-llm-webhooks", "Content-Type": "application/json"},
         )
         self._wake = asyncio.Event()
@@ -250,13 +252,21 @@ class WebhookDispatcher:
             )
         except GatewayError as exc:
             return None, exc.message
+        try:
+            secret = self._box.decrypt(hook.secret_encrypted)
+        except SecretUnreadable:
+            log.error("webhook %s: its signing secret cannot be decrypted", hook.id)
+            return None, (
+                f"webhook {hook.id}: its signing secret cannot be decrypted; BIGSHOT_SECRET_KEY "
+                "changed without `bigshot-llm secrets rotate` (rotate, or set a new secret)"
+            )
         body = row.body.encode()
         timestamp = int(time.time())
         headers = {
             "X-Bigshot-Event": row.event,
             "X-Bigshot-Delivery": row.id,
             "X-Bigshot-Timestamp": str(timestamp),
-            "X-Bigshot-Signature": sign(self._box.decrypt(hook.secret_encrypted), timestamp, body),
+            "X-Bigshot-Signature": sign(secret, timestamp, body),
         }
         try:
             response = await self._client.post(hook.url, content=body, headers=headers)

@@ -41,6 +41,7 @@ class StreamMeta:
     created_at: float = field(default_factory=time.time)
     context: dict[str, int] = field(default_factory=dict)
     user_message_id: str | None = None
+    key_id: str = ""  # the API key that started it: its token lives no longer than the key
 
 
 class StreamBuffer(Protocol):

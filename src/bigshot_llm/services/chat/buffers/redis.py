@@ -53,6 +53,7 @@ def _meta_hash(meta: StreamMeta, replica: str) -> dict[str, str]:
         "created_at": repr(meta.created_at),
         "context": orjson.dumps(meta.context).decode(),
         "user_message_id": meta.user_message_id or "",
+        "key_id": meta.key_id,
         "replica": replica,
         "closed": "0",
     }
@@ -70,6 +71,7 @@ def _meta_from_hash(raw: dict[Any, Any]) -> StreamMeta:
         created_at=float(h["created_at"]),
         context=orjson.loads(h["context"]),
         user_message_id=h["user_message_id"] or None,
+        key_id=h.get("key_id", ""),
     )
 
 

@@ -1,0 +1,28 @@
+"""per-user rate limit and concurrent-stream cap (a key's own limit may only lower them)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-02 09:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("max_streams", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("max_streams")
+        batch_op.drop_column("rate_limit_per_minute")
