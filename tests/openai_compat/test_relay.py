@@ -13,7 +13,6 @@ from bigshot_llm.api.openai.encoder import encode_embeddings_base64, openai_even
 from bigshot_llm.api.openai.errors import error_body
 from bigshot_llm.errors import ModelNotFound, UpstreamError
 from bigshot_llm.providers.base import StreamChunk
-from bigshot_llm.services.generation import shapes
 from bigshot_llm.services.generation.service import typed_events
 from bigshot_llm.services.generation.stats import StreamStats
 
@@ -42,7 +41,7 @@ async def source(*items: StreamChunk | Exception) -> AsyncIterator[StreamChunk]:
 
 
 async def relay(*items: StreamChunk | Exception, include_usage: bool) -> list[bytes]:
-    stats = StreamStats(text_of=shapes.chat_delta_text, prompt_estimate=lambda: 7)
+    stats = StreamStats(prompt_estimate=lambda: 7)
     events = openai_events(typed_events(source(*items), stats), include_usage=include_usage)
     return [frame async for frame in events]
 

@@ -53,6 +53,15 @@ class ProviderRecord:
     updated_at: datetime
     exclusive_loading: bool = False
     pool_urls: tuple[str, ...] = ()
+    split_think_tags: bool | None = None  # None: on for LM Studio, off elsewhere
+    repair_v1: bool = False
+
+    @property
+    def splits_think_tags(self) -> bool:
+        """Whether an inline `<think>` block at the start of an answer is reasoning."""
+        if self.split_think_tags is None:
+            return self.kind == "lmstudio"
+        return self.split_think_tags
 
     def spec(
         self, transport: TransportName, retry_attempts: int, keepalive_expiry: float = 4.0
@@ -98,6 +107,8 @@ class ProviderRecord:
             "enabled": self.enabled,
             "exclusive_loading": self.exclusive_loading,
             "pool_urls": list(self.pool_urls),
+            "split_think_tags": self.splits_think_tags,
+            "repair_v1": self.repair_v1,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
@@ -127,6 +138,8 @@ def record_from_row(row: ProviderConfig, box: SecretBox) -> ProviderRecord:
         updated_at=row.updated_at,
         exclusive_loading=bool(row.exclusive_loading),
         pool_urls=tuple(row.pool_urls or ()),
+        split_think_tags=row.split_think_tags,
+        repair_v1=bool(row.repair_v1),
     )
 
 
