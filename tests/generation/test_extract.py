@@ -131,7 +131,9 @@ def test_native_answer_reads_reasoning_and_repairs_tool_calls() -> None:
     called = chat_answer(
         message(
             content="",
-            tool_calls=[{"id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+            tool_calls=[
+                {"id": "", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
         )
     )
     (call,) = called["message"]["tool_calls"]
@@ -148,7 +150,11 @@ def test_strict_schema_answers_are_checked() -> None:
         "json_schema": {
             "name": "n",
             "strict": True,
-            "schema": {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}},
+            "schema": {
+                "type": "object",
+                "required": ["n"],
+                "properties": {"n": {"type": "integer"}},
+            },
         },
     }
     good = chat_answer(message(content='{"n": 3}'), response_format=schema)
