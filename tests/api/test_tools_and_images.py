@@ -294,6 +294,15 @@ async def test_v1_repair_fills_ids_drops_empty_lists_and_splits_think(
     reasoning = "".join(d.get("reasoning_content") or "" for d in deltas)
     assert reasoning and "<think>" not in content and content
 
+    counted = await client.post(
+        "/v1/chat/completions",
+        json={"model": "fixed/qwen2.5-7b-instruct", "messages": ASK, "tools": [WEATHER],
+              "stream": True, "stream_options": {"include_usage": True}},
+        headers=ADMIN,
+    )  # fmt: skip
+    usages = [c["usage"] for c in data_frames(counted.content) if c.get("usage")]
+    assert len(usages) == 1 and usages[0]["completion_tokens"] > 0  # upstream's, once
+
     whole = await client.post(
         "/v1/chat/completions",
         json={"model": "fixed/qwen2.5-7b-instruct", "messages": ASK, "tools": [WEATHER]},

@@ -3,6 +3,7 @@ and `tool_call` events over real sockets, and the stored results."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import orjson
 
 from tests.conftest import ADMIN_KEY, auth
 from tests.model_ops.test_compare import COMPARE, run
+from tests.support.images import CAT
 from tests.support.servers import ThreadedServer
 
 ADMIN = auth(ADMIN_KEY)
@@ -90,3 +92,41 @@ async def test_tool_calls_and_structured_output_per_target(gateway: ThreadedServ
         events = await run(client, strict)
         done = [d for n, d in events if n == "done"]
         assert [d["parsed"] for d in done] == [{"n": 7}, {"n": 7}]
+
+
+async def test_images_compare_per_target_vision_and_refuse_bad_input(
+    gateway: ThreadedServer, sim: Any
+) -> None:
+    inline = "data:image/png;base64," + base64.b64encode(CAT).decode()
+    question = {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What is it?"},
+            {"type": "image_url", "image_url": {"url": inline}},
+        ],
+    }
+    targets = [
+        {"provider": "LMStudio Local", "model": "gemma-3-4b-it"},
+        {"provider": "LMStudio Local", "model": "qwen2.5-7b-instruct"},
+    ]
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
+        events = await run(client, {"messages": [question], "targets": targets})
+        text = "".join(d["text"] for n, d in events if n == "delta" and d["target"] == 0)
+        assert text.startswith(f"I see 1 image(s): image/png of {len(CAT)} bytes.")
+        (error,) = [d for n, d in events if n == "error"]
+        assert error["target"] == 1 and error["code"] == "model_without_vision"
+        stored = await client.get(f"{COMPARE}/{events[0][1]['id']}", headers=ADMIN)
+        assert stored.json()["data"]["prompt"] == "What is it?"
+
+        remote = {**question, "content": [question["content"][0], {
+            "type": "image_url", "image_url": {"url": f"{sim.url}/cat.png"}}]}  # fmt: skip
+        before = sim.state.requests_by_path.get("/v1/chat/completions", 0)
+        refused = await client.post(
+            COMPARE, json={"messages": [remote], "targets": targets}, headers=ADMIN
+        )
+        # Loopback is not an allowed image host here: the whole comparison is a 422.
+        assert refused.status_code == 422, refused.text
+        assert "non-public address" in refused.json()["error"]["message"]
+        assert sim.state.requests_by_path.get("/v1/chat/completions", 0) == before
+        listed = await client.get(COMPARE, headers=ADMIN)
+        assert listed.json()["data"]["total"] == 1  # the refused one was not stored

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import Comparison
-from bigshot_llm.errors import GatewayError, NotFound
+from bigshot_llm.errors import GatewayError, NotFound, RequestValidationFailed
 from bigshot_llm.schemas.compare import CompareRequest, CompareTarget
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.generation.events import (
@@ -163,6 +163,11 @@ class _Run:
                 task.cancel()  # the supervisor stores the partial results itself
 
 
+def _input_error(target: Generation | GatewayError) -> bool:
+    """A refusal of the request itself rather than of one target (its model, provider)."""
+    return isinstance(target, RequestValidationFailed) and target.code == "validation_error"
+
+
 def _produced(stats: StreamStats) -> dict[str, Any]:
     """What a target generated so far, as stored in its result."""
     produced: dict[str, Any] = {"text": stats.text}
@@ -208,6 +213,13 @@ class CompareService:
         messages = request.chat_messages()
         body = {"messages": messages, **params}
         targets = [await self._open(principal, t, body) for t in request.targets]
+        bad_input = next((t for t in targets if _input_error(t)), None)
+        if isinstance(bad_input, GatewayError):
+            # The same for every target (an image that cannot be fetched): a 422, no stream.
+            for target in targets:
+                if not isinstance(target, GatewayError):
+                    await target.aclose()
+            raise bad_input
         described = []
         for given, target in zip(request.targets, targets, strict=True):
             entry = {"provider": given.provider, "model": given.model}

@@ -91,7 +91,7 @@ async def openai_events(
     last: dict[str, Any] = {}
     async for event in events:
         if isinstance(event, Chunk):
-            if event.raw is None or (repair and event.repaired):
+            if event.raw is None:
                 if repair:  # without repair, the raw bytes already said all of it
                     yield _frame(repaired_chunk(event.data, event.parts, last))
                 continue
@@ -100,7 +100,10 @@ async def openai_events(
                 saw_usage = True
                 if not include_usage and event.usage_only:
                     continue
-            yield _frame(event.raw)
+            if repair and event.repaired:
+                yield _frame(repaired_chunk(event.data, event.parts, last))
+            else:
+                yield _frame(event.raw)
         elif isinstance(event, Done):
             if include_usage and not saw_usage:
                 yield _frame(orjson.dumps(usage_chunk(last, event)))
