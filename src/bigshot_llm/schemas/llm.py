@@ -190,7 +190,18 @@ class ModelListAnswer(BaseModel):
                     "max_context_length": 32768,
                     "quantization": "Q4_K_M",
                     "publisher": "lmstudio-community",
-                }
+                    "vision": False,
+                    "tool_use": True,
+                    "reasoning": None,
+                },
+                {
+                    "id": "qwen3-8b",
+                    "type": "llm",
+                    "state": "not-loaded",
+                    "vision": False,
+                    "tool_use": True,
+                    "reasoning": {"allowed_options": ["off", "on"], "default": "on"},
+                },
             ]
         ]
     )
