@@ -33,6 +33,7 @@ from bigshot_llm.services.chat.streams import StreamManager
 from bigshot_llm.services.cluster import Cluster
 from bigshot_llm.services.compare import CompareService
 from bigshot_llm.services.generation.catalog import ModelCatalog
+from bigshot_llm.services.generation.images import ImageFetcher
 from bigshot_llm.services.generation.routing import Router
 from bigshot_llm.services.generation.service import GenerationService
 from bigshot_llm.services.providers.health import HealthMonitor
@@ -151,7 +152,15 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         await health.start()
         stack.push_async_callback(health.close)
-        generation = GenerationService(router, slots, usage, max_choices=settings.max_choices_user)
+        images = ImageFetcher(
+            max_bytes=settings.image_max_bytes,
+            timeout=settings.image_fetch_timeout_seconds,
+            allowed_hosts=settings.image_fetch_allowed_host_set,
+        )
+        stack.push_async_callback(images.aclose)
+        generation = GenerationService(
+            router, slots, usage, images, max_choices=settings.max_choices_user
+        )
         compare = CompareService(core.sessions, generation)
         stack.push_async_callback(compare.close)  # comparisons store what they have
         streams = StreamManager(

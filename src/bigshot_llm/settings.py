@@ -109,6 +109,15 @@ class Settings(BaseSettings):
         "localhost:1234,127.0.0.1:1234,[::1]:1234", validation_alias=_gw("ALLOWED_UPSTREAM_HOSTS")
     )
     public_url: str | None = Field(None, validation_alias=_gw("PUBLIC_URL"))
+    # Remote images in chat messages, fetched and inlined as data URLs (LM Studio takes no
+    # URLs); private hosts only when listed (for admins too).
+    image_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, validation_alias=_gw("IMAGE_MAX_BYTES")
+    )
+    image_fetch_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, validation_alias=_gw("IMAGE_FETCH_TIMEOUT_SECONDS")
+    )
+    image_fetch_allowed_hosts: str = Field("", validation_alias=_gw("IMAGE_FETCH_ALLOWED_HOSTS"))
     # Usage, metrics, logs and webhooks.
     log_format: Literal["json", "text"] | None = Field(None, validation_alias=_gw("LOG_FORMAT"))
     usage_flush_seconds: float = Field(
@@ -217,6 +226,14 @@ class Settings(BaseSettings):
     @property
     def allowed_upstream_host_set(self) -> frozenset[str]:
         return parse_allow_list(self.allowed_upstream_hosts)
+
+    @property
+    def image_fetch_allowed_host_set(self) -> frozenset[str]:
+        return frozenset(
+            h.strip().lower().strip("[]")
+            for h in self.image_fetch_allowed_hosts.split(",")
+            if h.strip()
+        )
 
     @property
     def cors_origin_list(self) -> list[str]:

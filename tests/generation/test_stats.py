@@ -13,7 +13,7 @@ def chunk(text: str) -> dict[str, Any]:
 
 
 def stats_of(*texts: str) -> StreamStats:
-    stats = StreamStats(text_of=shapes.chat_delta_text, prompt_estimate=lambda: 10)
+    stats = StreamStats(prompt_estimate=lambda: 10)
     for text in texts:
         stats.observe(chunk(text))
     return stats

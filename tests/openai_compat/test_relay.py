@@ -13,7 +13,7 @@ from bigshot_llm.api.openai.encoder import encode_embeddings_base64, openai_even
 from bigshot_llm.api.openai.errors import error_body
 from bigshot_llm.errors import ModelNotFound, UpstreamError
 from bigshot_llm.providers.base import StreamChunk
-from bigshot_llm.services.generation import shapes
+from bigshot_llm.services.generation.extract import ChatExtractor
 from bigshot_llm.services.generation.service import typed_events
 from bigshot_llm.services.generation.stats import StreamStats
 
@@ -41,9 +41,13 @@ async def source(*items: StreamChunk | Exception) -> AsyncIterator[StreamChunk]:
         yield item
 
 
-async def relay(*items: StreamChunk | Exception, include_usage: bool) -> list[bytes]:
-    stats = StreamStats(text_of=shapes.chat_delta_text, prompt_estimate=lambda: 7)
-    events = openai_events(typed_events(source(*items), stats), include_usage=include_usage)
+async def relay(
+    *items: StreamChunk | Exception, include_usage: bool, repair: bool = False
+) -> list[bytes]:
+    stats = StreamStats(extract=ChatExtractor(split_think_tags=repair), prompt_estimate=lambda: 7)
+    events = openai_events(
+        typed_events(source(*items), stats), include_usage=include_usage, repair=repair
+    )
     return [frame async for frame in events]
 
 
@@ -68,6 +72,41 @@ async def test_upstream_usage_chunk_is_dropped_unless_asked() -> None:
     assert len(await relay(delta("a", "stop"), usage, include_usage=False)) == 2
     asked = await relay(delta("a", "stop"), usage, include_usage=True)
     assert asked[1] == b"data: " + usage.raw + b"\n\n" and len(asked) == 3
+
+
+def frames_json(frames: list[bytes]) -> list[Any]:
+    return [orjson.loads(f.removeprefix(b"data: ")) for f in frames if f != b"data: [DONE]\n\n"]
+
+
+async def test_repair_rewrites_only_the_chunks_with_quirks() -> None:
+    quirky = chunk(
+        {
+            "id": "c1",
+            "model": "m",
+            "choices": [
+                {"index": 0, "delta": {"content": "<think>hm</think>Hi", "tool_calls": []},
+                 "finish_reason": None}
+            ],
+        }
+    )  # fmt: skip
+    last = chunk(
+        {
+            "id": "c1",
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"tool_calls": []}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5},
+        }
+    )
+    plain = delta(" there")
+    frames = await relay(quirky, plain, last, include_usage=True, repair=True)
+    first, second, third = frames_json(frames)
+    assert first["choices"][0]["delta"] == {"content": "Hi", "reasoning_content": "hm"}
+    assert frames[1] == b"data: " + plain.raw + b"\n\n"  # nothing to repair: its own bytes
+    assert third["choices"][0]["delta"] == {} and third["choices"][0]["finish_reason"] == "stop"
+    # Upstream's usage rode on a repaired chunk: it is not estimated and sent a second time.
+    assert third["usage"]["completion_tokens"] == 3 and len(frames) == 4
+    unrepaired = await relay(quirky, plain, last, include_usage=True)
+    assert unrepaired[0] == b"data: " + quirky.raw + b"\n\n"
 
 
 async def test_an_error_ends_with_an_error_chunk_then_done() -> None:

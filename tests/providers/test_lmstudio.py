@@ -43,6 +43,16 @@ V1_MODELS = {
             "capabilities": {"vision": True},
         },
         {
+            "type": "llm",
+            "key": "qwen3-8b",
+            "loaded_instances": [],
+            "capabilities": {
+                "vision": False,
+                "trained_for_tool_use": True,
+                "reasoning": {"allowed_options": ["off", "on"], "default": "on"},
+            },
+        },
+        {
             "type": "embedding",
             "publisher": "nomic-ai",
             "key": "text-embedding-nomic-embed-text-v1.5",
@@ -99,6 +109,8 @@ async def test_v1_listing_normalised(lms: LMStudioProvider) -> None:
             quantization="Q4_K_M",
             publisher="lmstudio-community",
             loaded_context_length=8192,
+            vision=False,
+            tool_use=True,
         ),
         ModelInfo(
             id="gemma-3-4b-it",
@@ -107,6 +119,16 @@ async def test_v1_listing_normalised(lms: LMStudioProvider) -> None:
             max_context_length=131072,
             quantization="Q4_K_M",
             publisher="lmstudio-community",
+            vision=True,
+            tool_use=False,
+        ),
+        ModelInfo(
+            id="qwen3-8b",
+            type="llm",
+            state="not-loaded",
+            vision=False,
+            tool_use=True,
+            reasoning={"allowed_options": ["off", "on"], "default": "on"},
         ),
         ModelInfo(
             id="text-embedding-nomic-embed-text-v1.5",
@@ -140,6 +162,8 @@ async def test_falls_back_to_v0(v1_answer: httpx.Response, lms: LMStudioProvider
         ("nomic-embed", "embeddings", "not-loaded"),
     ]
     assert models[0].loaded_context_length == 4096 and models[0].quantization == "Q4_K_M"
+    # v0 tells vision by type and tool use by `capabilities`, nothing of embeddings models.
+    assert [(m.vision, m.tool_use) for m in models] == [(False, True), (True, False), (None, None)]
 
 
 @respx.mock

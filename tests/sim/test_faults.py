@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bigshot_llm.sim import SimServer, SimState
+from bigshot_llm.sim.catalogue import default_models
 from bigshot_llm.sim.testing import running_sim
 
 QWEN = "qwen2.5-7b-instruct"
@@ -195,7 +196,7 @@ def test_main_subprocess_and_remote_stop() -> None:
         url = line.strip().rsplit(" ", 1)[-1]
         assert url.startswith("http://127.0.0.1:")
         with httpx.Client(base_url=url, timeout=5.0) as client:
-            assert len(client.get("/v1/models").json()["data"]) == 4
+            assert len(client.get("/v1/models").json()["data"]) == len(default_models())
             r = client.post("/_sim/config", json={"fault": "stopped", "fault_delay": 0.6})
             assert r.status_code == 200
             time.sleep(0.4)

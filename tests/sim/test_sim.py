@@ -18,6 +18,7 @@ QWEN = "qwen2.5-7b-instruct"
 LLAMA = "llama-3.2-1b-instruct"
 GEMMA = "gemma-3-4b-it"
 NOMIC = "text-embedding-nomic-embed-text-v1.5"
+REASONERS = {"qwen3-8b", "gpt-oss-20b", "deepseek-r1-distill-qwen-7b"}
 
 
 def chat_body(content: str = "Hello there", **extra: Any) -> dict[str, Any]:
@@ -42,7 +43,7 @@ async def stream_payloads(
 async def test_openai_models_list(client: httpx.AsyncClient, sim: SimServer) -> None:
     body = (await client.get("/v1/models")).json()
     assert body["object"] == "list"
-    assert {m["id"] for m in body["data"]} == {QWEN, LLAMA, GEMMA, NOMIC}
+    assert {m["id"] for m in body["data"]} == {QWEN, LLAMA, GEMMA, NOMIC, *REASONERS}
     assert all(m == {"id": m["id"], "object": "model", "owned_by": "organization_owner"}
                for m in body["data"])  # fmt: skip
     sim.state.jit_loading = False

@@ -84,3 +84,14 @@ def _openai_errors() -> dict[int | str, dict[str, Any]]:
 
 
 OPENAI_ERRORS = _openai_errors()
+
+
+WARNING_HEADER = "X-Bigshot-Warning"
+
+
+def warning_headers(warnings: list[str]) -> dict[str, str] | None:
+    """`X-Bigshot-Warning` with every warning (header-safe: one line, ASCII)."""
+    if not warnings:
+        return None
+    text = "; ".join(warnings).replace("\r", " ").replace("\n", " ")
+    return {WARNING_HEADER: text.encode("ascii", "replace").decode("ascii")}

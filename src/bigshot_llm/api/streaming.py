@@ -54,12 +54,15 @@ def sse_response(
     *,
     notice: ShutdownNotice | None = None,
     farewell: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> EventSourceResponse:
     """The SSE answer; with `notice` and `farewell`, a stream still open at the shutdown
     deadline ends with that event instead of a dropped connection (see `shutdown`)."""
     if notice is not None and farewell is not None:
         events = end_at_shutdown(events, notice, farewell)
-    return RelayResponse(events, ping=ping_seconds, headers=SSE_HEADERS)
+    return RelayResponse(
+        events, ping=ping_seconds, headers={**SSE_HEADERS, **headers} if headers else SSE_HEADERS
+    )
 
 
 async def until_disconnected(request: Request, call: Awaitable[T]) -> T:

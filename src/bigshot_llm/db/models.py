@@ -123,6 +123,10 @@ class ProviderConfig(SQLModel, table=True):
     exclusive_loading: bool = False
     # 0006: further base URLs serving the same models (a pool with failover); None = one URL.
     pool_urls: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # 0007: an inline <think> block is reasoning (None: on for LM Studio); /v1 answers are
+    # repaired (LM Studio's tool-call quirks, <think>) instead of relayed byte for byte.
+    split_think_tags: bool | None = Field(default=None, nullable=True)
+    repair_v1: bool = False
 
 
 class ProviderSelection(SQLModel, table=True):
@@ -189,14 +193,22 @@ class Message(SQLModel, table=True):
             String(32), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
         )
     )
-    role: str = Field(max_length=16)  # system | user | assistant
-    content: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(max_length=16)  # system | user | assistant | tool
+    content: str = Field(sa_column=Column(Text, nullable=False))  # the text (of every part)
     status: str = Field(default="complete", max_length=16)  # complete | cancelled | error
     model: str | None = Field(default=None, max_length=256)
     usage: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     stats: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _ts()
+    # 0007: the model's reasoning, its tool calls, the call a tool message answers, and the
+    # content parts (text and images as data URLs) when a message has more than text.
+    reasoning: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    tool_calls: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    tool_call_id: str | None = Field(default=None, max_length=128)
+    parts: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class UserPreference(SQLModel, table=True):

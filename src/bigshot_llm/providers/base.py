@@ -103,6 +103,11 @@ class ModelInfo:
     quantization: str | None = None
     publisher: str | None = None
     loaded_context_length: int | None = None
+    # Capabilities as the server lists them; None = not listed (unknown, not "no").
+    vision: bool | None = None
+    tool_use: bool | None = None
+    # {"allowed_options": [...], "default": ...} for a model that reasons (LM Studio v1).
+    reasoning: dict[str, Any] | None = None
 
     def to_dict(self, detailed: bool = True) -> dict[str, Any]:
         if not detailed:

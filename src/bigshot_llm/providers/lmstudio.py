@@ -188,16 +188,22 @@ def models_from_v1(payload: dict[str, Any]) -> list[ModelInfo]:
         if not isinstance(item, dict) or not _str(item.get("key")):
             continue
         caps = item.get("capabilities")
-        vision = bool(caps.get("vision")) if isinstance(caps, dict) else False
-        if isinstance(caps, list):
-            vision = "vision" in caps
+        vision: bool | None = None
+        tool_use: bool | None = None
+        if isinstance(caps, dict):
+            vision = bool(caps.get("vision"))
+            tool_use = bool(caps.get("trained_for_tool_use"))
+        elif isinstance(caps, list):
+            vision, tool_use = "vision" in caps, "tool_use" in caps
+        elif item.get("type") == "llm":
+            vision = tool_use = False  # capabilities are omitted when a model has none
         quant = item.get("quantization")
         instances = [i for i in item.get("loaded_instances") or () if isinstance(i, dict)]
         config = instances[0].get("config") if instances else None
         out.append(
             ModelInfo(
                 id=item["key"],
-                type=_model_type(item.get("type"), vision),
+                type=_model_type(item.get("type"), bool(vision)),
                 arch=_str(item.get("architecture")),
                 state="loaded" if instances else "not-loaded",
                 max_context_length=_int(item.get("max_context_length")),
@@ -206,9 +212,23 @@ def models_from_v1(payload: dict[str, Any]) -> list[ModelInfo]:
                 loaded_context_length=(
                     _int(config.get("context_length")) if isinstance(config, dict) else None
                 ),
+                vision=vision,
+                tool_use=tool_use,
+                reasoning=_reasoning(caps),
             )
         )
     return out
+
+
+def _reasoning(caps: Any) -> dict[str, Any] | None:
+    """`capabilities.reasoning` of `/api/v1/models`: its options and default."""
+    reasoning = caps.get("reasoning") if isinstance(caps, dict) else None
+    if not isinstance(reasoning, dict):
+        return None
+    options = reasoning.get("allowed_options")
+    allowed = [o for o in options if isinstance(o, str)] if isinstance(options, list) else []
+    default = reasoning.get("default")
+    return {"allowed_options": allowed, "default": default if isinstance(default, str) else None}
 
 
 def models_from_v0(payload: dict[str, Any]) -> list[ModelInfo]:
@@ -221,16 +241,22 @@ def models_from_v0(payload: dict[str, Any]) -> list[ModelInfo]:
         if not isinstance(item, dict) or not _str(item.get("id")):
             continue
         state = item.get("state")
+        kind = _model_type(item.get("type"), False)
+        caps = item.get("capabilities")
         out.append(
             ModelInfo(
                 id=item["id"],
-                type=_model_type(item.get("type"), False),
+                type=kind,
                 arch=_str(item.get("arch")),
                 state=state if state in ("loaded", "not-loaded") else None,
                 max_context_length=_int(item.get("max_context_length")),
                 quantization=_str(item.get("quantization")),
                 publisher=_str(item.get("publisher")),
                 loaded_context_length=_int(item.get("loaded_context_length")),
+                # v0 tells vision by type (`vlm`) and lists `capabilities: ["tool_use"]`
+                # (omitted when empty, 0.3.16+); it says nothing about reasoning.
+                vision=None if kind == "embeddings" else kind == "vlm",
+                tool_use=None if kind == "embeddings" else "tool_use" in (caps or ()),
             )
         )
     return out

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bigshot_llm.schemas.base import Strict, Trimmed
+from bigshot_llm.schemas.chat import ChatOptions
 from bigshot_llm.schemas.llm import MAX_STOP, MAX_STOP_LENGTH, ChatMessage
 
 
@@ -16,7 +17,9 @@ class CompareTarget(Strict):
     model: Trimmed = Field(min_length=1, max_length=256)
 
 
-class CompareParams(Strict):
+class CompareParams(ChatOptions):
+    """Sampling, plus tools, response_format and reasoning_effort, the same for every target."""
+
     max_tokens: int | None = Field(None, ge=1, le=32768)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, ge=0.0, le=1.0)
@@ -59,9 +62,9 @@ class CompareRequest(Strict):
             raise ValueError("give either `prompt` or `messages`")
         return self
 
-    def chat_messages(self) -> list[dict[str, str]]:
+    def chat_messages(self) -> list[dict[str, Any]]:
         if self.messages is not None:
-            return [m.model_dump() for m in self.messages]
+            return [m.upstream() for m in self.messages]
         return [{"role": "user", "content": self.prompt or ""}]
 
 

@@ -8,7 +8,7 @@ validate what the gateway actually sends against them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,15 +16,19 @@ from pydantic import BaseModel, Field
 class StreamTimings(BaseModel):
     """How fast a generation was."""
 
-    ttft_ms: float | None = Field(description="time to the first token")
+    ttft_ms: float | None = Field(description="time to the first token of any kind")
+    time_to_answer_ms: float | None = Field(
+        None, description="time to the first answer token (text or tool call), after reasoning"
+    )
     duration_ms: float
     tokens_per_second: float | None
 
 
 class TokenUsage(BaseModel):
     prompt_tokens: int
-    completion_tokens: int
+    completion_tokens: int = Field(description="answer, reasoning and tool calls")
     total_tokens: int
+    completion_tokens_details: dict[str, Any] | None = None
 
 
 class DeltaEvent(BaseModel):
@@ -33,14 +37,38 @@ class DeltaEvent(BaseModel):
     text: str
 
 
+class ReasoningEvent(BaseModel):
+    """`event: reasoning`: a piece of the model's reasoning ("thinking"), which comes before
+    the answer and is not part of it."""
+
+    text: str
+
+
+class ToolCallEvent(BaseModel):
+    """`event: tool_call`: one whole tool call, sent once its arguments are complete."""
+
+    index: int = Field(description="the call's position in this answer")
+    id: str = Field(description="never empty: ids upstream left empty are filled in")
+    type: Literal["function"] = "function"
+    name: str
+    arguments: str = Field(description="JSON text, as the model wrote it")
+
+
 class DoneEvent(BaseModel):
     """`event: done`: the last event of a generation that finished (or was stopped)."""
 
-    finish_reason: str | None = Field(description="stop, length, … or cancelled")
+    finish_reason: str | None = Field(description="stop, length, tool_calls … or cancelled")
     usage: TokenUsage
     usage_estimated: bool = Field(description="counted by the gateway: upstream sent none")
+    reasoning_tokens: int | None = Field(
+        None, description="upstream's count; estimated when usage_estimated; else null"
+    )
     stats: StreamTimings
     model: str | None
+    parsed: Any = Field(None, description="strict json_schema only: the answer as JSON")
+    parse_error: str | None = Field(
+        None, description="strict json_schema only: why the answer is not valid"
+    )
 
 
 class ChatDoneEvent(DoneEvent):
@@ -71,6 +99,14 @@ class CompareDeltaEvent(DeltaEvent):
     target: int = Field(description="the target's index")
 
 
+class CompareReasoningEvent(ReasoningEvent):
+    target: int
+
+
+class CompareToolCallEvent(ToolCallEvent):
+    target: int
+
+
 class CompareDoneEvent(DoneEvent):
     target: int
 
@@ -88,11 +124,15 @@ class CompareEndEvent(BaseModel):
 
 EVENT_MODELS: tuple[type[BaseModel], ...] = (
     DeltaEvent,
+    ReasoningEvent,
+    ToolCallEvent,
     DoneEvent,
     ChatDoneEvent,
     ErrorEvent,
     CompareStartEvent,
     CompareDeltaEvent,
+    CompareReasoningEvent,
+    CompareToolCallEvent,
     CompareDoneEvent,
     CompareErrorEvent,
     CompareEndEvent,
@@ -100,11 +140,19 @@ EVENT_MODELS: tuple[type[BaseModel], ...] = (
 
 EventModels = dict[str, type[BaseModel]]
 
-NATIVE_EVENTS: EventModels = {"delta": DeltaEvent, "done": DoneEvent, "error": ErrorEvent}
-CHAT_EVENTS: EventModels = {"delta": DeltaEvent, "done": ChatDoneEvent, "error": ErrorEvent}
+NATIVE_EVENTS: EventModels = {
+    "reasoning": ReasoningEvent,
+    "delta": DeltaEvent,
+    "tool_call": ToolCallEvent,
+    "done": DoneEvent,
+    "error": ErrorEvent,
+}
+CHAT_EVENTS: EventModels = {**NATIVE_EVENTS, "done": ChatDoneEvent}
 COMPARE_EVENTS: EventModels = {
     "start": CompareStartEvent,
+    "reasoning": CompareReasoningEvent,
     "delta": CompareDeltaEvent,
+    "tool_call": CompareToolCallEvent,
     "done": CompareDoneEvent,
     "error": CompareErrorEvent,
     "end": CompareEndEvent,

@@ -7,6 +7,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bigshot_llm.schemas.base import Strict
+from bigshot_llm.schemas.chat import ChatMessage, ChatOptions
+
+__all__ = [
+    "ChatAnswer",
+    "ChatMessage",
+    "ChatRequest",
+    "CompletionAnswer",
+    "CompletionRequest",
+    "EmbeddingAnswer",
+    "EmbeddingRequest",
+    "GenerationParams",
+    "ModelListAnswer",
+    "Usage",
+]
 
 MAX_STOP = 4
 MAX_STOP_LENGTH = 256
@@ -67,12 +81,7 @@ class CompletionRequest(GenerationParams):
     )
 
 
-class ChatMessage(Strict):
-    role: Literal["system", "user", "assistant"]
-    content: str = Field(max_length=1_000_000)
-
-
-class ChatRequest(GenerationParams):
+class ChatRequest(GenerationParams, ChatOptions):
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
 
     model_config = ConfigDict(
@@ -118,15 +127,39 @@ class Usage(BaseModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    completion_tokens_details: dict[str, Any] | None = Field(
+        None, description="upstream's breakdown, e.g. reasoning_tokens"
+    )
+
+
+class ToolCallOut(BaseModel):
+    id: str = Field(description="never empty: the gateway fills in ids upstream left empty")
+    type: Literal["function"] = "function"
+    function: dict[str, str] = Field(examples=[{"name": "get_weather", "arguments": "{}"}])
+
+
+class AnswerMessage(BaseModel):
+    role: str
+    content: str = Field(description="the answer's text (reasoning is not part of it)")
+    reasoning: str | None = Field(
+        None, description="the model's reasoning (reasoning_content, reasoning or <think>)"
+    )
+    tool_calls: list[ToolCallOut] | None = None
 
 
 class ChatAnswer(BaseModel):
     id: str | None
     model: str | None
-    message: dict[str, Any] = Field(examples=[{"role": "assistant", "content": "2, 3, 5."}])
-    finish_reason: str | None
+    message: AnswerMessage = Field(examples=[{"role": "assistant", "content": "2, 3, 5."}])
+    finish_reason: str | None = Field(description="stop, length, tool_calls …")
     usage: Usage | None
     created: int | None
+    parsed: Any = Field(
+        None, description="strict json_schema only: the answer as JSON, null when invalid"
+    )
+    parse_error: str | None = Field(
+        None, description="strict json_schema only: why the answer is not what it asked for"
+    )
 
 
 class CompletionAnswer(BaseModel):
@@ -157,7 +190,18 @@ class ModelListAnswer(BaseModel):
                     "max_context_length": 32768,
                     "quantization": "Q4_K_M",
                     "publisher": "lmstudio-community",
-                }
+                    "vision": False,
+                    "tool_use": True,
+                    "reasoning": None,
+                },
+                {
+                    "id": "qwen3-8b",
+                    "type": "llm",
+                    "state": "not-loaded",
+                    "vision": False,
+                    "tool_use": True,
+                    "reasoning": {"allowed_options": ["off", "on"], "default": "on"},
+                },
             ]
         ]
     )

@@ -61,6 +61,16 @@ class ProviderCreate(_ProviderFields):
         description="more base URLs serving the same models: with base_url they form a pool "
         "(least busy member that has the model, failover before the first byte)",
     )
+    split_think_tags: bool | None = Field(
+        None,
+        description="an inline <think>…</think> at the start of an answer is reasoning, "
+        "not answer text (default: on for lmstudio, off otherwise)",
+    )
+    repair_v1: bool = Field(
+        False,
+        description="/v1 answers are repaired (empty tool_calls dropped, empty call ids "
+        "filled, <think> moved to reasoning_content) instead of relayed byte for byte",
+    )
     scope: Literal["global", "user"] | None = Field(
         None, description="admins create global configs by default; users always their own"
     )
@@ -97,6 +107,8 @@ class ProviderUpdate(_ProviderFields):
     pool_urls: list[Annotated[Trimmed, Field(max_length=2048)]] | None = Field(
         None, max_length=32, description="null or [] turns the pool off"
     )
+    split_think_tags: bool | None = Field(None, description="null: the kind's default")
+    repair_v1: bool | None = None
 
 
 class ProviderPublic(BaseModel):
@@ -119,6 +131,8 @@ class ProviderPublic(BaseModel):
     enabled: bool
     exclusive_loading: bool = False
     pool_urls: list[str] = Field(default_factory=list)
+    split_think_tags: bool = False
+    repair_v1: bool = False
     created_at: datetime
     updated_at: datetime
 

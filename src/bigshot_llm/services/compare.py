@@ -1,11 +1,13 @@
 """Side-by-side comparison: one prompt streamed to 2–4 provider/model targets at once.
 
 The targets stream concurrently into one SSE stream whose events name their target:
-`start` {id, targets}, `delta` {target, text}, `done` {target, finish_reason, usage,
-usage_estimated, stats, model}, `error` {target, code, message} (that target only; the others
-go on), and a final `end` {id, status}. A supervisor task owns the upstream streams, so a
-client that leaves cancels every one of them, and the record (prompt, parameters, targets, and
-each target's text, usage and stats) is stored however the comparison ends.
+`start` {id, targets}, `reasoning` {target, text}, `delta` {target, text}, `tool_call`
+{target, index, id, type, name, arguments}, `done` {target, finish_reason, usage,
+usage_estimated, reasoning_tokens, stats, model}, `error` {target, code, message} (that
+target only; the others go on), and a final `end` {id, status}. A supervisor task owns the
+upstream streams, so a client that leaves cancels every one of them, and the record (prompt,
+parameters, targets, and each target's text, reasoning, tool calls, usage and stats) is
+stored however the comparison ends.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import Comparison
 from bigshot_llm.db.pages import fetch_page
-from bigshot_llm.errors import GatewayError, NotFound
+from bigshot_llm.errors import GatewayError, NotFound, RequestValidationFailed
 from bigshot_llm.schemas.base import Page
 from bigshot_llm.schemas.compare import (
     CompareRequest,
@@ -31,12 +33,21 @@ from bigshot_llm.schemas.compare import (
     ComparisonSummary,
 )
 from bigshot_llm.services.access.auth import Principal
-from bigshot_llm.services.generation.events import Chunk, Done, Failed
+from bigshot_llm.services.generation.events import (
+    Chunk,
+    Done,
+    Failed,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallAssembler,
+    ToolCallDelta,
+)
 from bigshot_llm.services.generation.service import (
     Generation,
     GenerationRequest,
     GenerationService,
 )
+from bigshot_llm.services.generation.shapes import content_text
 from bigshot_llm.services.generation.stats import StreamStats
 from bigshot_llm.sse import numbered_event
 
@@ -101,26 +112,35 @@ class _Run:
             self._failed(index, None, target)
             return
         stats = target.stats
+        calls = ToolCallAssembler()
         try:
             async for event in target:  # closing it (also when cancelled) stops the upstream
                 if isinstance(event, Chunk):
                     for part in event.parts:
-                        self.put("delta", {"target": index, "text": part.text})
+                        if isinstance(part, TextDelta):
+                            self.put("delta", {"target": index, "text": part.text})
+                        elif isinstance(part, ReasoningDelta):
+                            self.put("reasoning", {"target": index, "text": part.text})
+                        elif isinstance(part, ToolCallDelta):
+                            for call in calls.feed(part):
+                                self.put("tool_call", {"target": index, **call.payload()})
                 elif isinstance(event, Done):
+                    for call in calls.finish():
+                        self.put("tool_call", {"target": index, **call.payload()})
                     done = event.payload()
-                    result.update(status="done", text=stats.text, **done)
+                    result.update(status="done", **_produced(stats), **done)
                     self.put("done", {"target": index, **done})
                 elif isinstance(event, Failed):
                     self._failed(index, stats, event.error)
         except asyncio.CancelledError:
-            result.update(status="cancelled", text=stats.text, stats=stats.timings())
+            result.update(status="cancelled", **_produced(stats), stats=stats.timings())
             raise
 
     def _failed(self, index: int, stats: StreamStats | None, exc: GatewayError) -> None:
         error = exc.to_dict()
         self.results[index].update(
             status="error",
-            text=stats.text if stats else "",
+            **(_produced(stats) if stats else {"text": ""}),
             error=error,
             stats=stats.timings() if stats else {},
         )
@@ -133,6 +153,21 @@ class _Run:
         finally:
             if not task.done():
                 task.cancel()  # the supervisor stores the partial results itself
+
+
+def _input_error(target: Generation | GatewayError) -> bool:
+    """A refusal of the request itself rather than of one target (its model, provider)."""
+    return isinstance(target, RequestValidationFailed) and target.code == "validation_error"
+
+
+def _produced(stats: StreamStats) -> dict[str, Any]:
+    """What a target generated so far, as stored in its result."""
+    produced: dict[str, Any] = {"text": stats.text}
+    if stats.reasoning_parts:
+        produced["reasoning"] = stats.reasoning
+    if stats.tool_calls:
+        produced["tool_calls"] = [c.openai() for c in stats.tool_calls]
+    return produced
 
 
 class CompareService:
@@ -166,10 +201,17 @@ class CompareService:
         self, principal: Principal, request: CompareRequest, release: Release
     ) -> AsyncIterator[bytes]:
         """Store the comparison, start its targets, and return its event stream."""
-        params = request.params.model_dump(exclude_none=True)
+        params = request.params.model_dump(exclude_none=True, by_alias=True)
         messages = request.chat_messages()
         body = {"messages": messages, **params}
         targets = [await self._open(principal, t, body) for t in request.targets]
+        bad_input = next((t for t in targets if _input_error(t)), None)
+        if isinstance(bad_input, GatewayError):
+            # The same for every target (an image that cannot be fetched): a 422, no stream.
+            for target in targets:
+                if not isinstance(target, GatewayError):
+                    await target.aclose()
+            raise bad_input
         described = []
         for given, target in zip(request.targets, targets, strict=True):
             entry = {"provider": given.provider, "model": given.model}
@@ -179,7 +221,11 @@ class CompareService:
             described.append(entry)
         row = Comparison(
             owner_id=principal.user_id,
-            prompt=request.prompt if request.prompt is not None else messages[-1]["content"],
+            prompt=(
+                request.prompt
+                if request.prompt is not None
+                else content_text(messages[-1]["content"])
+            ),
             messages=messages,
             params=params,
             targets=described,

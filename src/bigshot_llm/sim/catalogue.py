@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 ModelType = Literal["llm", "vlm", "embeddings"]
+ReasoningStyle = Literal["none", "reasoning_content", "reasoning", "think_tags"]
 
 DEFAULT_CONTEXT_LENGTH = 4096
 
@@ -26,6 +27,11 @@ class ModelSpec:
     display_name: str
     trained_for_tool_use: bool = False
     format: str = "gguf"
+    # How the model thinks before answering: `delta.reasoning_content` (LM Studio's parser),
+    # `delta.reasoning` (gpt-oss), or an inline `<think>` block in `content`.
+    reasoning: ReasoningStyle = "none"
+    reasoning_options: tuple[str, ...] = ()  # capabilities.reasoning.allowed_options
+    reasoning_default: str | None = None
 
     @property
     def is_llm(self) -> bool:
@@ -34,7 +40,8 @@ class ModelSpec:
 
 
 def default_models() -> list[ModelSpec]:
-    """The default catalogue: two LLMs, one VLM and one embeddings model."""
+    """The default catalogue: two LLMs (both call tools), one VLM, three reasoning models (one
+    of each reasoning shape) and one embeddings model."""
     return [
         ModelSpec(
             key="qwen2.5-7b-instruct",
@@ -73,6 +80,51 @@ def default_models() -> list[ModelSpec]:
             params_string="4B",
             max_context_length=131072,
             display_name="Gemma 3 4B Instruct",
+        ),
+        ModelSpec(
+            key="qwen3-8b",
+            type="llm",
+            publisher="lmstudio-community",
+            arch="qwen3",
+            quantization="Q4_K_M",
+            bits_per_weight=4.0,
+            size_bytes=5_027_783_488,
+            params_string="8B",
+            max_context_length=40960,
+            display_name="Qwen3 8B",
+            trained_for_tool_use=True,
+            reasoning="reasoning_content",
+            reasoning_options=("off", "on"),
+            reasoning_default="on",
+        ),
+        ModelSpec(
+            key="gpt-oss-20b",
+            type="llm",
+            publisher="openai",
+            arch="gpt-oss",
+            quantization="MXFP4",
+            bits_per_weight=4.25,
+            size_bytes=12_109_565_632,
+            params_string="20B",
+            max_context_length=131072,
+            display_name="gpt-oss 20B",
+            trained_for_tool_use=True,
+            reasoning="reasoning",
+            reasoning_options=("low", "medium", "high"),
+            reasoning_default="medium",
+        ),
+        ModelSpec(
+            key="deepseek-r1-distill-qwen-7b",
+            type="llm",
+            publisher="lmstudio-community",
+            arch="qwen2",
+            quantization="Q4_K_M",
+            bits_per_weight=4.0,
+            size_bytes=4_683_073_536,
+            params_string="7B",
+            max_context_length=131072,
+            display_name="DeepSeek R1 Distill Qwen 7B",
+            reasoning="think_tags",
         ),
         ModelSpec(
             key="text-embedding-nomic-embed-text-v1.5",

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bigshot_llm.sim import features
 from bigshot_llm.sim import generation as gen
 from bigshot_llm.sim.common import (
     JSON,
@@ -153,13 +154,21 @@ async def _answer(
         return spec
     seed = f"{state.seed}:{body.get('seed', '')}"
     answer = gen.make_answer(key, seed, state.tokens, body.get("max_tokens"), body.get("stop"))
+    reply = features.plan_chat(state, spec, body, body["messages"]) if chat else None
+    if isinstance(reply, Response):
+        return reply
     cid = gen.completion_id("chatcmpl" if chat else "cmpl")
     created = gen.now()
     if body.get("stream") is True:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        builder = gen.chat_chunks if chat else gen.text_chunks
-        chunks = builder(cid, created, spec.key, answer, prompt_tokens, include_usage)
+        if reply is not None:
+            tools_given = bool(body.get("tools"))
+            chunks = features.chat_chunks(
+                cid, created, spec.key, reply, prompt_tokens, include_usage, tools_given
+            )
+        else:
+            chunks = gen.text_chunks(cid, created, spec.key, answer, prompt_tokens, include_usage)
         frames = [(sse_frame(chunk), is_token) for chunk, is_token in chunks]
         return SSEResponse(state, frames, watcher, token_delay=state.token_delay, fault=fault)
 
@@ -173,10 +182,13 @@ async def _answer(
     if fault is not None and fault.name == "error_event":
         return JSON({"error": {"message": CONTEXT_ERROR_MESSAGE}}, status_code=400)
     started = time.perf_counter()
-    if await watcher.sleep(answer.completion_tokens * state.token_delay):
+    tokens = reply.completion_tokens if reply is not None else answer.completion_tokens
+    if await watcher.sleep(tokens * state.token_delay):
         return _gave_up(state)
-    builder_ = gen.chat_response if chat else gen.text_response
-    result = builder_(cid, created, spec.key, answer, prompt_tokens)
+    if reply is not None:
+        result = features.chat_response(cid, created, spec.key, reply, prompt_tokens)
+    else:
+        result = gen.text_response(cid, created, spec.key, answer, prompt_tokens)
     if request.url.path.startswith("/api/v0/"):
         result["stats"] = _stats(answer, time.perf_counter() - started, state.token_delay)
         result["model_info"] = {

@@ -1,7 +1,8 @@
 """Out-of-process control endpoints: ``GET /_sim/state``, ``POST /_sim/config``, ``/_sim/reset``.
 
 ``POST /_sim/config`` accepts any of ``tokens``, ``token_delay``, ``jit_loading``,
-``jit_load_delay``, ``require_api_key``, ``seed``, ``loaded`` (list of model keys, replaces the
+``jit_load_delay``, ``require_api_key``, ``seed``, ``reasoning_tokens``,
+``structured_output_broken``, ``loaded`` (list of model keys, replaces the
 loaded set) and ``fault`` (name or null) with ``fault_after``/``after``,
 ``fault_delay``/``delay`` and ``fail_count``/``count``. It answers with the new state.
 """
@@ -23,6 +24,8 @@ _SETTINGS: dict[str, tuple[type, ...]] = {
     "jit_load_delay": (int, float),
     "require_api_key": (str, type(None)),
     "seed": (str,),
+    "reasoning_tokens": (int,),
+    "structured_output_broken": (bool,),
 }
 _FAULT_KEYS: dict[str, str] = {
     "fault_after": "after",

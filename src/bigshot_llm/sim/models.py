@@ -74,10 +74,16 @@ def v1_model(state: SimState, spec: ModelSpec) -> dict[str, Any]:
         "format": spec.format,
     }
     if spec.is_llm:
-        item["capabilities"] = {
+        capabilities: dict[str, Any] = {
             "vision": spec.type == "vlm",
             "trained_for_tool_use": spec.trained_for_tool_use,
         }
+        if spec.reasoning_options:
+            capabilities["reasoning"] = {
+                "allowed_options": list(spec.reasoning_options),
+                "default": spec.reasoning_default,
+            }
+        item["capabilities"] = capabilities
     return item
 
 

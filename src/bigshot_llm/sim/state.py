@@ -66,7 +66,9 @@ class SimState:
     Settings (plain attributes, change them any time):
       ``tokens`` words per answer, ``token_delay`` seconds between tokens, ``jit_loading``,
       ``jit_load_delay`` seconds a JIT load takes, ``require_api_key`` (``None`` = auth off),
-      ``seed`` mixed into generated text, ``models`` (the catalogue), ``loaded``
+      ``seed`` mixed into generated text, ``reasoning_tokens`` pieces of reasoning a reasoning
+      model thinks, ``structured_output_broken`` (json_schema answers are cut in half, invalid
+      JSON), ``models`` (the catalogue), ``loaded``
       (``{model_key: context_length}``; the instance id of a loaded model is its key).
 
     Counters (read them, don't write): ``requests_total``, ``requests_by_path``,
@@ -122,6 +124,8 @@ class SimState:
             self.jit_load_delay: float = jit_load_delay
             self.require_api_key: str | None = require_api_key
             self.seed: str = seed
+            self.reasoning_tokens: int = 8
+            self.structured_output_broken: bool = False
             self.models: list[ModelSpec] = list(models) if models is not None else default_models()
             keys = {m.key for m in self.models}
             wanted = list(loaded) if loaded is not None else list(DEFAULT_LOADED)
@@ -188,6 +192,8 @@ class SimState:
                 "jit_load_delay": self.jit_load_delay,
                 "require_api_key": self.require_api_key,
                 "seed": self.seed,
+                "reasoning_tokens": self.reasoning_tokens,
+                "structured_output_broken": self.structured_output_broken,
                 "fault": self.fault,
                 "fault_after": self.fault_after,
                 "fault_delay": self.fault_delay,

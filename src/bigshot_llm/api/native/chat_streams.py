@@ -8,9 +8,12 @@ Query strings of this route are never logged. Reconnecting with `Last-Event-ID` 
 `last_event_id` in the query) replays exactly the events after that id, then follows the live
 ones.
 
-Events are the native streaming ones: `delta` `{"text"}`, then `done` (finish_reason, usage,
-usage_estimated, stats, model, context, message_id, conversation_id; finish_reason
-`"cancelled"` after a stop) or `error` `{"code", "message"}`, each with an increasing `id`.
+Events are the native streaming ones: `reasoning` `{"text"}`, `delta` `{"text"}`,
+`tool_call` `{index, id, type, name, arguments}`, then `done` (finish_reason, usage,
+usage_estimated, reasoning_tokens, stats, model, context, message_id, conversation_id;
+finish_reason `"cancelled"` after a stop; `parsed`/`parse_error` for a strict json_schema) or
+`error` `{"code", "message"}`, each with an increasing `id`. A stream that ends with tool
+calls (finish_reason `tool_calls`) is continued by a new stream with `tool_results`.
 
 With Redis every route works on every replica, whichever one runs the generation.
 """
@@ -31,7 +34,7 @@ from bigshot_llm.api.deps import (
     current_principal,
     enforce_rate_limit,
 )
-from bigshot_llm.api.responses import dumps, ok
+from bigshot_llm.api.responses import dumps, ok, warning_headers
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response
 from bigshot_llm.errors import BadRequest, NotFound
@@ -45,7 +48,8 @@ from bigshot_llm.sse import numbered_event
 router = api_router("/api/v1/chat/streams", tags=["chat streams"])
 
 EVENTS_DOC = stream_doc(
-    "`text/event-stream` of `delta`, then `done` or `error`; 204 when the "
+    "`text/event-stream` of `reasoning`, `delta` and `tool_call`, then `done` or `error`; "
+    "204 when the "
     "stream is over and nothing follows `Last-Event-ID` (EventSource then stops).",
     'id: 1\nevent: delta\ndata: {"text":"Hello"}\n\n'
     'id: 2\nevent: done\ndata: {"finish_reason":"stop","usage":{...},'
@@ -81,7 +85,7 @@ async def create_stream(
         events_url=f"{router.prefix}/{handle.id}/events?token={token}",
         expires_in=resources.settings.stream_grace_seconds,
     )
-    return ok(created, status_code=201)
+    return ok(created, status_code=201, headers=warning_headers(handle.warnings))
 
 
 @router.get("/{stream_id}", response_model=Envelope[StreamPublic])

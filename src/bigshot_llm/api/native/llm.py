@@ -1,13 +1,16 @@
 """The native LLM endpoints under /api/v1/llm-providers: models, completions, chat, embeddings.
 
-Streaming answers are `text/event-stream` with events `delta` `{"text"}`, a final `done`
-(finish_reason, usage, usage_estimated, stats, model) or a final `error` `{"code","message"}`,
-each with an increasing `id` (see `schemas.events`).
+Streaming answers are `text/event-stream` with events `reasoning` `{"text"}` (the model's
+thinking, before the answer), `delta` `{"text"}`, `tool_call` `{index, id, type, name,
+arguments}` (one per call, its arguments assembled), a final `done` (finish_reason, usage,
+usage_estimated, reasoning_tokens, stats, model; `parsed`/`parse_error` for a strict
+json_schema) or a final `error` `{"code","message"}`, each with an increasing `id` (see
+`schemas.events`). What did not stop a request but changed it (a `reasoning_effort` the
+model cannot take) is reported in `X-Bigshot-Warning`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import Query, Request
@@ -24,7 +27,7 @@ from bigshot_llm.api.deps import (
 from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.native.encoder import NATIVE_FAREWELL, native_events
-from bigshot_llm.api.responses import ok
+from bigshot_llm.api.responses import ok, warning_headers
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.schemas.base import Envelope
@@ -46,12 +49,14 @@ from bigshot_llm.services.generation.service import GenerationRequest, Operation
 router = api_router("/api/v1/llm-providers", tags=["llm"])
 
 STREAM_DOC = stream_doc(
-    "JSON envelope, or with `stream: true` a `text/event-stream` of `delta`, then `done` or "
-    "`error` events.",
-    'id: 1\nevent: delta\ndata: {"text":"Hello"}\n\n'
-    'id: 2\nevent: done\ndata: {"finish_reason":"stop","usage":{...},'
-    '"usage_estimated":false,"stats":{"ttft_ms":120.0,"duration_ms":900.0,'
-    '"tokens_per_second":35.2},"model":"qwen2.5-7b-instruct"}\n\n',
+    "JSON envelope, or with `stream: true` a `text/event-stream` of `reasoning`, `delta` and "
+    "`tool_call` events, then `done` or `error`.",
+    'id: 1\nevent: reasoning\ndata: {"text":"The user wants"}\n\n'
+    'id: 2\nevent: delta\ndata: {"text":"Hello"}\n\n'
+    'id: 3\nevent: done\ndata: {"finish_reason":"stop","usage":{...},'
+    '"usage_estimated":false,"reasoning_tokens":12,"stats":{"ttft_ms":120.0,'
+    '"time_to_answer_ms":480.0,"duration_ms":900.0,"tokens_per_second":35.2},'
+    '"model":"qwen3-8b"}\n\n',
     NATIVE_EVENTS,
 )
 
@@ -99,12 +104,6 @@ async def list_all_models(
     return ok(AllModelsAnswer.model_validate({"providers": entries}))
 
 
-_ANSWERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "chat": shapes.chat_answer,
-    "completion": shapes.completion_answer,
-}
-
-
 async def generate(
     call: HotCall,
     params: GenerationParams,
@@ -125,7 +124,15 @@ async def generate(
     if not params.stream:
         answer = await until_disconnected(call.request, service.call(request))
         note_upstream_ms(call.request, answer.upstream_ms)
-        return ok(_ANSWERS[operation](answer.result))
+        if operation == "chat":
+            result = shapes.chat_answer(
+                answer.result,
+                split_think_tags=answer.target.record.splits_think_tags,
+                response_format=prompt.get("response_format"),
+            )
+        else:
+            result = shapes.completion_answer(answer.result)
+        return ok(result, headers=warning_headers(request.warnings))
     generation = await service.stream(request)
     await generation.start()
     return sse_response(
@@ -133,6 +140,7 @@ async def generate(
         call.resources.settings.sse_ping_seconds,
         notice=call.resources.shutdown,
         farewell=NATIVE_FAREWELL,
+        headers=warning_headers(generation.warnings),
     )
 
 
@@ -151,8 +159,9 @@ async def chat_completions(
     body: ChatRequest, call: HotCallDep, provider: ProviderQuery = None
 ) -> Response:
     """Chat completion (stream with `stream: true`)"""
-    messages = [m.model_dump() for m in body.messages]
-    return await generate(call, body, provider, "chat", {"messages": messages})
+    messages = [m.upstream() for m in body.messages]
+    prompt = {"messages": messages, **body.chat_options()}
+    return await generate(call, body, provider, "chat", prompt)
 
 
 @hot

@@ -5,6 +5,10 @@ Streams: each upstream chunk goes out as ``data: <upstream bytes>`` the moment i
 statistics) but forwards the usage chunk only to clients that asked for it; when upstream
 sent none, an estimate from `StreamStats` takes its place. Every stream ends with
 ``data: [DONE]``, also after a failure, which is reported first as ``data: {"error": …}``.
+
+With the provider's `repair_v1` on, a chunk whose parts differ from its bytes (LM Studio's
+empty `tool_calls: []`, empty call ids, an inline `<think>` block) is re-encoded from its
+parts instead: reasoning as `reasoning_content`, answer as `content`, repaired tool calls.
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ from typing import Any
 import orjson
 
 from bigshot_llm.api.openai.errors import error_body
-from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed
+from bigshot_llm.services.generation.events import (
+    Chunk,
+    Done,
+    Event,
+    Failed,
+    Part,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+)
 from bigshot_llm.sse import encode_sse
 
 __all__ = ["DONE_FRAME", "encode_embeddings_base64", "openai_events"]
@@ -32,20 +45,65 @@ def _frame(raw: bytes) -> bytes:
     return b"data: " + raw + b"\n\n" if b"\n" not in raw else encode_sse(raw)
 
 
+def repaired_chunk(data: dict[str, Any], parts: tuple[Part, ...], last: dict[str, Any]) -> bytes:
+    """A chat chunk rebuilt from its parts (the rest of it, role and finish_reason, kept)."""
+    chunk = {**last, **data} if data else {k: last.get(k) for k in ("id", "object", "model")}
+    chunk.setdefault("object", "chat.completion.chunk")
+    choices = data.get("choices") if data else None
+    choice = dict(choices[0]) if choices else {"index": 0, "finish_reason": None}
+    given = choice.get("delta")
+    old: dict[str, Any] = given if isinstance(given, dict) else {}
+    delta = {
+        k: v
+        for k, v in old.items()
+        if k not in ("content", "reasoning_content", "reasoning", "tool_calls")
+    }
+    text = "".join(p.text for p in parts if isinstance(p, TextDelta))
+    reasoning = "".join(p.text for p in parts if isinstance(p, ReasoningDelta))
+    if text or "content" in old:
+        delta["content"] = text
+    if reasoning:
+        delta["reasoning_content"] = reasoning
+    calls = []
+    for part in parts:
+        if isinstance(part, ToolCallDelta):
+            call: dict[str, Any] = {"index": part.index}
+            function: dict[str, Any] = {"arguments": part.arguments}
+            if part.id is not None:
+                call.update(id=part.id, type="function")
+            if part.name is not None:
+                function["name"] = part.name
+            call["function"] = function
+            calls.append(call)
+    if calls:
+        delta["tool_calls"] = calls
+    choice["delta"] = delta
+    chunk["choices"] = [choice, *(choices[1:] if choices else [])]
+    return orjson.dumps(chunk)
+
+
 async def openai_events(
-    events: AsyncIterator[Event], *, include_usage: bool
+    events: AsyncIterator[Event], *, include_usage: bool, repair: bool = False
 ) -> AsyncIterator[bytes]:
-    """A generation's events → OpenAI SSE frames (upstream's bytes), then ``[DONE]``."""
+    """A generation's events → OpenAI SSE frames (upstream's bytes, or repaired ones),
+    then ``[DONE]``."""
     saw_usage = False
     last: dict[str, Any] = {}
     async for event in events:
         if isinstance(event, Chunk):
+            if event.raw is None:
+                if repair:  # without repair, the raw bytes already said all of it
+                    yield _frame(repaired_chunk(event.data, event.parts, last))
+                continue
             last = event.data
             if event.usage is not None:
                 saw_usage = True
                 if not include_usage and event.usage_only:
                     continue
-            yield _frame(event.raw)
+            if repair and event.repaired:
+                yield _frame(repaired_chunk(event.data, event.parts, last))
+            else:
+                yield _frame(event.raw)
         elif isinstance(event, Done):
             if include_usage and not saw_usage:
                 yield _frame(orjson.dumps(usage_chunk(last, event)))

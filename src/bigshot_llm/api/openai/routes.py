@@ -18,6 +18,7 @@ from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, RouterDep
 from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.openai.encoder import encode_embeddings_base64, openai_events
+from bigshot_llm.api.responses import warning_headers
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.errors import ModelNotFound
@@ -30,6 +31,7 @@ from bigshot_llm.schemas.openai import (
 )
 from bigshot_llm.services.generation.routing import qualified_id
 from bigshot_llm.services.generation.service import GenerationRequest, Operation
+from bigshot_llm.services.generation.shapes import repair_chat_response
 from bigshot_llm.services.providers.registry import ProviderRecord
 
 router = api_router("/v1", tags=["openai-compatible"])
@@ -46,8 +48,8 @@ OPENAI_FAREWELL = (
 )
 
 
-def _json(payload: Any) -> Response:
-    return Response(orjson.dumps(payload), media_type="application/json")
+def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
 
 
 def _model_entry(model_id: str, record: ProviderRecord | None, owner: str) -> dict[str, Any]:
@@ -103,14 +105,22 @@ async def _generate(call: HotCall, params: OpenAISamplingParams, operation: Oper
     if not params.stream:
         answer = await until_disconnected(request, service.call(generation_request))
         note_upstream_ms(request, answer.upstream_ms)
-        return _json(answer.result)
+        record = answer.target.record
+        if operation == "chat" and record.repair_v1:
+            repair_chat_response(answer.result, split_think_tags=record.splits_think_tags)
+        return _json(answer.result, warning_headers(generation_request.warnings))
     generation = await service.stream(generation_request)
     await generation.start()
     return sse_response(
-        openai_events(aiter(generation), include_usage=params.include_usage),
+        openai_events(
+            aiter(generation),
+            include_usage=params.include_usage,
+            repair=operation == "chat" and generation.target.record.repair_v1,
+        ),
         call.resources.settings.sse_ping_seconds,
         notice=call.resources.shutdown,
         farewell=OPENAI_FAREWELL,
+        headers=warning_headers(generation.warnings),
     )
 
 

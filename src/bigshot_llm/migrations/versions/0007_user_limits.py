@@ -1,8 +1,6 @@
-"""per-user rate limit and concurrent-stream cap (a key's own limit may only lower them)
+"""per-user rate limit and concurrent-stream cap (a key's own limit may only lower them).
 
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-02 09:00:00.000000
+Revision 0007, after 0006 (2026-12-02).
 """
 
 from __future__ import annotations
@@ -10,10 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0007", "0006"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

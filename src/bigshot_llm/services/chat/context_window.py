@@ -6,8 +6,14 @@ whole: after a user message is dropped, the replies to it go too, so the kept hi
 with a user message. The new user message is never dropped; if even it does not fit, the
 request is refused with `context_length_exceeded`.
 
-Token counts are estimates (`generation.shapes.estimate_tokens`, plus a few tokens of chat
-template per message) except for assistant turns whose completion tokens upstream reported.
+A turn may carry more than text: content parts (images count a fixed estimate each), an
+assistant's tool calls, a tool's answer. When the new turn answers tool calls, the whole tail
+from the last user message on is kept (`keep_last`): a tool result without the call it
+answers would be refused upstream.
+
+Token counts are estimates (`generation.shapes.estimate_message_tokens`: text, images, tool
+calls and a few tokens of chat template per message) except for assistant turns whose
+completion tokens upstream reported.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 from bigshot_llm.errors import ContextLengthExceeded, GatewayError
 from bigshot_llm.services.generation.routing import Router, Target
-from bigshot_llm.services.generation.shapes import estimate_tokens
+from bigshot_llm.services.generation.shapes import estimate_message_tokens, estimate_tokens
 
 PER_MESSAGE_OVERHEAD = 4  # role markers of the chat template; as estimate_prompt_tokens counts
 MAX_ANSWER_RESERVE = 1024  # reserved for the answer when the request sets no max_tokens
@@ -29,15 +35,30 @@ class Turn:
     role: str
     content: str
     tokens: int | None = None  # upstream's count, when it reported one
+    parts: list[dict[str, Any]] | None = None  # text and image parts, when not only text
+    tool_calls: list[dict[str, Any]] | None = None  # an assistant's, OpenAI-shaped
+    tool_call_id: str | None = None  # a tool turn's: the call it answers
+
+    def message(self) -> dict[str, Any]:
+        """The OpenAI chat message of this turn."""
+        message: dict[str, Any] = {"role": self.role, "content": self.parts or self.content}
+        if self.tool_calls:
+            message["tool_calls"] = self.tool_calls
+        if self.tool_call_id is not None:
+            message["tool_call_id"] = self.tool_call_id
+        return message
 
     def cost(self) -> int:
-        known = self.tokens if self.tokens is not None else estimate_tokens(self.content)
-        return known + PER_MESSAGE_OVERHEAD
+        if self.tokens is not None:
+            return self.tokens + PER_MESSAGE_OVERHEAD
+        if self.parts is None and not self.tool_calls:
+            return estimate_tokens(self.content) + PER_MESSAGE_OVERHEAD
+        return estimate_message_tokens(self.message())
 
 
 @dataclass(frozen=True, slots=True)
 class ContextFit:
-    messages: list[dict[str, str]]  # what to send upstream, OpenAI-shaped
+    messages: list[dict[str, Any]]  # what to send upstream, OpenAI-shaped
     dropped_messages: int
     prompt_tokens_estimate: int
     context_length: int
@@ -56,15 +77,22 @@ def answer_reserve(context_length: int, max_tokens: int | None) -> int:
 
 
 def fit_history(
-    system: str | None, history: Sequence[Turn], *, context_length: int, max_tokens: int | None
+    system: str | None,
+    history: Sequence[Turn],
+    *,
+    context_length: int,
+    max_tokens: int | None,
+    keep_last: int = 1,
 ) -> ContextFit:
-    """The newest turns of `history` (oldest first, ending with the new user message) that
-    fit beside `system` in `context_length - max_tokens`."""
-    if not history:
-        raise ValueError("history must end with the new user message")
+    """The newest turns of `history` (oldest first, ending with the new turn: a user message,
+    or the `keep_last` turns from one through the tool results) that fit beside `system` in
+    `context_length - max_tokens`."""
+    if not history or not 1 <= keep_last <= len(history):
+        raise ValueError("history must end with the new turn")
     budget = context_length - answer_reserve(context_length, max_tokens)
     head = [Turn("system", system)] if system else []
-    fixed = sum(t.cost() for t in head) + history[-1].cost()
+    tail = list(history[-keep_last:])
+    fixed = sum(t.cost() for t in head) + sum(t.cost() for t in tail)
     if fixed > budget:
         raise ContextLengthExceeded(
             f"the message does not fit the model's context: about {fixed} prompt tokens, but "
@@ -78,18 +106,19 @@ def fit_history(
             },
         )
     kept = list(history)
-    used = fixed + sum(t.cost() for t in kept[:-1])
+    droppable = len(kept) - keep_last
+    used = fixed + sum(t.cost() for t in kept[:droppable])
     start = 0
-    while used > budget:
+    while used > budget and start < droppable:
         used -= kept[start].cost()
         start += 1
         # Drop the replies of a dropped user message too: history restarts at a user turn.
-        while start < len(kept) - 1 and kept[start].role != "user":
+        while start < droppable and kept[start].role != "user":
             used -= kept[start].cost()
             start += 1
     chosen = head + kept[start:]
     return ContextFit(
-        messages=[{"role": t.role, "content": t.content} for t in chosen],
+        messages=[t.message() for t in chosen],
         dropped_messages=start,
         prompt_tokens_estimate=used,
         context_length=context_length,

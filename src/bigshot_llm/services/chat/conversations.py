@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import Conversation, Message, utcnow
 from bigshot_llm.db.pages import fetch_page
-from bigshot_llm.errors import NotFound
+from bigshot_llm.errors import NotFound, RequestValidationFailed
 from bigshot_llm.schemas.base import Page
 from bigshot_llm.schemas.conversations import (
     ConversationPublic,
@@ -143,14 +143,38 @@ async def history(session: AsyncSession, conversation_id: str) -> list[Turn]:
     )
     turns = []
     for msg in (await session.exec(stmt)).all():
-        if msg.status == "error" or not msg.content:
+        # A cancelled answer's tool calls may be cut off: only its text counts.
+        tool_calls = msg.tool_calls if msg.status == "complete" else None
+        if msg.status == "error" or not (msg.content or msg.parts or tool_calls):
             continue
         tokens = None
         if msg.role == "assistant" and msg.usage and not (msg.stats or {}).get("usage_estimated"):
             reported = msg.usage.get("completion_tokens")
             tokens = reported if isinstance(reported, int) else None
-        turns.append(Turn(msg.role, msg.content, tokens))
+        turns.append(
+            Turn(msg.role, msg.content, tokens, msg.parts, tool_calls or None, msg.tool_call_id)
+        )
     return turns
+
+
+def answered_calls_only(turns: list[Turn]) -> list[Turn]:
+    """Tool calls nobody answered (the user wrote on instead) and answers to calls that are
+    not there are left out: upstream refuses either."""
+    answered = {t.tool_call_id for t in turns if t.role == "tool"}
+    called: set[str] = set()
+    out: list[Turn] = []
+    for turn in turns:
+        if turn.tool_calls:
+            kept = [c for c in turn.tool_calls if c.get("id") in answered]
+            called.update(str(c.get("id")) for c in kept)
+            if len(kept) != len(turn.tool_calls):
+                if not kept and not turn.content:
+                    continue
+                turn = replace(turn, tool_calls=kept or None, tokens=None)
+        elif turn.role == "tool" and turn.tool_call_id not in called:
+            continue
+        out.append(turn)
+    return out
 
 
 async def add_message(
@@ -164,6 +188,10 @@ async def add_message(
     usage: dict[str, Any] | None = None,
     stats: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
+    reasoning: str | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
+    tool_call_id: str | None = None,
+    parts: list[dict[str, Any]] | None = None,
 ) -> Message:
     """Store a turn and touch the conversation (its first user message names it)."""
     msg = Message(
@@ -175,6 +203,10 @@ async def add_message(
         usage=usage,
         stats=stats,
         error=error,
+        reasoning=reasoning or None,
+        tool_calls=tool_calls or None,
+        tool_call_id=tool_call_id,
+        parts=parts,
     )
     if role == "user" and not conv.title:
         conv.title = title_from(content) or None
@@ -231,6 +263,40 @@ class PreparedTurn:
 Admit = Callable[[PlannedTurn], Awaitable[Generation]]
 
 
+def _tool_turns(req: StreamCreate, past: list[Turn]) -> list[Turn]:
+    """The request's tool results as turns, each answering a call of the last assistant turn."""
+    if not req.tool_results:
+        return []
+    last = next((t for t in reversed(past) if t.role == "assistant"), None)
+    open_ids = {str(c.get("id")) for c in (last.tool_calls or ())} if last else set()
+    answered = set()
+    for turn in reversed(past):
+        if turn.role != "tool":
+            break
+        answered.add(turn.tool_call_id)
+    turns = []
+    for i, result in enumerate(req.tool_results):
+        if result.tool_call_id not in open_ids - answered:
+            reason = (
+                f"'{result.tool_call_id}' is not a tool call of the conversation's last "
+                "answer waiting for its result"
+            )
+            raise RequestValidationFailed(
+                f"tool_results.{i}.tool_call_id: {reason}",
+                details=[{"loc": ["body", "tool_results", i, "tool_call_id"], "msg": reason}],
+            )
+        turns.append(Turn("tool", result.content, tool_call_id=result.tool_call_id))
+    return turns
+
+
+def _tail_length(turns: list[Turn]) -> int:
+    """The new turns that may never be dropped: from the last user message on."""
+    for back, turn in enumerate(reversed(turns), start=1):
+        if turn.role == "user":
+            return back
+    return len(turns)
+
+
 async def plan_turn(
     session: AsyncSession,
     router: Router,
@@ -249,13 +315,18 @@ async def plan_turn(
     system = req.system if req.system is not None else saved.get("system")
     context_length = await cw.context_length_for(router, target, model, default_context_length)
     past = await history(session, conv.id) if conv else []
+    new = _tool_turns(req, past)
+    if req.message is not None:
+        new.append(Turn("user", req.message_text(), parts=req.message_parts()))
+    turns = answered_calls_only([*past, *new])
     fit = cw.fit_history(
         system,
-        [*past, Turn("user", req.message)],
+        turns,
         context_length=context_length,
         max_tokens=max_tokens,
+        keep_last=_tail_length(turns),
     )
-    body: dict[str, Any] = {"model": model, "messages": fit.messages}
+    body: dict[str, Any] = {"model": model, "messages": fit.messages, **req.chat_options()}
     if temperature is not None:
         body["temperature"] = temperature
     if max_tokens is not None:
@@ -273,11 +344,11 @@ async def prepare_turn(
     *,
     admit: Admit,
 ) -> PreparedTurn:
-    """Plan the turn, admit its generation, then store the user message (creating the
-    conversation if needed).
+    """Plan the turn, admit its generation, then store the user message and tool results
+    (creating the conversation if needed).
 
-    Everything that can refuse the request (no such provider or model, the context, the
-    stream cap) runs before anything is stored.
+    Everything that can refuse the request (no such provider or model, the context, an image
+    that cannot be fetched, the stream cap) runs before anything is stored.
     """
     plan = await plan_turn(session, router, principal, req, conv, default_context_length)
     generation = await admit(plan)
@@ -300,9 +371,20 @@ async def prepare_turn(
             conv.model = plan.model  # the conversation remembers the latest choice
             if req.provider:
                 conv.provider = req.provider
-        user_message = await add_message(session, conv, "user", req.message)
+        stored: Message | None = None
+        for result in req.tool_results or ():
+            stored = await add_message(
+                session, conv, "tool", result.content, tool_call_id=result.tool_call_id
+            )
+        if req.message is not None:
+            # The parts as sent upstream: remote images are inlined by now, so later turns
+            # neither fetch them again nor lose them when the URL goes away.
+            sent = plan.body["messages"][-1].get("content")
+            parts = sent if isinstance(sent, list) else None
+            stored = await add_message(session, conv, "user", req.message_text(), parts=parts)
+        assert stored is not None  # the schema asks for a message or tool results
         await session.commit()
     except BaseException:
         await generation.aclose()  # gives the stream slot back
         raise
-    return PreparedTurn(conv.id, user_message.id, plan.target, plan.model, plan.fit, generation)
+    return PreparedTurn(conv.id, stored.id, plan.target, plan.model, plan.fit, generation)

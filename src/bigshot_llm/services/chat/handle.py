@@ -36,6 +36,7 @@ class StreamHandle:
     cancel_reason: str | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     remote: bool = False  # owned by another replica: read and stop only
+    warnings: list[str] = field(default_factory=list)  # what the request was told
 
     @property
     def id(self) -> str:

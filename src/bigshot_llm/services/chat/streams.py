@@ -26,6 +26,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -39,8 +40,15 @@ from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.chat import conversations
 from bigshot_llm.services.chat.buffers.memory import MemoryStreamBuffer, StreamBuffer, StreamMeta
 from bigshot_llm.services.chat.handle import RemoteStreams, StreamHandle, hash_token
-from bigshot_llm.services.generation import shapes
-from bigshot_llm.services.generation.events import Chunk, Done, Failed
+from bigshot_llm.services.generation.events import (
+    Chunk,
+    Done,
+    Failed,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallAssembler,
+    ToolCallDelta,
+)
 from bigshot_llm.services.generation.service import (
     Generation,
     GenerationRequest,
@@ -113,7 +121,7 @@ class StreamManager:
         buffer = await self._remote.load(stream_id)
         if buffer is None:
             return None
-        stats = StreamStats(text_of=shapes.chat_delta_text)
+        stats = StreamStats()
         meta = buffer.meta
         remote = StreamHandle(buffer, stats, meta.context, meta.user_message_id, remote=True)
         remote.status = buffer.status()
@@ -224,6 +232,7 @@ class StreamManager:
         handle = StreamHandle(
             self._buffer_factory(meta), generation.stats, turn.fit.report(), turn.user_message_id
         )
+        handle.warnings = generation.warnings
         self._streams[meta.stream_id] = handle
         handle.task = asyncio.create_task(
             self._run(handle, generation), name=f"chat-stream-{meta.stream_id}"
@@ -235,9 +244,12 @@ class StreamManager:
 
     async def _run(self, handle: StreamHandle, generation: Generation) -> None:
         """The generation's events into the buffer (the stream buffer is this surface's
-        encoder), then the stored answer and the final event."""
+        encoder: `reasoning`, `delta` and whole `tool_call`s), then the stored answer and the
+        final event."""
         buffer = handle.buffer
         error: GatewayError | None = None
+        extra: dict[str, Any] = {}
+        calls = ToolCallAssembler()
         try:
             try:
                 async for event in generation:
@@ -246,10 +258,19 @@ class StreamManager:
                         raise asyncio.CancelledError
                     if isinstance(event, Chunk):
                         for part in event.parts:
-                            await buffer.append("delta", {"text": part.text})
+                            if isinstance(part, TextDelta):
+                                await buffer.append("delta", {"text": part.text})
+                            elif isinstance(part, ReasoningDelta):
+                                await buffer.append("reasoning", {"text": part.text})
+                            elif isinstance(part, ToolCallDelta):
+                                for call in calls.feed(part):
+                                    await buffer.append("tool_call", call.payload())
                     elif isinstance(event, Failed):
                         error = event.error
                     elif isinstance(event, Done):
+                        for call in calls.finish():
+                            await buffer.append("tool_call", call.payload())
+                        extra = event.extra
                         break
             finally:
                 await generation.aclose()
@@ -259,34 +280,48 @@ class StreamManager:
         except Exception:
             log.exception("chat stream %s failed", handle.id)
             error = GatewayError("internal error while generating")
-        await self._finish(handle, "error" if error else "complete", error)
+        await self._finish(handle, "error" if error else "complete", error, extra)
 
-    async def _finish(self, handle: StreamHandle, status: str, error: GatewayError | None) -> None:
+    async def _finish(
+        self,
+        handle: StreamHandle,
+        status: str,
+        error: GatewayError | None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         if handle.buffer.closed:
             return
-        payload = handle.stats.done_payload()
+        stats = handle.stats
+        payload = stats.done_payload()
         if status == "cancelled":
             payload["finish_reason"] = "cancelled"
             payload["cancel_reason"] = handle.cancel_reason or "stopped"
+        payload.update(extra or {})
         payload["context"] = handle.context
         meta = handle.buffer.meta
         details = {
             **payload["stats"],
             "finish_reason": payload["finish_reason"],
             "usage_estimated": payload["usage_estimated"],
+            "reasoning_tokens": payload["reasoning_tokens"],
             "context": handle.context,
         }
+        for key in ("parsed", "parse_error"):
+            if key in payload:
+                details[key] = payload[key]
         if handle.cancel_reason:
             details["cancel_reason"] = handle.cancel_reason
         message_id = await conversations.store_answer(
             self._sessions,
             meta.conversation_id,
-            handle.stats.text,
+            stats.text,
             status=status,
             model=payload["model"] or meta.model,
             usage=payload["usage"],
             stats=details,
             error=error.to_dict() if error else None,
+            reasoning=stats.reasoning,
+            tool_calls=[c.openai() for c in stats.tool_calls],
         )
         if error is not None:
             await handle.buffer.append("error", error.to_dict())

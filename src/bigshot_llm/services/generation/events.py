@@ -2,9 +2,11 @@
 
 A generation yields one `Chunk` per upstream chunk, then exactly one terminal event: `Done`
 (with usage and timings) or `Failed` (with the gateway error). A chunk keeps the upstream's
-exact bytes, so `/v1` relays them unchanged, and carries the typed parts it contained (answer
-text today), so the native API, chat streams, compare and later surfaces never parse
-upstream JSON themselves.
+exact bytes, so `/v1` relays them unchanged, and carries the typed parts it contained, read
+once from the upstream JSON: answer text (`TextDelta`), reasoning (`ReasoningDelta`, from
+`reasoning_content`, `reasoning` or an inline `<think>` block) and tool-call fragments
+(`ToolCallDelta`). The native API, chat streams, compare and later surfaces map parts to
+their wire format and never parse upstream JSON themselves.
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ from typing import Any
 
 from bigshot_llm.errors import GatewayError
 
-__all__ = ["Chunk", "Done", "Event", "Failed", "TextDelta"]
+__all__ = [
+    "Chunk",
+    "Done",
+    "Event",
+    "Failed",
+    "Part",
+    "ReasoningDelta",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallAssembler",
+    "ToolCallDelta",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,21 +37,125 @@ class TextDelta:
     text: str
 
 
-Part = TextDelta
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning ("thinking"), which is not part of the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A fragment of the tool call at `index`: the first fragment of a call carries its `id`
+    (never empty: the gateway fills in LM Studio's empty ids) and `name`; every fragment may
+    carry a piece of the JSON `arguments`."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+Part = TextDelta | ReasoningDelta | ToolCallDelta
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """A tool call with its arguments assembled from every fragment of its index."""
+
+    index: int
+    id: str
+    name: str
+    arguments: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        """The native API's `tool_call` event (and a stored tool call)."""
+        return {
+            "index": self.index,
+            "id": self.id,
+            "type": "function",
+            "name": self.name,
+            "arguments": self.arguments,
+        }
+
+    def openai(self) -> dict[str, Any]:
+        """OpenAI's shape, as a chat message's `tool_calls` item."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+class ToolCallAssembler:
+    """Tool-call fragments → whole calls, by index; a call is complete when a fragment of
+    another index arrives or the stream ends (OpenAI and LM Studio stream calls in order)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, ToolCall] = {}
+        self._open: int | None = None
+        self._done: set[int] = set()
+
+    def feed(self, delta: ToolCallDelta) -> list[ToolCall]:
+        """Add a fragment; returns the calls it completed."""
+        completed: list[ToolCall] = []
+        if self._open is not None and self._open != delta.index:
+            completed = self._close(self._open)
+        call = self._calls.get(delta.index)
+        if call is None:
+            call = self._calls[delta.index] = ToolCall(
+                delta.index, delta.id or "", delta.name or ""
+            )
+        else:
+            if delta.id and not call.id:
+                call.id = delta.id
+            if delta.name and not call.name:
+                call.name = delta.name
+        call.arguments += delta.arguments
+        self._open = delta.index
+        return completed
+
+    def _close(self, index: int) -> list[ToolCall]:
+        if index in self._done:
+            return []
+        self._done.add(index)
+        return [self._calls[index]]
+
+    def finish(self) -> list[ToolCall]:
+        """The calls not reported yet (the stream ended)."""
+        self._open = None
+        out: list[ToolCall] = []
+        for index in sorted(self._calls):
+            out.extend(self._close(index))
+        return out
+
+    @property
+    def calls(self) -> list[ToolCall]:
+        """Every call so far, complete or not, by index."""
+        return [self._calls[i] for i in sorted(self._calls)]
 
 
 @dataclass(slots=True)
 class Chunk:
-    """One upstream chunk: its bytes as sent, its parsed form, and the parts it carries."""
+    """One upstream chunk: its bytes as sent, its parsed form, and the parts it carries.
 
-    raw: bytes
+    `raw` is None for a chunk the gateway made itself (the tail of a `<think>` split held
+    back until the stream ended): there are no upstream bytes to relay for it.
+    """
+
+    raw: bytes | None
     data: dict[str, Any]
     parts: tuple[Part, ...] = ()
     usage: dict[str, Any] | None = None
+    repaired: bool = False  # the parts differ from what the raw bytes say (see `/v1` repair)
 
     @property
     def text(self) -> str:
         return "".join(p.text for p in self.parts if isinstance(p, TextDelta))
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, ReasoningDelta))
 
     @property
     def usage_only(self) -> bool:
@@ -56,6 +173,8 @@ class Done:
     stats: dict[str, Any]
     model: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+    reasoning_tokens: int | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
         """The native API's `done` event."""
@@ -63,6 +182,7 @@ class Done:
             "finish_reason": self.finish_reason,
             "usage": self.usage,
             "usage_estimated": self.usage_estimated,
+            "reasoning_tokens": self.reasoning_tokens,
             "stats": self.stats,
             "model": self.model,
             **self.extra,

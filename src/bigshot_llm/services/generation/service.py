@@ -23,9 +23,13 @@ from bigshot_llm.providers.base import StreamChunk
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.access.slots import Slot, StreamSlots
 from bigshot_llm.services.generation import shapes, upstream_fields
-from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed, TextDelta
+from bigshot_llm.services.generation.adapt import prepare_chat
+from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed
+from bigshot_llm.services.generation.extract import ChatExtractor, CompletionExtractor
+from bigshot_llm.services.generation.images import ImageFetcher
 from bigshot_llm.services.generation.routing import Router, Target
 from bigshot_llm.services.generation.stats import StreamStats
+from bigshot_llm.services.generation.structured import check_answer, is_strict_schema
 from bigshot_llm.services.providers.lifecycle import may_load, supports_loading
 from bigshot_llm.services.usage.metering import (
     CANCELLED,
@@ -63,6 +67,9 @@ class GenerationRequest:
     model: str | None = None
     target: Target | None = None
     prompt_estimate: int | None = None
+    # What the caller should be told but that did not stop the request (a dropped
+    # `reasoning_effort`); surfaces send them as `X-Bigshot-Warning`.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -92,12 +99,14 @@ class GenerationService:
         router: Router,
         slots: StreamSlots,
         usage: UsageRecorder | None = None,
+        images: ImageFetcher | None = None,
         *,
         max_choices: int = 1,
     ) -> None:
         self.router = router
         self.slots = slots
         self.usage = usage
+        self.images = images
         self.max_choices = max_choices  # `n` for non-admin keys (BIGSHOT_MAX_CHOICES_USER)
 
     async def resolve(self, request: GenerationRequest) -> tuple[Target, str]:
@@ -140,6 +149,22 @@ class GenerationService:
             adapt_token_limit(body, target.record.kind)
         return body
 
+    async def _prepared(
+        self, request: GenerationRequest, target: Target, model: str
+    ) -> dict[str, Any]:
+        """The upstream body: the caller's, with the model and what this upstream needs."""
+        body = self._body(request, target, model)
+        if request.operation == "chat":
+            await prepare_chat(
+                body,
+                target,
+                model,
+                router=self.router,
+                images=self.images,
+                warnings=request.warnings,
+            )
+        return body
+
     def _ticket(
         self, request: GenerationRequest, target: Target, model: str, *, streamed: bool
     ) -> Ticket | None:
@@ -167,7 +192,7 @@ class GenerationService:
     async def call(self, request: GenerationRequest) -> Answer:
         """A one-shot chat, completion or embeddings call, metered."""
         target, model = await self.resolve(request)
-        body = self._body(request, target, model)
+        body = await self._prepared(request, target, model)
         provider = target.provider
         if request.operation == "chat":
             call = provider.chat(body)
@@ -185,7 +210,9 @@ class GenerationService:
         """A streamed chat or completion, admitted (unless the caller holds the slot itself)
         but not started: iterate it (or `start` it) to call the provider."""
         target, model = await self.resolve(request)
-        body = self._body(request, target, model)
+        # Before the body is adapted: `json_object` may become a (non-strict) schema.
+        response_format = request.body.get("response_format")
+        body = await self._prepared(request, target, model)
         body["stream"] = True
         # Always ask for usage (our statistics); encoders forward it only if the client asked.
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
@@ -193,7 +220,11 @@ class GenerationService:
         chat = request.operation == "chat"
         known = request.prompt_estimate
         stats = StreamStats(
-            text_of=shapes.chat_delta_text if chat else shapes.completion_delta_text,
+            extract=(
+                ChatExtractor(split_think_tags=target.record.splits_think_tags)
+                if chat
+                else CompletionExtractor()
+            ),
             prompt_estimate=(
                 (lambda: known)
                 if known is not None
@@ -204,7 +235,11 @@ class GenerationService:
             target.provider.stream_chat(body) if chat else target.provider.stream_complete(body)
         )
         ticket = self._ticket(request, target, model, streamed=True)
-        return Generation(target, model, stats, chunks, ticket, self.slots, slot)
+        generation = Generation(target, model, stats, chunks, ticket, self.slots, slot)
+        generation.warnings = request.warnings
+        if chat and is_strict_schema(response_format):
+            generation.response_format = response_format
+        return generation
 
 
 @dataclass(eq=False)
@@ -223,6 +258,9 @@ class Generation:
     _ticket: Ticket | None
     _slots: StreamSlots
     _slot: Slot | None
+    warnings: list[str] = field(default_factory=list, init=False)
+    # A strict `json_schema` the answer is checked against (`parsed`/`parse_error` in done).
+    response_format: dict[str, Any] | None = field(default=None, init=False)
     _events: AsyncIterator[Event] | None = field(default=None, init=False)
     _first: asyncio.Future[Event] | None = field(default=None, init=False)
     _settled: bool = field(default=False, init=False)
@@ -286,6 +324,8 @@ class Generation:
                 if isinstance(event, Chunk):
                     yield event
                     continue
+                if isinstance(event, Done) and self.response_format is not None:
+                    event.extra.update(check_answer(stats.text, self.response_format) or {})
                 status = "ok" if isinstance(event, Done) else status_of(event.error)
                 # Settle before the terminal event is handed out: a consumer may stop there.
                 await self._settle(status)
@@ -315,14 +355,18 @@ async def typed_events(
     `Failed`; only cancellation propagates."""
     try:
         async for upstream in chunks:
-            text = stats.observe(upstream.data)
+            parts, repaired = stats.observe(upstream.data)
             usage = upstream.data.get("usage")
             yield Chunk(
                 upstream.raw,
                 upstream.data,
-                (TextDelta(text),) if text else (),
+                parts,
                 usage if isinstance(usage, dict) and usage else None,
+                repaired,
             )
+        tail = stats.flush()
+        if tail:  # held back for a `<think>` tag that never came: no upstream bytes of its own
+            yield Chunk(None, {}, tail, None, True)
     except GatewayError as exc:
         yield Failed(exc)
         return
@@ -332,7 +376,13 @@ async def typed_events(
         return
     done = stats.done_payload()
     yield Done(
-        done["finish_reason"], done["usage"], done["usage_estimated"], done["stats"], done["model"]
+        done["finish_reason"],
+        done["usage"],
+        done["usage_estimated"],
+        done["stats"],
+        done["model"],
+        reasoning_tokens=done["reasoning_tokens"],
+        tool_calls=stats.tool_calls,
     )
 
 

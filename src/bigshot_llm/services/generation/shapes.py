@@ -11,6 +11,8 @@ import math
 from typing import Any
 
 from bigshot_llm.errors import UpstreamError
+from bigshot_llm.services.generation.extract import message_parts
+from bigshot_llm.services.generation.structured import check_answer
 
 
 def estimate_tokens(text: str) -> int:
@@ -18,9 +20,42 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4)) if text else 0
 
 
+IMAGE_TOKENS_ESTIMATE = 256  # what one image costs a typical VLM (Gemma 3: 256 tokens)
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's content: a string, or the text of its parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    return ""
+
+
+def image_count(content: Any) -> int:
+    if not isinstance(content, list):
+        return 0
+    return sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url")
+
+
+def estimate_message_tokens(message: dict[str, Any]) -> int:
+    """Text, images and tool calls of one chat message, plus its template markers."""
+    content = message.get("content")
+    tokens = estimate_tokens(content_text(content)) + 4
+    tokens += IMAGE_TOKENS_ESTIMATE * image_count(content)
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            called = f"{function.get('name') or ''}{function.get('arguments') or ''}"
+            tokens += estimate_tokens(called)
+    return tokens
+
+
 def estimate_prompt_tokens(body: dict[str, Any]) -> int:
     if "messages" in body:
-        return sum(estimate_tokens(str(m.get("content") or "")) + 4 for m in body["messages"])
+        return sum(estimate_message_tokens(m) for m in body["messages"] if isinstance(m, dict))
     prompt = body.get("prompt", "")
     if isinstance(prompt, list):
         return sum(estimate_tokens(str(p)) for p in prompt)
@@ -34,24 +69,56 @@ def _choice(response: dict[str, Any]) -> dict[str, Any]:
     return choices[0]
 
 
-def chat_answer(response: dict[str, Any]) -> dict[str, Any]:
+def chat_answer(
+    response: dict[str, Any],
+    *,
+    split_think_tags: bool = False,
+    response_format: Any = None,
+) -> dict[str, Any]:
+    """The native chat answer: the message's text, reasoning and (repaired) tool calls, and
+    for a strict `json_schema` request whether the text is what the schema asked for."""
     choice = _choice(response)
     message = choice.get("message") or {}
+    parts = message_parts(message, split_think_tags=split_think_tags)
+    answer_message: dict[str, Any] = {
+        "role": message.get("role", "assistant"),
+        "content": parts.content,
+    }
+    if parts.reasoning:
+        answer_message["reasoning"] = parts.reasoning
+    if parts.tool_calls:
+        answer_message["tool_calls"] = [c.openai() for c in parts.tool_calls]
     answer: dict[str, Any] = {
         "id": response.get("id"),
         "model": response.get("model"),
-        "message": {
-            "role": message.get("role", "assistant"),
-            "content": message.get("content") or "",
-        },
+        "message": answer_message,
         "finish_reason": choice.get("finish_reason"),
         "usage": response.get("usage"),
         "created": response.get("created"),
     }
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if reasoning:
-        answer["message"]["reasoning"] = reasoning
+    checked = check_answer(parts.content, response_format)
+    if checked is not None:
+        answer.update(checked)
     return answer
+
+
+def repair_chat_response(response: dict[str, Any], *, split_think_tags: bool) -> None:
+    """A `/v1` chat answer with LM Studio's quirks repaired, in place (see `extract`)."""
+    for choice in response.get("choices") or ():
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            continue
+        parts = message_parts(message, split_think_tags=split_think_tags)
+        if not parts.repaired:
+            continue
+        message["content"] = parts.content
+        if parts.reasoning:
+            message.pop("reasoning", None)
+            message["reasoning_content"] = parts.reasoning
+        if parts.tool_calls:
+            message["tool_calls"] = [c.openai() for c in parts.tool_calls]
+        else:
+            message.pop("tool_calls", None)
 
 
 def completion_answer(response: dict[str, Any]) -> dict[str, Any]:
@@ -89,18 +156,3 @@ def embedding_answer(response: dict[str, Any]) -> dict[str, Any]:
         "dimensions": len(vectors[0]) if vectors and isinstance(vectors[0], list) else 0,
         "usage": response.get("usage"),
     }
-
-
-def chat_delta_text(chunk: dict[str, Any]) -> str:
-    choices = chunk.get("choices")
-    if not choices:
-        return ""
-    delta = choices[0].get("delta") or {}
-    return delta.get("content") or ""
-
-
-def completion_delta_text(chunk: dict[str, Any]) -> str:
-    choices = chunk.get("choices")
-    if not choices:
-        return ""
-    return choices[0].get("text") or ""

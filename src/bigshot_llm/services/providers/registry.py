@@ -58,11 +58,20 @@ class ProviderRecord:
     # Why the stored API key could not be decrypted (None: it could, or there is none).
     secret_error: str | None = None
     owner_is_admin: bool = False
+    split_think_tags: bool | None = None  # None: on for LM Studio, off elsewhere
+    repair_v1: bool = False
 
     @property
     def privileged(self) -> bool:
         """Made by an admin (global, or an admin's own): may reach private hosts."""
         return self.owner_id is None or self.owner_is_admin
+
+    @property
+    def splits_think_tags(self) -> bool:
+        """Whether an inline `<think>` block at the start of an answer is reasoning."""
+        if self.split_think_tags is None:
+            return self.kind == "lmstudio"
+        return self.split_think_tags
 
     def spec(
         self,
@@ -93,6 +102,7 @@ class ProviderRecord:
             has_api_key=bool(self.api_key),
             scope="global" if self.owner_id is None else "user",
             pool_urls=list(self.pool_urls),
+            split_think_tags=self.splits_think_tags,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -124,11 +134,18 @@ def _decrypted(row: ProviderConfig, box: SecretBox) -> tuple[str | None, str | N
 
 _RECORD_FIELDS = [f.name for f in fields(ProviderRecord)]
 _SPEC_FIELDS = [f.name for f in fields(ProviderSpec) if f.name in _RECORD_FIELDS]
-_COMPUTED = {"provider", "api_key", "has_api_key", "scope", "pool_urls"}
+_COMPUTED = {"provider", "api_key", "has_api_key", "scope", "pool_urls", "split_think_tags"}
 _PUBLIC_FIELDS = [
     n for n in ProviderPublic.model_fields if n in _RECORD_FIELDS and n not in _COMPUTED
 ]
-_NOT_COPIED = ("api_key", "exclusive_loading", "pool_urls", "secret_error", "owner_is_admin")
+_NOT_COPIED = (
+    "api_key",
+    "exclusive_loading",
+    "pool_urls",
+    "secret_error",
+    "owner_is_admin",
+    "repair_v1",
+)
 _ROW_FIELDS = [n for n in _RECORD_FIELDS if n not in _NOT_COPIED]
 
 
@@ -144,6 +161,7 @@ def record_from_row(
         pool_urls=tuple(row.pool_urls or ()),
         secret_error=secret_error,
         owner_is_admin=owner_role == "admin",
+        repair_v1=bool(row.repair_v1),
     )
 
 
