@@ -4,7 +4,8 @@ Each resource is created once its dependencies exist, and its closing is pushed 
 stack, so a failure half-way through start-up closes exactly what was opened, and shutdown
 runs in reverse: running generations get the shutdown grace and store their answers, then the
 bus, comparisons, the health checks, the usage recorder (its last batch may queue webhook
-deliveries), webhooks, provider clients, the model cache, Redis and finally the database.
+deliveries), webhooks, the keys' last-use writer, provider clients, the model cache, Redis
+and finally the database.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from sse_starlette.sse import AppStatus
 
-from bigshot_llm.db.engine import make_engine, make_session_factory
+from bigshot_llm.db.engine import DatabaseTimeouts, make_engine, make_session_factory
 from bigshot_llm.logging_setup import configure_logging
 from bigshot_llm.providers.base import limits_from_settings
 from bigshot_llm.resources import Core, Resources
@@ -54,12 +55,20 @@ def ui_base_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
+def database_timeouts(settings: Settings) -> DatabaseTimeouts:
+    return DatabaseTimeouts(
+        connect=settings.db_connect_timeout,
+        statement=settings.db_statement_timeout,
+        pool=settings.db_pool_timeout,
+    )
+
+
 def build_core(settings: Settings) -> Core:
     """The database, secret box, provider snapshot and key resolver; nothing is contacted
     yet. The caller closes `registry` and disposes of `engine`."""
     secure_data_dir(settings.data_dir)  # 0700: the database and the key file live here
     secure_sqlite(settings.effective_database_url)  # 0600 before SQLite first opens it
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, timeouts=database_timeouts(settings))
     sessions = make_session_factory(engine)
     box = SecretBox(settings.secret_key or load_or_create_key_file(settings.data_dir))
     registry = ProviderRegistry(
@@ -77,17 +86,26 @@ def build_core(settings: Settings) -> Core:
 
 
 async def prepare_core(core: Core) -> None:
-    """Migrate (when allowed), load the provider configs and run first-start set-up."""
+    """Migrate (when allowed), load the provider configs and run first-start set-up.
+
+    On Postgres, migrations run on an engine of their own without the statement timeout:
+    building an index on a big table may take longer than any request should wait."""
     settings = core.settings
-    await prepare(
-        settings,
-        core.engine,
-        core.sessions,
-        core.registry,
-        core.box,
-        migrate_first=settings.auto_migrate,
-        ui_base=ui_base_url(settings),
-    )
+    own = not settings.is_sqlite  # SQLite's only bound is the wait for a writer's lock
+    migrations = make_engine(settings.effective_database_url) if own else core.engine
+    try:
+        await prepare(
+            settings,
+            migrations,
+            core.sessions,
+            core.registry,
+            core.box,
+            migrate_first=settings.auto_migrate,
+            ui_base=ui_base_url(settings),
+        )
+    finally:
+        if own:
+            await migrations.dispose()
 
 
 @asynccontextmanager
@@ -100,22 +118,30 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         stack.push_async_callback(core.engine.dispose)
         cluster = Cluster.connect(settings)
         stack.push_async_callback(cluster.close)
-        catalog = ModelCatalog(cluster.model_cache(), ttl=settings.model_cache_ttl)
+        catalog = ModelCatalog(
+            cluster.model_cache(),
+            ttl=settings.model_cache_ttl,
+            error_ttl=settings.model_error_ttl,
+        )
         stack.push_async_callback(catalog.close)
         stack.push_async_callback(core.registry.aclose)
         await prepare_core(core)
+        await core.auth.start()  # writes the keys' last-use times in the background
+        stack.push_async_callback(core.auth.close)
         router = Router(core.registry, catalog, fallback_model=settings.lmstudio_model)
         rate_limits = RateLimits(
             make_storage(cluster.redis, cluster.key("limits")),
             user_per_minute=settings.rate_limit_user,
             admin_per_minute=settings.rate_limit_admin,
             fail_open=settings.rate_limit_fail_open,
+            health=cluster.health,
         )
         slots = StreamSlots(
             cluster.redis,
             prefix=cluster.key("streams"),
             user_limit=settings.max_streams_user,
             fail_open=settings.rate_limit_fail_open,
+            health=cluster.health,
         )
         metrics = Metrics() if settings.metrics_enabled else None
         if metrics is not None:

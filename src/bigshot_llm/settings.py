@@ -141,6 +141,19 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         2.0, gt=0, le=300, validation_alias=_gw("WEBHOOK_POLL_SECONDS")
     )
+    # Dependencies: every wait on the database and on Redis is bounded (README, Reliability).
+    db_connect_timeout: float = Field(3.0, gt=0, le=120, validation_alias=_gw("DB_CONNECT_TIMEOUT"))
+    db_statement_timeout: float = Field(
+        5.0, gt=0, le=3600, validation_alias=_gw("DB_STATEMENT_TIMEOUT")
+    )
+    db_pool_timeout: float = Field(5.0, gt=0, le=120, validation_alias=_gw("DB_POOL_TIMEOUT"))
+    redis_socket_timeout: float = Field(
+        0.3, gt=0, le=30, validation_alias=_gw("REDIS_SOCKET_TIMEOUT")
+    )
+    redis_retry_seconds: float = Field(
+        2.0, ge=0, le=300, validation_alias=_gw("REDIS_RETRY_SECONDS")
+    )
+    model_error_ttl: float = Field(15.0, ge=0, le=3600, validation_alias=_gw("MODEL_ERROR_TTL"))
     redis_prefix: str = Field(
         "bigshot", min_length=1, max_length=64, validation_alias=_gw("REDIS_PREFIX")
     )

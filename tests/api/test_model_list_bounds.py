@@ -66,12 +66,16 @@ async def test_a_hanging_upstream_costs_at_most_the_list_timeout(
     )
     assert patched.status_code == 200, patched.text
     upstream.hang = True
-    for path in ("/v1/models", "/api/v1/llm-providers/models/all"):
-        started = time.monotonic()
-        response = await client.get(path, headers=admin_headers)
-        elapsed = time.monotonic() - started
-        assert response.status_code == 200, response.text
-        assert LIST_TIMEOUT * 0.9 <= elapsed < LIST_TIMEOUT + 3, (path, elapsed)
+    started = time.monotonic()
+    response = await client.get("/v1/models", headers=admin_headers)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.text
+    assert LIST_TIMEOUT * 0.9 <= elapsed < LIST_TIMEOUT + 3, elapsed
+    # The timed-out listing is remembered for a while: the next caller does not wait again.
+    started = time.monotonic()
+    response = await client.get("/api/v1/llm-providers/models/all", headers=admin_headers)
+    assert response.status_code == 200, response.text
+    assert time.monotonic() - started < LIST_TIMEOUT * 0.9
     assert (await client.get("/v1/models", headers=admin_headers)).json()["data"] == []
     everything = await client.get("/api/v1/llm-providers/models/all", headers=admin_headers)
     [entry] = everything.json()["data"]["providers"]

@@ -1,8 +1,10 @@
 """The gateway in process (uvicorn in a thread, so its fds and tasks can be counted) with a
-fault proxy between it and the LM Studio simulator."""
+fault proxy between it and the LM Studio simulator; a Redis server and a Postgres database of
+the test's own for the dependency outages."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,9 @@ from bigshot_llm.sim.testing import running_sim
 from tests.conftest import make_settings
 from tests.reliability.helpers import ADMIN, ADMIN_KEY, fd_count, settle, task_count
 from tests.support.fault_proxy import FaultProxy
+from tests.support.redis_server import OwnRedis, require_redis_server
 from tests.support.servers import ThreadedServer
+from tests.support.services import create_postgres_database, drop_postgres_database
 
 
 @dataclass
@@ -68,3 +72,24 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
             listing = httpx.get(f"{gateway.url}/api/v1/llm-providers", headers=ADMIN, timeout=10)
             provider_id = listing.json()["data"][0]["id"]
             yield Rig(sim, proxy, gateway, provider_id)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    """A throwaway `redis-server` the test may stop, restart or put behind a fault proxy."""
+    require_redis_server()
+    server = OwnRedis().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh Postgres database of the test's own (sync tests: the gateway runs in a thread)."""
+    url = asyncio.run(create_postgres_database())
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_postgres_database(url))

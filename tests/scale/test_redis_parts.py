@@ -16,8 +16,10 @@ from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.access.slots import StreamSlots
 from bigshot_llm.services.bus import RedisBus
 from bigshot_llm.services.chat.buffers.memory import StreamMeta
-from bigshot_llm.services.chat.buffers.redis import RedisStreamStore
+from bigshot_llm.services.chat.buffers.redis import READ_BLOCK_MS, RedisStreamStore
+from bigshot_llm.services.cluster import Cluster
 from bigshot_llm.services.generation.model_cache import make_model_cache
+from bigshot_llm.settings import Settings
 from tests.support.services import REDIS_URL, require_service
 
 
@@ -87,13 +89,55 @@ async def test_readers_on_other_replicas_count_for_the_owners_grace(
     assert reader is not None
     assert owner.subscribers == 0 and owner.idle_seconds() >= 0
     reader.attach()
-    await asyncio.sleep(0.05)  # the count is written in the background
-    await owner.sync()
-    assert owner.subscribers == 1 and owner.idle_seconds() == 0
+    assert await synced_until(owner, 1), "the count is written in the background"
+    assert owner.idle_seconds() == 0
     reader.detach()
-    await asyncio.sleep(0.05)
-    await owner.sync()
-    assert owner.subscribers == 0
+    assert await synced_until(owner, 0)
+
+
+async def synced_until(owner: Any, subscribers: int, timeout: float = 10.0) -> bool:
+    """Sync the owner until it sees `subscribers` readers (False after `timeout`)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await owner.sync()
+        if owner.subscribers == subscribers:
+            return True
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+
+
+async def test_a_reader_waits_longer_than_the_socket_timeout_for_news(prefix: str) -> None:
+    """The gateway's clients give up on Redis after a few hundred ms, but a blocking read of
+    a quiet stream waits a whole block for its next event, and then follows it."""
+    require_service("Redis", "127.0.0.1", 6379)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        redis_socket_timeout=0.5,  # still shorter than a block (1 s)
+    )
+    owner_cluster, reader_cluster = Cluster.connect(settings), Cluster.connect(settings)
+    try:
+        assert owner_cluster.store is not None and reader_cluster.store is not None
+        owner = owner_cluster.store.create(meta())
+        await owner.sync()
+        reader = await reader_cluster.store.load(owner.meta.stream_id)
+        assert reader is not None
+
+        async def follow() -> list[str]:
+            return [e.event async for e in reader.read_after(0)]
+
+        following = asyncio.create_task(follow())
+        await asyncio.sleep(READ_BLOCK_MS / 1000 * 1.5)  # quiet: longer than a block
+        assert not following.done(), following
+        await owner.append("delta", {"text": "late"})
+        await owner.append("done", {"finish_reason": "stop"})
+        await owner.close(keep_seconds=30)
+        assert await asyncio.wait_for(following, 10) == ["delta", "done"]
+    finally:
+        await owner_cluster.close()
+        await reader_cluster.close()
 
 
 async def test_the_bus_reaches_other_replicas_but_not_the_sender(redis: Any, prefix: str) -> None:
@@ -112,7 +156,7 @@ async def test_the_bus_reaches_other_replicas_but_not_the_sender(redis: Any, pre
     await b.start()
     try:
         await a.publish("auth", key_hash="abc")
-        for _ in range(100):
+        for _ in range(1000):  # up to 10 s: a busy machine delivers late, not never
             if seen["b"]:
                 break
             await asyncio.sleep(0.01)

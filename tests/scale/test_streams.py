@@ -9,6 +9,13 @@ import httpx
 
 from tests.scale.cluster import Cluster, auth
 from tests.scale.sse import STREAMS, read, start, text_of
+from tests.support.fault_proxy import wait_until
+
+
+def status_of(base: str, stream_id: str) -> str:
+    answer = httpx.get(f"{base}{STREAMS}/{stream_id}", headers=auth(), timeout=10)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["data"]["status"])
 
 
 def prompt() -> str:
@@ -64,7 +71,11 @@ def test_a_stream_nobody_reads_is_abandoned_after_the_grace(cluster: Cluster) ->
     stream = start(a.url, auth(), message=prompt())
     events = read(b.url, stream["events_url"], limit=1)  # reads briefly on B, then leaves
     assert events
-    time.sleep(2.5)  # the grace (1.5 s) and a sweep
+    # Reading again before the grace (1.5 s) and a sweep are over would keep it alive, so
+    # wait for the verdict (on a busy machine the sweep may run late), then read.
+    assert wait_until(
+        lambda: status_of(b.url, stream["stream_id"]) != "running", timeout=30, interval=0.1
+    )
     final = read(b.url, stream["events_url"], last_id=1)[-1]
     assert final[1] == "done"
     assert final[2]["finish_reason"] == "cancelled" and final[2]["cancel_reason"] == "abandoned"

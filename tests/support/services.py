@@ -48,9 +48,8 @@ def require_binary(name: str) -> str:
     pytest.skip(message)
 
 
-@asynccontextmanager
-async def temporary_postgres_database() -> AsyncIterator[str]:
-    """A fresh database of the test's own, dropped afterwards; yields its asyncpg URL."""
+async def create_postgres_database() -> str:
+    """A fresh database of the test's own; returns its asyncpg URL (drop it afterwards)."""
     import asyncpg
 
     require_service("PostgreSQL", PG_HOST, PG_PORT)
@@ -60,11 +59,25 @@ async def temporary_postgres_database() -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+    return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+
+
+async def drop_postgres_database(url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="test")
     try:
-        yield f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user="postgres", database="test")
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await admin.close()
+
+
+@asynccontextmanager
+async def temporary_postgres_database() -> AsyncIterator[str]:
+    """A fresh database of the test's own, dropped afterwards; yields its asyncpg URL."""
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)

@@ -218,8 +218,8 @@ export interface paths {
         get: operations["list_keys_api_v1_keys_get"];
         put?: never;
         /**
-         * Create an API key
-         * @description Create an API key
+         * Create an API key (shown once)
+         * @description Create an API key (shown once)
          */
         post: operations["create_api_v1_keys_post"];
         delete?: never;
@@ -648,6 +648,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a user (admin): their keys, providers, conversations and stream tokens end
+         * @description Remove a user (admin): their keys, providers, conversations and stream tokens end
+         */
+        delete: operations["delete_user_api_v1_users__user_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Set a user's limits (admin): shared by all the user's keys
+         * @description Set a user's limits (admin): shared by all the user's keys
+         */
+        patch: operations["update_user_api_v1_users__user_id__patch"];
+        trace?: never;
+    };
     "/api/v1/webhooks": {
         parameters: {
             query?: never;
@@ -768,8 +792,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Database reachable
-         * @description Database reachable
+         * Database reachable (within READY_TIMEOUT_SECONDS)
+         * @description Database reachable (within READY_TIMEOUT_SECONDS)
          */
         get: operations["ready_ready_get"];
         put?: never;
@@ -905,6 +929,23 @@ export interface components {
             /** Providers */
             providers: components["schemas"]["ProviderModels"][];
         };
+        /** AnswerMessage */
+        AnswerMessage: {
+            /**
+             * Content
+             * @description the answer's text (reasoning is not part of it)
+             */
+            content: string;
+            /**
+             * Reasoning
+             * @description the model's reasoning (reasoning_content, reasoning or <think>)
+             */
+            reasoning?: string | null;
+            /** Role */
+            role: string;
+            /** Tool Calls */
+            tool_calls?: components["schemas"]["ToolCallOut"][] | null;
+        };
         /** AuditEventPublic */
         AuditEventPublic: {
             /** Action */
@@ -937,22 +978,32 @@ export interface components {
         ChatAnswer: {
             /** Created */
             created: number | null;
-            /** Finish Reason */
+            /**
+             * Finish Reason
+             * @description stop, length, tool_calls …
+             */
             finish_reason: string | null;
             /** Id */
             id: string | null;
             /**
-             * Message
              * @example {
              *       "content": "2, 3, 5.",
              *       "role": "assistant"
              *     }
              */
-            message: {
-                [key: string]: unknown;
-            };
+            message: components["schemas"]["AnswerMessage"];
             /** Model */
             model: string | null;
+            /**
+             * Parse Error
+             * @description strict json_schema only: why the answer is not what it asked for
+             */
+            parse_error?: string | null;
+            /**
+             * Parsed
+             * @description strict json_schema only: the answer as JSON, null when invalid
+             */
+            parsed?: unknown;
             usage: components["schemas"]["Usage"] | null;
         };
         /**
@@ -980,7 +1031,7 @@ export interface components {
             conversation_id?: string | null;
             /**
              * Finish Reason
-             * @description stop, length, … or cancelled
+             * @description stop, length, tool_calls … or cancelled
              */
             finish_reason: string | null;
             /**
@@ -990,6 +1041,24 @@ export interface components {
             message_id?: string | null;
             /** Model */
             model: string | null;
+            /**
+             * Parse Error
+             * @description strict json_schema only: why the answer is not valid
+             * @default null
+             */
+            parse_error?: string | null;
+            /**
+             * Parsed
+             * @description strict json_schema only: the answer as JSON
+             * @default null
+             */
+            parsed?: unknown;
+            /**
+             * Reasoning Tokens
+             * @description upstream's count; estimated when usage_estimated; else null
+             * @default null
+             */
+            reasoning_tokens?: number | null;
             stats: components["schemas"]["StreamTimings"];
             usage: components["schemas"]["TokenUsage"];
             /**
@@ -1000,13 +1069,26 @@ export interface components {
         };
         /** ChatMessage */
         ChatMessage: {
-            /** Content */
-            content: string;
+            /**
+             * Content
+             * @description text, or parts: {type: text, text} / {type: image_url, image_url}
+             */
+            content?: string | (components["schemas"]["TextPart"] | components["schemas"]["ImagePart"])[] | null;
             /**
              * Role
              * @enum {string}
              */
-            role: "system" | "user" | "assistant";
+            role: "system" | "user" | "assistant" | "tool";
+            /**
+             * Tool Call Id
+             * @description tool turns: the call this answers
+             */
+            tool_call_id?: string | null;
+            /**
+             * Tool Calls
+             * @description assistant turns only
+             */
+            tool_calls?: components["schemas"]["ToolCallIn"][] | null;
         };
         /**
          * ChatRequest
@@ -1038,6 +1120,13 @@ export interface components {
              * @description provider id or name; default: active
              */
             provider?: string | null;
+            /**
+             * Reasoning Effort
+             * @description mapped to the model's reasoning options (LM Studio), else as is
+             */
+            reasoning_effort?: ("none" | "minimal" | "low" | "medium" | "high") | null;
+            /** Response Format */
+            response_format?: (components["schemas"]["TextFormat"] | components["schemas"]["JsonObjectFormat"] | components["schemas"]["JsonSchemaFormat"]) | null;
             /** Seed */
             seed?: number | null;
             /**
@@ -1052,6 +1141,10 @@ export interface components {
             stream?: boolean;
             /** Temperature */
             temperature?: number | null;
+            /** Tool Choice */
+            tool_choice?: ("none" | "auto" | "required") | components["schemas"]["NamedToolChoice"] | null;
+            /** Tools */
+            tools?: components["schemas"]["Tool"][] | null;
             /** Top P */
             top_p?: number | null;
         };
@@ -1069,11 +1162,29 @@ export interface components {
         CompareDoneEvent: {
             /**
              * Finish Reason
-             * @description stop, length, … or cancelled
+             * @description stop, length, tool_calls … or cancelled
              */
             finish_reason: string | null;
             /** Model */
             model: string | null;
+            /**
+             * Parse Error
+             * @description strict json_schema only: why the answer is not valid
+             * @default null
+             */
+            parse_error?: string | null;
+            /**
+             * Parsed
+             * @description strict json_schema only: the answer as JSON
+             * @default null
+             */
+            parsed?: unknown;
+            /**
+             * Reasoning Tokens
+             * @description upstream's count; estimated when usage_estimated; else null
+             * @default null
+             */
+            reasoning_tokens?: number | null;
             stats: components["schemas"]["StreamTimings"];
             /** Target */
             target: number;
@@ -1111,18 +1222,39 @@ export interface components {
             /** Target */
             target: number;
         };
-        /** CompareParams */
+        /**
+         * CompareParams
+         * @description Sampling, plus tools, response_format and reasoning_effort, the same for every target.
+         */
         CompareParams: {
             /** Max Tokens */
             max_tokens?: number | null;
+            /**
+             * Reasoning Effort
+             * @description mapped to the model's reasoning options (LM Studio), else as is
+             */
+            reasoning_effort?: ("none" | "minimal" | "low" | "medium" | "high") | null;
+            /** Response Format */
+            response_format?: (components["schemas"]["TextFormat"] | components["schemas"]["JsonObjectFormat"] | components["schemas"]["JsonSchemaFormat"]) | null;
             /** Seed */
             seed?: number | null;
             /** Stop */
             stop?: string[] | null;
             /** Temperature */
             temperature?: number | null;
+            /** Tool Choice */
+            tool_choice?: ("none" | "auto" | "required") | components["schemas"]["NamedToolChoice"] | null;
+            /** Tools */
+            tools?: components["schemas"]["Tool"][] | null;
             /** Top P */
             top_p?: number | null;
+        };
+        /** CompareReasoningEvent */
+        CompareReasoningEvent: {
+            /** Target */
+            target: number;
+            /** Text */
+            text: string;
         };
         /**
          * CompareRequest
@@ -1174,6 +1306,34 @@ export interface components {
              * @description provider id or name
              */
             provider: string;
+        };
+        /** CompareToolCallEvent */
+        CompareToolCallEvent: {
+            /**
+             * Arguments
+             * @description JSON text, as the model wrote it
+             */
+            arguments: string;
+            /**
+             * Id
+             * @description never empty: ids upstream left empty are filled in
+             */
+            id: string;
+            /**
+             * Index
+             * @description the call's position in this answer
+             */
+            index: number;
+            /** Name */
+            name: string;
+            /** Target */
+            target: number;
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
         };
         /** ComparisonPublic */
         ComparisonPublic: {
@@ -1493,11 +1653,29 @@ export interface components {
         DoneEvent: {
             /**
              * Finish Reason
-             * @description stop, length, … or cancelled
+             * @description stop, length, tool_calls … or cancelled
              */
             finish_reason: string | null;
             /** Model */
             model: string | null;
+            /**
+             * Parse Error
+             * @description strict json_schema only: why the answer is not valid
+             * @default null
+             */
+            parse_error?: string | null;
+            /**
+             * Parsed
+             * @description strict json_schema only: the answer as JSON
+             * @default null
+             */
+            parsed?: unknown;
+            /**
+             * Reasoning Tokens
+             * @description upstream's count; estimated when usage_estimated; else null
+             * @default null
+             */
+            reasoning_tokens?: number | null;
             stats: components["schemas"]["StreamTimings"];
             usage: components["schemas"]["TokenUsage"];
             /**
@@ -1834,6 +2012,16 @@ export interface components {
              */
             success?: true;
         };
+        /** Envelope[UserPublic] */
+        Envelope_UserPublic_: {
+            data: components["schemas"]["UserPublic"];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
         /** Envelope[WebhookPublic] */
         Envelope_WebhookPublic_: {
             data: components["schemas"]["WebhookPublic"];
@@ -1943,6 +2131,32 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** FunctionCall */
+        FunctionCall: {
+            /**
+             * Arguments
+             * @description JSON text
+             */
+            arguments: string;
+            /** Name */
+            name: string;
+        };
+        /** FunctionSpec */
+        FunctionSpec: {
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Parameters
+             * @description a JSON schema
+             */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
+            /** Strict */
+            strict?: boolean | null;
+        };
         /** Health */
         Health: {
             /**
@@ -1954,18 +2168,73 @@ export interface components {
             /** Version */
             version: string;
         };
+        /** ImagePart */
+        ImagePart: {
+            image_url: components["schemas"]["ImageUrl"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "image_url";
+        };
+        /** ImageUrl */
+        ImageUrl: {
+            /** Detail */
+            detail?: ("auto" | "low" | "high") | null;
+            /**
+             * Url
+             * @description an http(s) URL (the gateway fetches it) or a data:image/…;base64 URL
+             */
+            url: string;
+        };
+        /** JsonObjectFormat */
+        JsonObjectFormat: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "json_object";
+        };
+        /** JsonSchemaFormat */
+        JsonSchemaFormat: {
+            json_schema: components["schemas"]["JsonSchemaSpec"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "json_schema";
+        };
+        /** JsonSchemaSpec */
+        JsonSchemaSpec: {
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Schema
+             * @description the JSON schema of the answer
+             */
+            schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Strict
+             * @description true: the answer is checked (`parsed` / `parse_error`)
+             */
+            strict?: boolean | null;
+        };
         /** KeyCreate */
         KeyCreate: {
             /**
              * Max Streams
-             * @description admins only; default: the role's; 0 = unlimited
+             * @description admins only: a lower stream cap for this key alone; null or 0 = none
              */
             max_streams?: number | null;
             /** Name */
             name: string;
             /**
              * Rate Limit Per Minute
-             * @description admins only; default: the role's; 0 = unlimited
+             * @description admins only: a lower limit for this key alone, counted on top of its user's (which all the user's keys share); null or 0 = none
              */
             rate_limit_per_minute?: number | null;
             /**
@@ -2066,7 +2335,10 @@ export interface components {
         };
         /** MessagePublic */
         MessagePublic: {
-            /** Content */
+            /**
+             * Content
+             * @description the text (of every text part)
+             */
             content: string;
             /** Conversation Id */
             conversation_id: string;
@@ -2084,10 +2356,22 @@ export interface components {
             /** Model */
             model: string | null;
             /**
+             * Parts
+             * @description the content parts when not only text (images as data URLs)
+             */
+            parts?: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Reasoning
+             * @description the model's reasoning (assistant)
+             */
+            reasoning?: string | null;
+            /**
              * Role
              * @enum {string}
              */
-            role: "system" | "user" | "assistant";
+            role: "system" | "user" | "assistant" | "tool";
             /**
              * Stats
              * @description ttft_ms, duration_ms, tokens_per_second, finish_reason, context …
@@ -2100,6 +2384,18 @@ export interface components {
              * @enum {string}
              */
             status: "complete" | "cancelled" | "error";
+            /**
+             * Tool Call Id
+             * @description tool: the call this answers
+             */
+            tool_call_id?: string | null;
+            /**
+             * Tool Calls
+             * @description assistant: [{id, type: function, function: {name, arguments}}]
+             */
+            tool_calls?: {
+                [key: string]: unknown;
+            }[] | null;
             /** Usage */
             usage: {
                 [key: string]: unknown;
@@ -2125,7 +2421,23 @@ export interface components {
              *         "publisher": "lmstudio-community",
              *         "quantization": "Q4_K_M",
              *         "state": "loaded",
-             *         "type": "llm"
+             *         "tool_use": true,
+             *         "type": "llm",
+             *         "vision": false
+             *       },
+             *       {
+             *         "id": "qwen3-8b",
+             *         "reasoning": {
+             *           "allowed_options": [
+             *             "off",
+             *             "on"
+             *           ],
+             *           "default": "on"
+             *         },
+             *         "state": "not-loaded",
+             *         "tool_use": true,
+             *         "type": "llm",
+             *         "vision": false
              *       }
              *     ]
              */
@@ -2161,6 +2473,21 @@ export interface components {
              * @description other models unloaded first (exclusive loading)
              */
             unloaded?: string[];
+        };
+        /** NamedFunction */
+        NamedFunction: {
+            /** Name */
+            name: string;
+        };
+        /** NamedToolChoice */
+        NamedToolChoice: {
+            function: components["schemas"]["NamedFunction"];
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
         };
         /** OpenAIChatMessage */
         OpenAIChatMessage: {
@@ -2449,10 +2776,21 @@ export interface components {
              */
             read_timeout?: number;
             /**
+             * Repair V1
+             * @description /v1 answers are repaired (empty tool_calls dropped, empty call ids filled, <think> moved to reasoning_content) instead of relayed byte for byte
+             * @default false
+             */
+            repair_v1?: boolean;
+            /**
              * Scope
              * @description admins create global configs by default; users always their own
              */
             scope?: ("global" | "user") | null;
+            /**
+             * Split Think Tags
+             * @description an inline <think>…</think> at the start of an answer is reasoning, not answer text (default: on for lmstudio, off otherwise)
+             */
+            split_think_tags?: boolean | null;
             /**
              * Stream Idle Timeout
              * @default 300
@@ -2510,7 +2848,7 @@ export interface components {
         ProviderPublic: {
             /**
              * Api Key
-             * @description a mask such as sk-…x9Qa, never the key
+             * @description a mask such as …x9Qa, never the key
              */
             api_key?: string | null;
             /** Base Url */
@@ -2554,10 +2892,20 @@ export interface components {
             /** Read Timeout */
             read_timeout: number;
             /**
+             * Repair V1
+             * @default false
+             */
+            repair_v1?: boolean;
+            /**
              * Scope
              * @enum {string}
              */
             scope: "global" | "user";
+            /**
+             * Split Think Tags
+             * @default false
+             */
+            split_think_tags?: boolean;
             /** Stream Idle Timeout */
             stream_idle_timeout: number;
             /**
@@ -2613,6 +2961,13 @@ export interface components {
             pool_urls?: string[] | null;
             /** Read Timeout */
             read_timeout?: number | null;
+            /** Repair V1 */
+            repair_v1?: boolean | null;
+            /**
+             * Split Think Tags
+             * @description null: the kind's default
+             */
+            split_think_tags?: boolean | null;
             /** Stream Idle Timeout */
             stream_idle_timeout?: number | null;
         };
@@ -2633,6 +2988,15 @@ export interface components {
             /** Version */
             version: string;
         };
+        /**
+         * ReasoningEvent
+         * @description `event: reasoning`: a piece of the model's reasoning ("thinking"), which comes before
+         *     the answer and is not part of it.
+         */
+        ReasoningEvent: {
+            /** Text */
+            text: string;
+        };
         /** RecentUsage */
         RecentUsage: {
             /** Items */
@@ -2644,8 +3008,11 @@ export interface components {
             conversation_id?: string | null;
             /** Max Tokens */
             max_tokens?: number | null;
-            /** Message */
-            message: string;
+            /**
+             * Message
+             * @description the user's message: text, or parts (text and image_url) to show images
+             */
+            message?: string | (components["schemas"]["TextPart"] | components["schemas"]["ImagePart"])[] | null;
             /** Model */
             model?: string | null;
             /**
@@ -2653,10 +3020,26 @@ export interface components {
              * @description id or name
              */
             provider?: string | null;
+            /**
+             * Reasoning Effort
+             * @description mapped to the model's reasoning options (LM Studio), else as is
+             */
+            reasoning_effort?: ("none" | "minimal" | "low" | "medium" | "high") | null;
+            /** Response Format */
+            response_format?: (components["schemas"]["TextFormat"] | components["schemas"]["JsonObjectFormat"] | components["schemas"]["JsonSchemaFormat"]) | null;
             /** System */
             system?: string | null;
             /** Temperature */
             temperature?: number | null;
+            /** Tool Choice */
+            tool_choice?: ("none" | "auto" | "required") | components["schemas"]["NamedToolChoice"] | null;
+            /**
+             * Tool Results
+             * @description answers to the tool calls of the conversation's last assistant turn
+             */
+            tool_results?: components["schemas"]["ToolResult"][] | null;
+            /** Tools */
+            tools?: components["schemas"]["Tool"][] | null;
         };
         /** StreamCreated */
         StreamCreated: {
@@ -2721,27 +3104,159 @@ export interface components {
         StreamTimings: {
             /** Duration Ms */
             duration_ms: number;
+            /**
+             * Time To Answer Ms
+             * @description time to the first answer token (text or tool call), after reasoning
+             * @default null
+             */
+            time_to_answer_ms?: number | null;
             /** Tokens Per Second */
             tokens_per_second: number | null;
             /**
              * Ttft Ms
-             * @description time to the first token
+             * @description time to the first token of any kind
              */
             ttft_ms: number | null;
         };
+        /** TextFormat */
+        TextFormat: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "text";
+        };
+        /** TextPart */
+        TextPart: {
+            /** Text */
+            text: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "text";
+        };
         /** TokenUsage */
         TokenUsage: {
-            /** Completion Tokens */
+            /**
+             * Completion Tokens
+             * @description answer, reasoning and tool calls
+             */
             completion_tokens: number;
+            /**
+             * Completion Tokens Details
+             * @default null
+             */
+            completion_tokens_details?: {
+                [key: string]: unknown;
+            } | null;
             /** Prompt Tokens */
             prompt_tokens: number;
             /** Total Tokens */
             total_tokens: number;
         };
+        /** Tool */
+        Tool: {
+            function: components["schemas"]["FunctionSpec"];
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
+        };
+        /**
+         * ToolCallEvent
+         * @description `event: tool_call`: one whole tool call, sent once its arguments are complete.
+         */
+        ToolCallEvent: {
+            /**
+             * Arguments
+             * @description JSON text, as the model wrote it
+             */
+            arguments: string;
+            /**
+             * Id
+             * @description never empty: ids upstream left empty are filled in
+             */
+            id: string;
+            /**
+             * Index
+             * @description the call's position in this answer
+             */
+            index: number;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
+        };
+        /**
+         * ToolCallIn
+         * @description A tool call of an earlier assistant turn, sent back as history.
+         */
+        ToolCallIn: {
+            function: components["schemas"]["FunctionCall"];
+            /** Id */
+            id: string;
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
+        };
+        /** ToolCallOut */
+        ToolCallOut: {
+            /**
+             * Function
+             * @example {
+             *       "arguments": "{}",
+             *       "name": "get_weather"
+             *     }
+             */
+            function: {
+                [key: string]: string;
+            };
+            /**
+             * Id
+             * @description never empty: the gateway fills in ids upstream left empty
+             */
+            id: string;
+            /**
+             * Type
+             * @default function
+             * @constant
+             */
+            type?: "function";
+        };
+        /**
+         * ToolResult
+         * @description A tool's answer to one call of the conversation's last assistant turn.
+         */
+        ToolResult: {
+            /**
+             * Content
+             * @description the result, as text
+             */
+            content: string;
+            /** Tool Call Id */
+            tool_call_id: string;
+        };
         /** Usage */
         Usage: {
             /** Completion Tokens */
             completion_tokens?: number | null;
+            /**
+             * Completion Tokens Details
+             * @description upstream's breakdown, e.g. reasoning_tokens
+             */
+            completion_tokens_details?: {
+                [key: string]: unknown;
+            } | null;
             /** Prompt Tokens */
             prompt_tokens?: number | null;
             /** Total Tokens */
@@ -2867,10 +3382,30 @@ export interface components {
             created_at: string;
             /** Id */
             id: string;
+            /** Max Streams */
+            max_streams?: number | null;
             /** Name */
             name: string;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute?: number | null;
             /** Role */
             role: string;
+        };
+        /**
+         * UserUpdate
+         * @description An admin's change to a user's limits, shared by all the user's keys.
+         */
+        UserUpdate: {
+            /**
+             * Max Streams
+             * @description null = the role's default; 0 = unlimited
+             */
+            max_streams?: number | null;
+            /**
+             * Rate Limit Per Minute
+             * @description null = the role's default; 0 = unlimited
+             */
+            rate_limit_per_minute?: number | null;
         };
         /** WebhookCreate */
         WebhookCreate: {
@@ -3562,7 +4097,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `text/event-stream` of `delta`, then `done` or `error`; 204 when the stream is over and nothing follows `Last-Event-ID` (EventSource then stops). */
+            /** @description `text/event-stream` of `reasoning`, `delta` and `tool_call`, then `done` or `error`; 204 when the stream is over and nothing follows `Last-Event-ID` (EventSource then stops). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5983,7 +6518,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description JSON envelope, or with `stream: true` a `text/event-stream` of `delta`, then `done` or `error` events. */
+            /** @description JSON envelope, or with `stream: true` a `text/event-stream` of `reasoning`, `delta` and `tool_call` events, then `done` or `error`. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5992,12 +6527,16 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ChatAnswer_"];
                     /**
                      * @example id: 1
+                     *     event: reasoning
+                     *     data: {"text":"The user wants"}
+                     *
+                     *     id: 2
                      *     event: delta
                      *     data: {"text":"Hello"}
                      *
-                     *     id: 2
+                     *     id: 3
                      *     event: done
-                     *     data: {"finish_reason":"stop","usage":{...},"usage_estimated":false,"stats":{"ttft_ms":120.0,"duration_ms":900.0,"tokens_per_second":35.2},"model":"qwen2.5-7b-instruct"}
+                     *     data: {"finish_reason":"stop","usage":{...},"usage_estimated":false,"reasoning_tokens":12,"stats":{"ttft_ms":120.0,"time_to_answer_ms":480.0,"duration_ms":900.0,"tokens_per_second":35.2},"model":"qwen3-8b"}
                      */
                     "text/event-stream": unknown;
                 };
@@ -6137,7 +6676,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description JSON envelope, or with `stream: true` a `text/event-stream` of `delta`, then `done` or `error` events. */
+            /** @description JSON envelope, or with `stream: true` a `text/event-stream` of `reasoning`, `delta` and `tool_call` events, then `done` or `error`. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6146,12 +6685,16 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_CompletionAnswer_"];
                     /**
                      * @example id: 1
+                     *     event: reasoning
+                     *     data: {"text":"The user wants"}
+                     *
+                     *     id: 2
                      *     event: delta
                      *     data: {"text":"Hello"}
                      *
-                     *     id: 2
+                     *     id: 3
                      *     event: done
-                     *     data: {"finish_reason":"stop","usage":{...},"usage_estimated":false,"stats":{"ttft_ms":120.0,"duration_ms":900.0,"tokens_per_second":35.2},"model":"qwen2.5-7b-instruct"}
+                     *     data: {"finish_reason":"stop","usage":{...},"usage_estimated":false,"reasoning_tokens":12,"stats":{"ttft_ms":120.0,"time_to_answer_ms":480.0,"duration_ms":900.0,"tokens_per_second":35.2},"model":"qwen3-8b"}
                      */
                     "text/event-stream": unknown;
                 };
@@ -6845,6 +7388,7 @@ export interface operations {
         parameters: {
             query?: {
                 detailed?: boolean;
+                /** @description ask every provider now: costs one request each */
                 refresh?: boolean;
             };
             header?: never;
@@ -8699,6 +9243,288 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_list_UserPublic__"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the key's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such object (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid field (details name each one) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description rate limited (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the client closed the connection */
+            499: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider answered something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description provider unavailable, or none active */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_user_api_v1_users__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UserPublic_"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the key's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such object (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid field (details name each one) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description rate limited (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the client closed the connection */
+            499: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider answered something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description provider unavailable, or none active */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_user_api_v1_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UserPublic_"];
                 };
             };
             /** @description bad request */

@@ -8,11 +8,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import RedisError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from bigshot_llm.api.responses import error_envelope
+from bigshot_llm.db.outage import database_unavailable, is_database_outage
 from bigshot_llm.errors import (
     GatewayError,
     NotFound,
@@ -64,27 +66,18 @@ def to_gateway_error(exc: Exception) -> GatewayError:
         if cls is not None:
             return cls(str(exc.detail))
         return GatewayError(str(exc.detail), status_code=exc.status_code, code="http_error")
-    if is_database_outage(exc):
-        log.warning("database unavailable: %s", type(exc).__name__)
+    if isinstance(exc, RedisError):  # the fallbacks catch these; never blame the database
+        log.warning("Redis unavailable: %s", type(exc).__name__)
         return ServiceUnavailable(
-            "the database is unavailable; try again shortly",
-            code="database_unavailable",
+            "a shared service (Redis) is unavailable; try again shortly",
+            code="redis_unavailable",
             headers={"Retry-After": "2"},
         )
+    if is_database_outage(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return database_unavailable()
     log.exception("unhandled error")
     return GatewayError("internal error; the request id is in the X-Request-ID header")
-
-
-def is_database_outage(exc: BaseException) -> bool:
-    """A lost or refused database connection (a restart, a network cut): 503, not 500.
-
-    asyncpg lets a refused connect through as a bare OSError; SQLAlchemy wraps the rest.
-    """
-    if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError
-        )
-    return isinstance(exc, sa_exc.TimeoutError | OSError)
 
 
 ErrorRenderer = Callable[[GatewayError], Response]
@@ -110,7 +103,7 @@ def install_error_handlers(app: FastAPI, renderers: dict[str, ErrorRenderer] | N
     app.add_exception_handler(StarletteHTTPException, handle)
     # Registered by class so they are answered as handled errors: Starlette re-raises what
     # reaches the catch-all `Exception` handler and uvicorn then drops the connection.
-    for outage in (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError):
+    for outage in (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, RedisError):
         app.add_exception_handler(outage, handle)
     app.add_exception_handler(Exception, handle)
 

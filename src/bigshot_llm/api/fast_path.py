@@ -133,7 +133,12 @@ class FastPathMiddleware(HTTPMiddleware):
         principal = None
         raw_key = presented_key(request)
         if query is not None and raw_key and len(raw_key) <= 200:
-            principal = await resources.auth.resolve(raw_key)
+            try:
+                principal = await resources.auth.resolve(raw_key)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database is down: an answer
+                response = render_outside_app(scope, to_gateway_error(exc))
+                await response(scope, receive, send)
+                return
         if principal is not None:
             limits, address = resources.rate_limits, client_address(request)
             if limits.refuses(address, principal) is None:

@@ -46,6 +46,7 @@ class RedisBus:
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self.received = 0
+        self.resyncs = 0  # completed resyncs after a resubscription
 
     def on(self, kind: str, handler: Handler) -> None:
         self._handlers.setdefault(kind, []).append(handler)
@@ -111,3 +112,4 @@ class RedisBus:
                 await handler()
             except Exception:
                 log.exception("redis bus: resync failed")
+        self.resyncs += 1

@@ -8,26 +8,56 @@ replica) and the pub/sub bus (`bus`: provider configs and selections reload, rev
 are forgotten and chat streams are cancelled on every replica).
 
 Without Redis, `Cluster` hands out the in-process defaults and its bus does nothing.
+
+Every Redis call is bounded: the client's socket and connect timeouts are
+`BIGSHOT_REDIS_SOCKET_TIMEOUT` (a few hundred ms; only a lost connection is retried, once).
+After a failure `RedisHealth` makes the rate limits, stream slots and model cache use their
+in-process versions for `BIGSHOT_REDIS_RETRY_SECONDS`, so a hung Redis is handled like a dead
+one and costs one bounded wait per period, not one per call. Chat-stream buffers have no
+in-process stand-in (a reader may be on another replica) and block in XREAD for a second, so
+they use a second client whose timeout covers the block plus a margin: a busy machine must
+not break a stream that a slow answer would only delay.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiocache import BaseCache  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from redis.asyncio import from_url as redis_from_url
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bigshot_llm.db.outage import is_database_outage
 from bigshot_llm.services.access.auth import Authenticator
 from bigshot_llm.services.bus import KEY_INVALIDATED, PROVIDERS_CHANGED, STREAM_CANCEL, RedisBus
 from bigshot_llm.services.chat.buffers.memory import MemoryStreamBuffer
-from bigshot_llm.services.chat.buffers.redis import RedisStreamStore
+from bigshot_llm.services.chat.buffers.redis import READ_BLOCK_MS, RedisStreamStore
 from bigshot_llm.services.chat.streams import BufferFactory, StreamManager
 from bigshot_llm.services.generation.model_cache import make_model_cache
 from bigshot_llm.services.providers.registry import ProviderRegistry
+from bigshot_llm.services.redis_health import REDIS_ERRORS, RedisHealth
 from bigshot_llm.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STREAM_MARGIN_SECONDS = 1.0  # chat-stream buffers: beyond the XREAD block and the timeout
+
+
+def _client(url: str, *, timeout: float, connect_timeout: float) -> Redis:
+    """A client whose every call ends within about `timeout`: a connection found closed (a
+    restarted Redis) is retried once at once; a timeout is not retried (it would double)."""
+    return redis_from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=connect_timeout,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
 
 
 @dataclass(eq=False)
@@ -39,24 +69,33 @@ class Cluster:
     redis: Redis | None = None
     bus: RedisBus | None = None
     store: RedisStreamStore | None = None
+    streams_redis: Redis | None = None  # chat-stream buffers (XREAD BLOCK): a longer timeout
+    health: RedisHealth = field(default_factory=RedisHealth)
 
     @classmethod
     def connect(cls, settings: Settings) -> Cluster:
         """The cluster of `settings` (nothing is contacted until first use)."""
         replica_id = uuid.uuid4().hex[:12]
         prefix = settings.redis_prefix
+        health = RedisHealth(settings.redis_retry_seconds)
         if not settings.redis_url:
-            return cls(replica_id, prefix)
-        redis = redis_from_url(settings.redis_url)
+            return cls(replica_id, prefix, health=health)
+        timeout = settings.redis_socket_timeout
+        redis = _client(settings.redis_url, timeout=timeout, connect_timeout=timeout)
+        streams_redis = _client(
+            settings.redis_url,
+            timeout=READ_BLOCK_MS / 1000 + STREAM_MARGIN_SECONDS + timeout,
+            connect_timeout=timeout,
+        )
         bus = RedisBus(redis, prefix=prefix, replica_id=replica_id)
 
         async def publish_cancel(stream_id: str, reason: str) -> None:
             await bus.publish(STREAM_CANCEL, stream_id=stream_id, reason=reason)
 
         store = RedisStreamStore(
-            redis, prefix=prefix, replica_id=replica_id, publish_cancel=publish_cancel
+            streams_redis, prefix=prefix, replica_id=replica_id, publish_cancel=publish_cancel
         )
-        return cls(replica_id, prefix, redis, bus, store)
+        return cls(replica_id, prefix, redis, bus, store, streams_redis, health)
 
     def key(self, *parts: str) -> str:
         """A Redis key under the configured prefix: ``{prefix}:part:part``."""
@@ -64,7 +103,8 @@ class Cluster:
 
     def model_cache(self) -> BaseCache:
         """The model-list cache: in Redis (sharing this client) when there is one."""
-        return make_model_cache(self.redis, namespace=self.key("models"))  # aiocache adds ":"
+        # aiocache adds the ":" after the namespace
+        return make_model_cache(self.redis, namespace=self.key("models"), health=self.health)
 
     @property
     def buffer_factory(self) -> BufferFactory:
@@ -79,8 +119,17 @@ class Cluster:
         if bus is None:
             return
 
+        async def reload_providers() -> None:
+            try:
+                await registry.reload()
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    raise
+                # The snapshot stays as it was: LLM calls go on with the last known configs.
+                log.warning("database unavailable: keeping the last provider snapshot")
+
         async def on_providers(_: dict[str, Any]) -> None:
-            await registry.reload()
+            await reload_providers()
 
         async def on_key(message: dict[str, Any]) -> None:
             key_hash = message.get("key_hash")
@@ -90,14 +139,19 @@ class Cluster:
             streams.cancel_local(str(message.get("stream_id")), str(message.get("reason")))
 
         async def resync() -> None:
-            await registry.reload()
-            auth.invalidate()
+            await reload_providers()
+            auth.expire()
 
         async def announce_providers() -> None:
             await bus.publish(PROVIDERS_CHANGED)
 
         async def announce_key(key_hash: str | None) -> None:
-            await bus.publish(KEY_INVALIDATED, key_hash=key_hash)
+            # The key is forgotten here already; a replica that misses this drops it when
+            # its bus resubscribes (resync) or its cache entry expires.
+            try:
+                await bus.publish(KEY_INVALIDATED, key_hash=key_hash)
+            except REDIS_ERRORS as exc:
+                self.health.failed("the bus", exc)
 
         bus.on(PROVIDERS_CHANGED, on_providers)
         bus.on(KEY_INVALIDATED, on_key)
@@ -113,5 +167,6 @@ class Cluster:
             await self.bus.close()
 
     async def close(self) -> None:
-        if self.redis is not None:
-            await self.redis.aclose()
+        for client in (self.redis, self.streams_redis):
+            if client is not None:
+                await client.aclose()

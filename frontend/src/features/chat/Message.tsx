@@ -10,7 +10,7 @@ import { Markdown } from "./Markdown";
 
 export interface UiMessage {
   id: string;
-  role: "user" | "assistant" | "system";
+  role: "user" | "assistant" | "system" | "tool";
   content: string;
   status: "complete" | "cancelled" | "error" | "streaming";
   model?: string | null;
@@ -82,7 +82,7 @@ export function DroppedNotice({ dropped }: { dropped: number }) {
 export const Message = memo(function Message({ message }: { message: UiMessage }) {
   const isUser = message.role === "user";
   const streaming = message.status === "streaming";
-  const label = isUser ? "You" : message.role === "system" ? "System" : "Assistant";
+  const label = isUser ? "You" : message.role === "system" ? "System" : message.role === "tool" ? "Tool" : "Assistant";
   const reason = stopReason(message);
   const dropped = !isUser ? (message.context?.dropped_messages ?? 0) : 0;
   return (

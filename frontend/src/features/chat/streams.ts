@@ -142,7 +142,7 @@ export class StreamRegistry {
       streamId: null,
       providerId: meta.providerId,
       model: meta.model,
-      userText: request.message,
+      userText: messageText(request.message),
       userMessageId: null,
       phase: "starting",
       text: "",
@@ -321,4 +321,12 @@ export function useStreamRegistry(client: ApiClient, hooks: RegistryHooks): Stre
   registry.hooks = hooks;
   useEffect(() => () => registry.close(), [registry]);
   return registry;
+}
+
+/** The text of a message the user sends: the string itself, or its text parts joined. */
+export function messageText(message: StreamCreate["message"]): string | null {
+  if (message == null) return null;
+  if (typeof message === "string") return message;
+  const texts = message.flatMap((part) => (part.type === "text" ? [part.text] : []));
+  return texts.length > 0 ? texts.join("\n") : null;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ConversationMessage } from "../../api/types";
-import type { LiveStream } from "./streams";
+import { type LiveStream, messageText } from "./streams";
 import { answerStored, buildMessages } from "./useConversationView";
 
 function stored(id: string, role: "user" | "assistant", content: string): ConversationMessage {
@@ -68,5 +68,20 @@ describe("the conversation as shown", () => {
     const attached: LiveStream = { ...stream, userText: null, userMessageId: null, phase: "streaming", finishedAt: null };
     const shown = buildMessages([stored("u1", "user", "question")], 5, attached);
     expect(shown.map((m) => m.status)).toEqual(["complete", "streaming"]);
+  });
+});
+
+describe("messageText", () => {
+  it("keeps a string, joins text parts and ignores images", () => {
+    expect(messageText("hi")).toBe("hi");
+    expect(messageText(null)).toBeNull();
+    expect(
+      messageText([
+        { type: "text", text: "look" },
+        { type: "image_url", image_url: { url: "data:image/png;base64,AA==" } },
+        { type: "text", text: "here" },
+      ]),
+    ).toBe("look\nhere");
+    expect(messageText([{ type: "image_url", image_url: { url: "data:image/png;base64,AA==" } }])).toBeNull();
   });
 });

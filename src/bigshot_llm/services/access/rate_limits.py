@@ -19,6 +19,10 @@ take a limit fixed per route and call the storage synchronously, while here the 
 on the caller and every check must stay off the event loop's blocking path. Storage is in
 process on the embedded default and Redis when `BIGSHOT_REDIS_URL` is set, so a limit of N per
 minute admits N in total across workers and replicas.
+
+When Redis fails (down, or no answer within its socket timeout) the limits fall back to an
+in-process limiter for as long as `RedisHealth` says to skip Redis: each replica then admits N
+per minute by itself. With `fail_open=False` they refuse with 429 instead.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from redis.asyncio import Redis
 
 from bigshot_llm.errors import RateLimited
 from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.redis_health import RedisHealth
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +86,14 @@ class RateLimits:
         user_per_minute: int | None,
         admin_per_minute: int | None,
         fail_open: bool = True,
+        health: RedisHealth | None = None,
     ) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
+        self.shared = not isinstance(storage, MemoryStorage)
+        # Counts while the shared storage is skipped (see RedisHealth); never fails itself.
+        self.local = MovingWindowRateLimiter(MemoryStorage()) if self.shared else self.limiter
+        self.health = health or RedisHealth()
         self.user_per_minute = user_per_minute
         self.admin_per_minute = admin_per_minute
         self.fail_open = fail_open
@@ -175,20 +185,34 @@ class RateLimits:
     # ---- storage --------------------------------------------------------------------------
 
     async def _hit(self, item: RateLimitItemPerMinute, *scope: str, cost: int = 1) -> LimitState:
-        try:
-            allowed = await self.limiter.hit(item, *scope, cost=cost)
-            stats = await self.limiter.get_window_stats(item, *scope)
-        except Exception:  # noqa: BLE001 - storage down: see fail_open
-            if self._storage_down():
-                raise RateLimited(
-                    "rate limiting is unavailable; try again shortly",
-                    headers={"Retry-After": "5"},
-                ) from None
-            return LimitState(item.amount, item.amount, time.time() + 60)
+        if self._use_shared():
+            try:
+                return await self._count(self.limiter, item, scope, cost)
+            except RateLimited:
+                raise
+            except Exception as exc:  # noqa: BLE001 - storage down: see fail_open
+                self._storage_down(exc)
+        if not self.fail_open:
+            raise RateLimited(
+                "rate limiting is unavailable; try again shortly", headers={"Retry-After": "5"}
+            )
+        return await self._count(self.local, item, scope, cost)
+
+    @staticmethod
+    async def _count(
+        limiter: MovingWindowRateLimiter,
+        item: RateLimitItemPerMinute,
+        scope: tuple[str, ...],
+        cost: int,
+    ) -> LimitState:
+        allowed = await limiter.hit(item, *scope, cost=cost)
+        stats = await limiter.get_window_stats(item, *scope)
         state = LimitState(item.amount, stats.remaining, stats.reset_time)
         if not allowed:
             retry_after = max(1, math.ceil(stats.reset_time - time.time()))
             who = "per user" if scope[0] == "user" else "for this key"
+            if scope[0] == "auth-fail":
+                who = "from this address"
             raise RateLimited(
                 f"rate limit of {item.amount} requests per minute {who} exceeded "
                 f"(all your keys count together); retry in {retry_after} s",
@@ -196,8 +220,11 @@ class RateLimits:
             )
         return state
 
-    def _storage_down(self) -> bool:
-        """Count the failure; True means refuse (fail closed)."""
+    def _use_shared(self) -> bool:
+        """The shared storage, unless Redis failed moments ago (then the local one)."""
+        return self.shared and self.health.available
+
+    def _storage_down(self, exc: BaseException) -> None:
+        """Count the failure (a warning, once per period); Redis is skipped for a while."""
         self.storage_errors += 1
-        log.warning("rate-limit storage unavailable (fail_open=%s)", self.fail_open)
-        return not self.fail_open
+        self.health.failed("rate limits", exc)

@@ -9,9 +9,10 @@ its own is counted per key as well, so its limit can only lower the user's, neve
 three keys of one user share the user's slots.
 
 Slots are counted in process, or in Redis (shared by every replica) when the cluster has it;
-Redis counters carry a TTL so a crashed replica cannot hold slots forever. When Redis fails,
-the cap follows the rate limits' choice (`fail_open`): by default the stream goes ahead
-uncounted (a warning, and `storage_errors` for the metrics), else it is refused with 429.
+Redis counters carry a TTL so a crashed replica cannot hold slots forever. When Redis fails
+(down, or no answer within its socket timeout) the slots are counted in process for as long as
+`RedisHealth` says to skip Redis, each replica by itself; with `fail_open=False` streams are
+refused with 429 instead.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from bigshot_llm.errors import RateLimited
 from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.redis_health import REDIS_ERRORS, RedisHealth
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,10 @@ class StreamSlots:
         prefix: str = "bigshot:streams",
         user_limit: int | None = None,
         fail_open: bool = True,
+        health: RedisHealth | None = None,
     ) -> None:
         self._redis = redis
+        self.health = health or RedisHealth()
         self.prefix = prefix
         self.user_limit = user_limit or None
         self.fail_open = fail_open
@@ -82,32 +85,46 @@ class StreamSlots:
             return None
         names = tuple(name for name, _ in limits)
         if self._redis is not None:
-            return await self._acquire_redis(limits, names)
-        async with self._lock:
+            if self.health.available:
+                try:
+                    return await self._acquire_shared(limits, names)
+                except REDIS_ERRORS as exc:
+                    self._storage_down(exc)
+            elif not self.fail_open:
+                raise self._unavailable()
+        async with self._lock:  # in process (also while Redis is skipped)
             for name, limit in limits:
                 if self._counts[name] >= limit:
-                    raise self._refused(limit, per_key=name.startswith(f"{self.prefix}:key:"))
+                    raise self._refused(limit, per_key=self._is_key(name))
             for name in names:
                 self._counts[name] += 1
         return Slot(names, counted_in_redis=False)
 
-    async def _acquire_redis(
-        self, limits: list[tuple[str, int]], names: tuple[str, ...]
-    ) -> Slot | None:
+    async def _acquire_shared(self, limits: list[tuple[str, int]], names: tuple[str, ...]) -> Slot:
         assert self._redis is not None
-        taken: list[str] = []
-        try:
-            for name, limit in limits:
-                count = int(await self._redis.incr(name))
-                taken.append(name)
-                await self._redis.expire(name, REDIS_SLOT_TTL_SECONDS)
-                if count > limit:
-                    for held in taken:
-                        await self._redis.decr(held)
-                    raise self._refused(limit, per_key=name.startswith(f"{self.prefix}:key:"))
-        except (RedisError, OSError):
-            self._storage_down()
-            return None  # not counted, so nothing to give back
+        # One round trip, and each TTL is set with its count (a crash cannot leave it forever).
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for name in names:
+                pipe.incr(name)
+                pipe.expire(name, REDIS_SLOT_TTL_SECONDS)
+            results = await pipe.execute()
+        counts = results[::2]
+        over = [
+            (name, limit)
+            for (name, limit), count in zip(limits, counts, strict=True)
+            if int(count) > limit
+        ]
+        if over:
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    for name in names:
+                        pipe.decr(name)
+                    await pipe.execute()
+            except REDIS_ERRORS as exc:  # over the cap all the same; the TTL cleans up
+                self.storage_errors += 1
+                self.health.failed("stream slots", exc)
+            name, limit = over[0]
+            raise self._refused(limit, per_key=self._is_key(name))
         return Slot(names, counted_in_redis=True)
 
     async def release(self, slot: Slot | None) -> None:
@@ -116,11 +133,14 @@ class StreamSlots:
         if slot.counted_in_redis:
             assert self._redis is not None
             try:
-                for name in slot.names:
-                    await self._redis.decr(name)
-            except (RedisError, OSError):
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    for name in slot.names:
+                        pipe.decr(name)
+                    await pipe.execute()
+            except REDIS_ERRORS as exc:
                 # Left counted until the key's TTL, or gone with a Redis that lost its data.
                 self.storage_errors += 1
+                self.health.failed("stream slots", exc)
                 log.warning("stream slots: Redis unavailable; a slot of %s not released", slot)
             return
         async with self._lock:
@@ -136,16 +156,23 @@ class StreamSlots:
     def _name(self, kind: str, ident: str) -> str:
         return f"{self.prefix}:{kind}:{ident}"
 
-    def _storage_down(self) -> None:
+    def _is_key(self, name: str) -> bool:
+        return name.startswith(f"{self.prefix}:key:")
+
+    def _storage_down(self, exc: BaseException) -> None:
         """Count the failure; raise when the cap must fail closed."""
         self.storage_errors += 1
-        log.warning("stream slots: Redis unavailable (fail_open=%s)", self.fail_open)
+        self.health.failed("stream slots", exc)
         if not self.fail_open:
-            raise RateLimited(
-                "stream limits are unavailable; try again shortly",
-                code="too_many_streams",
-                headers={"Retry-After": "5"},
-            )
+            raise self._unavailable()
+
+    @staticmethod
+    def _unavailable() -> RateLimited:
+        return RateLimited(
+            "stream limits are unavailable; try again shortly",
+            code="too_many_streams",
+            headers={"Retry-After": "5"},
+        )
 
     @staticmethod
     def _refused(limit: int, *, per_key: bool = False) -> RateLimited:

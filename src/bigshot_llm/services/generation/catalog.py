@@ -1,6 +1,12 @@
 """Model lists per provider, cached for five minutes (aiocache), served stale when upstream is
 down, fetched once for many concurrent callers, and never blocking on a dead provider longer
-than its listing budget."""
+than its listing budget.
+
+A listing that timed out is remembered too, for `error_ttl` seconds (`BIGSHOT_MODEL_ERROR_TTL`):
+until then the provider is not asked again and its last good list is served as stale (or the same
+error given at once), so a silent provider costs its list timeout at most once per period,
+not once per `/v1/models` call of every user. `refresh=True` always asks upstream.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from typing import Any
 
 from aiocache import BaseCache, SimpleMemoryCache
 
-from bigshot_llm.errors import GatewayError
+from bigshot_llm.errors import GatewayError, ProviderTimeout
 from bigshot_llm.providers.base import Provider
 from bigshot_llm.services.providers.registry import ProviderRecord
 
@@ -42,9 +48,14 @@ def _last_good_key(record: ProviderRecord, detailed: bool) -> str:
 
 
 class ModelCatalog:
-    def __init__(self, cache: BaseCache | None = None, ttl: float = 300.0) -> None:
+    def __init__(
+        self, cache: BaseCache | None = None, ttl: float = 300.0, error_ttl: float = 15.0
+    ) -> None:
         self.cache = cache or SimpleMemoryCache()
         self.ttl = ttl
+        self.error_ttl = error_ttl
+        # provider id → (config update time, until when, the error): in process, per replica
+        self._failures: dict[str, tuple[datetime, float, GatewayError]] = {}
         self._inflight: dict[str, asyncio.Future[ModelListing]] = {}
         self.hits = 0
         self.misses = 0
@@ -107,6 +118,10 @@ class ModelCatalog:
             if cached is not None:
                 self.hits += 1
                 return self._remember(record, ModelListing(**cached, cached=True), detailed)
+            failure = self._recent_failure(record)
+            if failure is not None:
+                self.hits += 1
+                return await self._after_failure(record, detailed, failure)
         self.misses += 1
         inflight = self._inflight.get(key)
         if inflight is not None:
@@ -132,12 +147,13 @@ class ModelCatalog:
         try:
             models = await provider.list_models(detailed=detailed)
         except GatewayError as exc:
-            last = await self.cache.get(_last_good_key(record, detailed))
-            if last is None:
-                raise
-            listing = ModelListing(**last, cached=True, stale=True)
-            listing.error = exc.to_dict()
-            return listing
+            # Only a timeout is remembered: it is what costs every caller the list budget; a
+            # quick refusal or error answer costs nothing and may be over by the next call.
+            if isinstance(exc, ProviderTimeout) and self.error_ttl > 0:
+                expires = time.monotonic() + self.error_ttl
+                self._failures[record.id] = (record.updated_at, expires, exc)
+            return await self._after_failure(record, detailed, exc)
+        self._failures.pop(record.id, None)
         payload: dict[str, Any] = {
             "models": [m.to_dict(detailed) for m in models],
             "fetched_at": datetime.now(UTC).isoformat(),
@@ -146,13 +162,45 @@ class ModelCatalog:
         await self.cache.set(_last_good_key(record, detailed), payload)
         return ModelListing(**payload)
 
+    def _recent_failure(self, record: ProviderRecord) -> GatewayError | None:
+        """The provider's last listing error while it is remembered (same config only)."""
+        failure = self._failures.get(record.id)
+        if failure is None or failure[0] != record.updated_at or failure[1] < time.monotonic():
+            return None
+        return failure[2]
+
+    async def _after_failure(
+        self, record: ProviderRecord, detailed: bool, error: GatewayError
+    ) -> ModelListing:
+        """The last good list marked stale, else the error raised again."""
+        last = await self.cache.get(_last_good_key(record, detailed))
+        if last is None:
+            raise _copy(error)
+        listing = ModelListing(**last, cached=True, stale=True)
+        listing.error = error.to_dict()
+        return listing
+
     async def invalidate(self, record: ProviderRecord) -> None:
         self._states.pop(record.id, None)  # a load or unload changed them
+        self._failures.pop(record.id, None)
         for detailed in (True, False):
             await self.cache.delete(_key(record, detailed))
 
     async def close(self) -> None:
         await self.cache.close()
+
+
+def _copy(error: GatewayError) -> GatewayError:
+    """A fresh exception like `error`: one instance raised in many requests would collect
+    every request's traceback."""
+    return type(error)(
+        error.message,
+        details=error.details,
+        headers=dict(error.headers),
+        code=error.code,
+        status_code=error.status_code,
+        param=error.param,
+    )
 
 
 def first_loaded_llm(models: list[dict[str, Any]]) -> str | None:
