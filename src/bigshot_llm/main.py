@@ -11,6 +11,8 @@ from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from bigshot_llm import __version__
+from bigshot_llm.api.anthropic import ANTHROPIC_PREFIX, render_anthropic_error
+from bigshot_llm.api.anthropic import router as anthropic_router
 from bigshot_llm.api.deps import enforce_rate_limit
 from bigshot_llm.api.errors import install_error_handlers
 from bigshot_llm.api.fast_path import FastPathMiddleware, hot_routes
@@ -72,11 +74,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    install_error_handlers(app, renderers={OPENAI_PREFIX: render_openai_error})
+    install_error_handlers(
+        app,
+        renderers={OPENAI_PREFIX: render_openai_error, ANTHROPIC_PREFIX: render_anthropic_error},
+    )
     rate_limited = [Depends(enforce_rate_limit)]
     errors = NATIVE_ERRORS
     # Routes are matched in order: the hot LLM routes come first.
     app.include_router(openai_router, dependencies=rate_limited, responses=OPENAI_ERRORS)
+    app.include_router(anthropic_router, dependencies=rate_limited)
     app.include_router(llm.router, dependencies=rate_limited, responses=errors)
     app.include_router(health.router, responses=errors)
     app.include_router(keys.router, responses=errors)
