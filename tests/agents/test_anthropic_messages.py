@@ -314,3 +314,64 @@ def test_count_tokens_estimates(claude: anthropic.Anthropic) -> None:
         messages=[{"role": "user", "content": "hello there " * 100}],
     )
     assert 0 < short.input_tokens < long.input_tokens
+
+
+@pytest.mark.parametrize("fault", ["error_event", "drop_mid_stream"])
+def test_mid_stream_failure_is_an_in_band_error_event(
+    http: httpx.Client, claude: anthropic.Anthropic, sim: Any, fault: str
+) -> None:
+    body = {
+        "model": CHAT_MODEL,
+        "max_tokens": 64,
+        "stream": True,
+        "messages": [{"role": "user", "content": "Hello"}],
+    }
+    sim.state.set_fault(fault, after=3, count=1)
+    response = http.post("/v1/messages", json=body)
+    assert response.status_code == 200
+    events = sse_events(response.text)
+    name, data = events[-1]
+    assert name == "error"
+    error = json.loads(data)
+    assert error["type"] == "error" and error["error"]["message"]
+    assert error["error"]["type"] in ("invalid_request_error", "api_error")
+    assert "message_stop" not in [n for n, _ in events]
+
+    sim.state.set_fault(fault, after=3, count=1)
+    with pytest.raises(anthropic.APIStatusError):
+        with claude.messages.stream(**{k: v for k, v in body.items() if k != "stream"}) as s:
+            for _ in s:
+                pass
+
+
+def test_failure_before_the_first_byte_is_a_json_error(
+    claude: anthropic.Anthropic, sim: Any
+) -> None:
+    sim.state.set_fault("http_503", count=1)
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        with claude.messages.stream(
+            model=CHAT_MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}]
+        ) as s:
+            for _ in s:
+                pass
+    assert caught.value.status_code == 503
+    assert caught.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+
+
+async def test_client_disconnect_aborts_the_upstream(gateway: Any, sim: Any) -> None:
+    sim.state.token_delay = 0.05
+    sim.state.tokens = 200
+    async with anthropic.AsyncAnthropic(
+        base_url=gateway.url, api_key=ADMIN_KEY, max_retries=0
+    ) as client:
+        async with client.messages.stream(
+            model=CHAT_MODEL, max_tokens=500, messages=[{"role": "user", "content": "x"}]
+        ) as stream:
+            seen = 0
+            async for event in stream:
+                seen += event.type == "content_block_delta"
+                if seen == 3:
+                    break
+            assert sim.state.streams_open == 1
+    await sim.state.wait_for_async(lambda: sim.state.streams_aborted == 1, timeout=5)
+    assert sim.state.streams_completed == 0
