@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         10.0, gt=0, le=120, validation_alias=_gw("IMAGE_FETCH_TIMEOUT_SECONDS")
     )
     image_fetch_allowed_hosts: str = Field("", validation_alias=_gw("IMAGE_FETCH_ALLOWED_HOSTS"))
+    # Agent front doors: stored Responses (`store`, `previous_response_id`) and model aliases
+    # (`claude-sonnet-4-5=qwen2.5-7b-instruct,gpt-5*=LMStudio Local/qwen3-8b`).
+    responses_ttl_seconds: int = Field(
+        30 * 86400, ge=60, le=3650 * 86400, validation_alias=_gw("RESPONSES_TTL_SECONDS")
+    )
+    model_aliases: str = Field("", validation_alias=_gw("MODEL_ALIASES"))
     # Usage, metrics, logs and webhooks.
     log_format: Literal["json", "text"] | None = Field(None, validation_alias=_gw("LOG_FORMAT"))
     usage_flush_seconds: float = Field(
