@@ -61,7 +61,8 @@ def _model_entry(model_id: str, record: ProviderRecord | None, owner: str) -> di
 async def list_models(principal: CurrentUser, router_: RouterDep) -> Response:
     """Every model you can use (OpenAI list)
 
-    Bare ids for your active provider, then `provider-name/model-id` for every provider.
+    Bare ids for your active provider, then `provider-name/model-id` for every provider,
+    then the model aliases (`BIGSHOT_MODEL_ALIASES`, each with its `alias_for`).
 
     A provider that cannot be reached is left out; it never fails the list.
     """
@@ -79,7 +80,11 @@ async def list_models(principal: CurrentUser, router_: RouterDep) -> Response:
             if is_active:
                 bare.append(_model_entry(model["id"], record, name))
             qualified.append(_model_entry(qualified_id(name, model["id"]), record, name))
-    return _json({"object": "list", "data": bare + qualified})
+    aliases = [
+        {**_model_entry(alias, None, "bigshot-alias"), "alias_for": target}
+        for alias, target in router_.aliases.listed()
+    ]
+    return _json({"object": "list", "data": bare + qualified + aliases})
 
 
 @router.get("/models/{model_id:path}")
