@@ -375,3 +375,24 @@ async def test_client_disconnect_aborts_the_upstream(gateway: Any, sim: Any) -> 
             assert sim.state.streams_open == 1
     await sim.state.wait_for_async(lambda: sim.state.streams_aborted == 1, timeout=5)
     assert sim.state.streams_completed == 0
+
+
+def test_mid_conversation_system_messages_are_folded_first(
+    claude: anthropic.Anthropic, sim: Any
+) -> None:
+    """Claude Code's `mid-conversation-system` beta puts system messages between turns;
+    local chat templates want one system message, first."""
+    claude.messages.create(
+        model=CHAT_MODEL,
+        max_tokens=16,
+        system=[{"type": "text", "text": "top rules"}],
+        messages=[
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": "agent list"},  # type: ignore[list-item]
+            {"role": "user", "content": [{"type": "text", "text": "again"}]},
+        ],
+        extra_headers={"anthropic-beta": "mid-conversation-system-2026-04-07"},
+    )
+    sent = sim.state.last_request_body["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "user"]
+    assert sent[0]["content"] == "top rules\n\nagent list"

@@ -295,3 +295,19 @@ def test_bad_key(gateway: Any) -> None:
     with OpenAI(base_url=f"{gateway.url}/v1", api_key="bsk_nope", max_retries=0) as bad:
         with pytest.raises(openai.AuthenticationError):
             bad.responses.create(model=CHAT_MODEL, input="x")
+
+
+def test_developer_items_become_one_leading_system_message(codex: OpenAI, sim: Any) -> None:
+    codex.responses.create(
+        model=CHAT_MODEL,
+        instructions="base",
+        input=[
+            {"role": "developer", "content": [{"type": "input_text", "text": "sandbox"}]},
+            {"role": "user", "content": "hi"},
+            {"role": "developer", "content": "later note"},
+            {"role": "user", "content": "again"},
+        ],
+    )
+    sent = sim.state.last_request_body["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "user"]
+    assert sent[0]["content"] == "base\n\nsandbox\n\nlater note"

@@ -48,7 +48,8 @@ def _check_blocks(value: str | list[dict[str, Any]]) -> str | list[dict[str, Any
 
 
 class AnthropicMessage(Open):
-    role: Literal["user", "assistant"]
+    # `system` mid-conversation: Claude Code's `mid-conversation-system` beta
+    role: Literal["user", "assistant", "system"]
     content: str | list[dict[str, Any]] = Field(
         description="text, or content blocks (text, image, tool_use, tool_result, thinking)"
     )

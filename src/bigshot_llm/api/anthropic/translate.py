@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from bigshot_llm.api.chat_shape import hoist_system
 from bigshot_llm.errors import BadRequest
 from bigshot_llm.schemas.anthropic import AnthropicMessagesRequest, AnthropicThinking
 
@@ -186,13 +187,15 @@ def chat_messages(request: AnthropicMessagesRequest | Any) -> list[dict[str, Any
     for i, message in enumerate(request.messages):
         where = f"messages.{i}.content"
         content = message.content
-        if isinstance(content, str):
+        if message.role == "system":
+            out.append({"role": "system", "content": _text_of(content, where)})
+        elif isinstance(content, str):
             out.append({"role": message.role, "content": content})
         elif message.role == "user":
             out.extend(_user_messages(content, where))
         else:
             out.append(_assistant_message(content, where))
-    return out
+    return hoist_system(out)
 
 
 def _tools(request: AnthropicMessagesRequest | Any) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bigshot_llm.api.chat_shape import hoist_system
 from bigshot_llm.errors import BadRequest
 from bigshot_llm.schemas.responses_api import ResponsesRequest
 
@@ -164,7 +165,7 @@ def chat_body(
     messages = list(conversation)
     if request.instructions:
         messages.insert(0, {"role": "system", "content": request.instructions})
-    body: dict[str, Any] = {"messages": messages}
+    body: dict[str, Any] = {"messages": hoist_system(messages)}
     if request.max_output_tokens is not None:
         body["max_tokens"] = request.max_output_tokens
     for name in ("temperature", "top_p", "parallel_tool_calls"):

@@ -53,6 +53,8 @@ def qualified_id(provider_name: str, model_id: str) -> str:
 class Router:
     """Resolves providers and models from the provider snapshot and the model catalog."""
 
+    aliases: ModelAliases = ModelAliases()  # none (an immutable default)
+
     def __init__(
         self,
         registry: ProviderRegistry,
