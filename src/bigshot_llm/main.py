@@ -39,7 +39,7 @@ from bigshot_llm.api.native import (
 )
 from bigshot_llm.api.openai import OPENAI_PREFIX, render_openai_error
 from bigshot_llm.api.openai import router as openai_router
-from bigshot_llm.api.responses import NATIVE_ERRORS, OPENAI_ERRORS
+from bigshot_llm.api.responses import ANTHROPIC_ERRORS, NATIVE_ERRORS, OPENAI_ERRORS
 from bigshot_llm.api.responses_api import RESPONSES_PREFIX, render_responses_error
 from bigshot_llm.api.responses_api import router as responses_router
 from bigshot_llm.lifespan import lifespan
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors = NATIVE_ERRORS
     # Routes are matched in order: the hot LLM routes come first.
     app.include_router(openai_router, dependencies=rate_limited, responses=OPENAI_ERRORS)
-    app.include_router(anthropic_router, dependencies=rate_limited)
+    app.include_router(anthropic_router, dependencies=rate_limited, responses=ANTHROPIC_ERRORS)
     app.include_router(responses_router, dependencies=rate_limited, responses=OPENAI_ERRORS)
     app.include_router(llm.router, dependencies=rate_limited, responses=errors)
     app.include_router(health.router, responses=errors)

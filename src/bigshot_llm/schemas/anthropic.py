@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 
 from bigshot_llm.schemas.base import Open
 from bigshot_llm.schemas.openai import MAX_MESSAGES, MAX_MODEL_ID
@@ -19,6 +19,7 @@ from bigshot_llm.schemas.openai import MAX_MESSAGES, MAX_MODEL_ID
 __all__ = [
     "ANTHROPIC_BLOCK_TYPES",
     "AnthropicCountTokensRequest",
+    "AnthropicErrorEnvelope",
     "AnthropicMessage",
     "AnthropicMessagesRequest",
     "AnthropicThinking",
@@ -99,3 +100,15 @@ class AnthropicCountTokensRequest(Open):
     tools: list[AnthropicTool] | None = None
     tool_choice: dict[str, Any] | None = None
     thinking: AnthropicThinking | None = None
+
+
+class AnthropicErrorBody(BaseModel):
+    type: str
+    message: str
+
+
+class AnthropicErrorEnvelope(BaseModel):
+    """Anthropic's error shape, used on `/v1/messages`."""
+
+    type: Literal["error"] = "error"
+    error: AnthropicErrorBody
