@@ -80,3 +80,12 @@ def test_alias_rules() -> None:
 def test_bad_alias_setting_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="alias entry"):
         Settings(_env_file=None, model_aliases=bad)  # type: ignore[call-arg]
+
+
+def test_anthropic_sdk_lists_models(claude: anthropic.Anthropic) -> None:
+    """With `anthropic-version` (every Anthropic client sends it) the list is Anthropic's."""
+    page = claude.models.list()
+    ids = [m.id for m in page.data]
+    assert CHAT_MODEL in ids and "claude-sonnet-4-5" in ids
+    assert all(m.type == "model" and m.created_at for m in page.data)
+    assert page.has_more is False
