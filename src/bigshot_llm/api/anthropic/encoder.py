@@ -23,6 +23,7 @@ from bigshot_llm.api.anthropic.translate import (
     stop_reason,
     tool_use_id,
 )
+from bigshot_llm.errors import GatewayError
 from bigshot_llm.services.generation.events import (
     Chunk,
     Done,
@@ -139,6 +140,10 @@ class MessageBuilder:
         }
         return out + frame("message_delta", delta) + frame("message_stop", {"type": "message_stop"})
 
+    def fail(self, error: GatewayError) -> bytes:
+        """Close the open block and end with Anthropic's in-band `error` event."""
+        return self._close() + frame("error", error_body(error))
+
     def message(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -166,7 +171,7 @@ async def anthropic_events(
             yield builder.finish(event.finish_reason, usage_of(event.usage, builder.input_tokens))
             return
         elif isinstance(event, Failed):
-            yield builder._close() + frame("error", error_body(event.error))
+            yield builder.fail(event.error)
             return
         # anything else (queueing, loading notices) has no place in Anthropic's stream
 
