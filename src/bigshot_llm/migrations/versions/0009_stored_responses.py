@@ -3,36 +3,29 @@
 Revision 0009, after 0008 (2026-12-02).
 """
 
-from __future__ import annotations
-
 import sqlalchemy as sa
-from alembic import op
-from sqlmodel.sql.sqltypes import AutoString
 
-revision, down_revision = "0009", "0008"
-branch_labels = depends_on = None
+from bigshot_llm.migrations.ops import create_table, drop_table, name, owner, when
+
+revision, down_revision, branch_labels, depends_on = "0009", "0008", None, None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "stored_responses",
-        sa.Column("id", AutoString(length=64), nullable=False),
-        sa.Column("owner_id", sa.String(length=32), nullable=False),
-        sa.Column("model", AutoString(length=400), nullable=True),
+        name("id", 64),
+        owner("owner_id"),
+        name("model", 400, nullable=True),
         sa.Column("response", sa.JSON(), nullable=False),
         sa.Column("history", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        when("created_at"),
+        when("expires_at"),
+        indexes=(
+            ("ix_stored_responses_owner", ["owner_id"]),
+            ("ix_stored_responses_expires", ["expires_at"]),
+        ),
     )
-    with op.batch_alter_table("stored_responses", schema=None) as batch_op:
-        batch_op.create_index("ix_stored_responses_owner", ["owner_id"], unique=False)
-        batch_op.create_index("ix_stored_responses_expires", ["expires_at"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("stored_responses", schema=None) as batch_op:
-        batch_op.drop_index("ix_stored_responses_expires")
-        batch_op.drop_index("ix_stored_responses_owner")
-    op.drop_table("stored_responses")
+    drop_table("stored_responses", "ix_stored_responses_expires", "ix_stored_responses_owner")
