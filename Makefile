@@ -13,7 +13,7 @@ UI_SOURCES := $(shell find $(UI_DIR)/src $(UI_DIR)/public -type f 2>/dev/null) \
 	$(addprefix $(UI_DIR)/,index.html package.json package-lock.json vite.config.ts tsconfig.json)
 NPM_MISSING := echo "npm not found: skipping the web UI (install Node 20+ for it)"
 
-.PHONY: run test install demo lint format clean ui ui-schema ui-test bench bench-peers soak
+.PHONY: run test install demo lint format clean ui ui-schema ui-test bench bench-peers soak agent-clis test-agent-clis
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,12 +70,27 @@ TEST_WORKERS ?= 4
 XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 PG_TESTS ?= tests/api tests/conversations tests/security tests/usage tests/test_bootstrap_and_cli.py \
 	tests/db/test_migrations.py
-test: install ui-test ui
+test: install ui-test ui agent-clis
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src/bigshot_llm
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
 	$(PY) -m pytest -q $(XDIST) --db=postgres $(PG_TESTS) $(PYTEST_ARGS)
+
+# Claude Code and Codex (pinned) for tests/agents/test_agent_clis.py, which drives each one
+# through the gateway; without npm the test skips (test-agent-clis makes that a failure).
+AGENT_CLIS_DIR := .cache/agent-clis
+AGENT_CLIS := @anthropic-ai/claude-code@2.1.197 @openai/codex@0.171.0
+AGENT_CLIS_STAMP := $(AGENT_CLIS_DIR)/.installed-stamp
+$(AGENT_CLIS_STAMP): Makefile
+	mkdir -p $(AGENT_CLIS_DIR)
+	cd $(AGENT_CLIS_DIR) && npm init -y >/dev/null && npm i --no-audit --no-fund $(AGENT_CLIS)
+	touch $(AGENT_CLIS_STAMP)
+agent-clis:
+	@if ! command -v npm >/dev/null; then echo "npm not found: skipping Claude Code and Codex"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(AGENT_CLIS_STAMP)
+test-agent-clis: install agent-clis
+	BIGSHOT_REQUIRE_AGENT_CLIS=1 $(PY) -m pytest -q tests/agents/test_agent_clis.py
 
 # The simulator on :1234 (LM Studio's port) and the gateway pointed at it.
 demo: install ui

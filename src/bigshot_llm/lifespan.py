@@ -33,6 +33,7 @@ from bigshot_llm.services.access.slots import StreamSlots
 from bigshot_llm.services.chat.streams import StreamManager
 from bigshot_llm.services.cluster import Cluster
 from bigshot_llm.services.compare import CompareService
+from bigshot_llm.services.generation.aliases import ModelAliases, parse_aliases
 from bigshot_llm.services.generation.catalog import ModelCatalog
 from bigshot_llm.services.generation.images import ImageFetcher
 from bigshot_llm.services.generation.routing import Router
@@ -128,7 +129,12 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await prepare_core(core)
         await core.auth.start()  # writes the keys' last-use times in the background
         stack.push_async_callback(core.auth.close)
-        router = Router(core.registry, catalog, fallback_model=settings.lmstudio_model)
+        router = Router(
+            core.registry,
+            catalog,
+            fallback_model=settings.lmstudio_model,
+            aliases=ModelAliases.from_mapping(parse_aliases(settings.model_aliases)),
+        )
         rate_limits = RateLimits(
             make_storage(cluster.redis, cluster.key("limits")),
             user_per_minute=settings.rate_limit_user,

@@ -11,6 +11,8 @@ from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from bigshot_llm import __version__
+from bigshot_llm.api.anthropic import ANTHROPIC_PREFIX, render_anthropic_error
+from bigshot_llm.api.anthropic import router as anthropic_router
 from bigshot_llm.api.deps import enforce_rate_limit
 from bigshot_llm.api.errors import install_error_handlers
 from bigshot_llm.api.fast_path import FastPathMiddleware, hot_routes
@@ -37,7 +39,9 @@ from bigshot_llm.api.native import (
 )
 from bigshot_llm.api.openai import OPENAI_PREFIX, render_openai_error
 from bigshot_llm.api.openai import router as openai_router
-from bigshot_llm.api.responses import NATIVE_ERRORS, OPENAI_ERRORS
+from bigshot_llm.api.responses import ANTHROPIC_ERRORS, NATIVE_ERRORS, OPENAI_ERRORS
+from bigshot_llm.api.responses_api import RESPONSES_PREFIX, render_responses_error
+from bigshot_llm.api.responses_api import router as responses_router
 from bigshot_llm.lifespan import lifespan
 from bigshot_llm.schemas.events import add_event_schemas
 from bigshot_llm.settings import Settings, get_settings
@@ -72,11 +76,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    install_error_handlers(app, renderers={OPENAI_PREFIX: render_openai_error})
+    install_error_handlers(
+        app,
+        renderers={
+            OPENAI_PREFIX: render_openai_error,
+            ANTHROPIC_PREFIX: render_anthropic_error,
+            RESPONSES_PREFIX: render_responses_error,
+        },
+    )
     rate_limited = [Depends(enforce_rate_limit)]
     errors = NATIVE_ERRORS
     # Routes are matched in order: the hot LLM routes come first.
     app.include_router(openai_router, dependencies=rate_limited, responses=OPENAI_ERRORS)
+    app.include_router(anthropic_router, dependencies=rate_limited, responses=ANTHROPIC_ERRORS)
+    app.include_router(responses_router, dependencies=rate_limited, responses=OPENAI_ERRORS)
     app.include_router(llm.router, dependencies=rate_limited, responses=errors)
     app.include_router(health.router, responses=errors)
     app.include_router(keys.router, responses=errors)

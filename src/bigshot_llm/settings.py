@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         10.0, gt=0, le=120, validation_alias=_gw("IMAGE_FETCH_TIMEOUT_SECONDS")
     )
     image_fetch_allowed_hosts: str = Field("", validation_alias=_gw("IMAGE_FETCH_ALLOWED_HOSTS"))
+    # Agent front doors: stored Responses (`store`, `previous_response_id`) and model aliases
+    # (`claude-sonnet-4-5=qwen2.5-7b-instruct,gpt-5*=LMStudio Local/qwen3-8b`).
+    responses_ttl_seconds: int = Field(
+        30 * 86400, ge=60, le=3650 * 86400, validation_alias=_gw("RESPONSES_TTL_SECONDS")
+    )
+    model_aliases: str = Field("", validation_alias=_gw("MODEL_ALIASES"))
     # Usage, metrics, logs and webhooks.
     log_format: Literal["json", "text"] | None = Field(None, validation_alias=_gw("LOG_FORMAT"))
     usage_flush_seconds: float = Field(
@@ -211,6 +217,12 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @field_validator("model_aliases")
+    @classmethod
+    def _aliases(cls, value: str) -> str:
+        parse_aliases(value)
+        return value
+
     @field_validator("log_format", mode="before")
     @classmethod
     def _log_format(cls, value: object) -> object:
@@ -265,6 +277,26 @@ def canonical_host(host: str) -> str:
 def host_port(host: str, port: int) -> str:
     """``host:port`` as allow-list entries spell it (``[::1]:1234`` for IPv6)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+MAX_ALIAS_LENGTH = 400
+
+
+def parse_aliases(text: str) -> dict[str, str]:
+    """``alias=target,alias2=target2`` → a dict; ValueError names the bad entry."""
+    out: dict[str, str] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        alias, sep, target = (s.strip() for s in entry.partition("="))
+        if not sep or not alias or not target:
+            raise ValueError(f"alias entry {entry!r} must be alias=target")
+        if len(alias) > MAX_ALIAS_LENGTH or len(target) > MAX_ALIAS_LENGTH:
+            raise ValueError(f"alias entry {entry!r} is longer than {MAX_ALIAS_LENGTH} characters")
+        if "*" in alias[:-1] or target.endswith("*"):
+            raise ValueError(f"alias entry {entry!r}: '*' may only end the alias")
+        out[alias] = target
+    return out
 
 
 def parse_allow_list(text: str) -> frozenset[str]:

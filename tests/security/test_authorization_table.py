@@ -66,6 +66,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/v1/chat/completions"): "user",
     ("POST", "/v1/completions"): "user",
     ("POST", "/v1/embeddings"): "user",
+    ("POST", "/v1/messages"): "user",
+    ("POST", "/v1/messages/count_tokens"): "user",
+    ("POST", "/v1/responses"): "user",
+    ("GET", "/v1/responses/{response_id}"): "user",
+    ("DELETE", "/v1/responses/{response_id}"): "user",
     ("GET", "/api/v1/usage"): "user",
     ("GET", "/api/v1/usage/recent"): "user",
     ("GET", "/api/v1/webhooks"): "admin",
@@ -76,7 +81,14 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): "admin",
     ("POST", "/api/v1/webhooks/{webhook_id}/test"): "admin",
 }
-OBJECT_PARAMS = ("provider_id", "key_id", "conversation_id", "stream_id", "model_id")
+OBJECT_PARAMS = (
+    "provider_id",
+    "key_id",
+    "conversation_id",
+    "stream_id",
+    "model_id",
+    "response_id",
+)
 
 
 def api_routes(app: Any) -> list[tuple[str, str]]:
@@ -133,7 +145,14 @@ async def alices_objects(client: httpx.AsyncClient, sim: Any, user_headers: dict
     )
     assert stream.status_code == 201, stream.text
     data = stream.json()["data"]
+    response = await client.post(
+        "/v1/responses",
+        json={"model": "qwen2.5-7b-instruct", "input": "hello"},
+        headers=user_headers,
+    )
+    assert response.status_code == 200, response.text
     return {
+        "response_id": response.json()["id"],
         "provider_id": provider.json()["data"]["id"],
         "key_id": keys.json()["data"][0]["id"],
         "conversation_id": data["conversation_id"],

@@ -86,6 +86,16 @@ def _openai_errors() -> dict[int | str, dict[str, Any]]:
 OPENAI_ERRORS = _openai_errors()
 
 
+def _anthropic_errors() -> dict[int | str, dict[str, Any]]:
+    from bigshot_llm.schemas.anthropic import AnthropicErrorEnvelope
+
+    statuses = [s for s in _WHY if s != 422]  # Anthropic answers invalid requests with 400
+    return documented_errors(*statuses, model=AnthropicErrorEnvelope)
+
+
+ANTHROPIC_ERRORS = _anthropic_errors()
+
+
 WARNING_HEADER = "X-Bigshot-Warning"
 
 

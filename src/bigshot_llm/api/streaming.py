@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.types import Message, Send
 
@@ -55,13 +55,26 @@ def sse_response(
     notice: ShutdownNotice | None = None,
     farewell: bytes | None = None,
     headers: dict[str, str] | None = None,
+    ping_event: tuple[str, str] | None = None,
 ) -> EventSourceResponse:
     """The SSE answer; with `notice` and `farewell`, a stream still open at the shutdown
-    deadline ends with that event instead of a dropped connection (see `shutdown`)."""
+    deadline ends with that event instead of a dropped connection (see `shutdown`).
+    `ping_event` (event name, data) replaces the keep-alive comment with a real event, for
+    APIs that define one (Anthropic's `ping`)."""
     if notice is not None and farewell is not None:
         events = end_at_shutdown(events, notice, farewell)
+    factory = None
+    if ping_event is not None:
+        name, data = ping_event
+
+        def factory() -> ServerSentEvent:
+            return ServerSentEvent(data=data, event=name)
+
     return RelayResponse(
-        events, ping=ping_seconds, headers={**SSE_HEADERS, **headers} if headers else SSE_HEADERS
+        events,
+        ping=ping_seconds,
+        headers={**SSE_HEADERS, **headers} if headers else SSE_HEADERS,
+        ping_message_factory=factory,
     )
 
 

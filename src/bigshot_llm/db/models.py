@@ -327,3 +327,33 @@ class WebhookDelivery(SQLModel, table=True):
     delivered_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
+
+
+# ---- stored Responses API answers (0009) --------------------------------------------------
+
+
+class StoredResponse(SQLModel, table=True):
+    """A `/v1/responses` answer kept for `previous_response_id` and `GET /v1/responses/{id}`.
+
+    `response` is the Response object as sent; `history` the conversation up to and including
+    its output in the pipeline's chat-completions shape (without `instructions`, which a
+    chained request does not inherit), so any upstream can continue it.
+    """
+
+    __tablename__ = "stored_responses"
+    __table_args__ = (
+        Index("ix_stored_responses_owner", "owner_id"),
+        Index("ix_stored_responses_expires", "expires_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    owner_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    model: str | None = Field(default=None, max_length=400)
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    history: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()

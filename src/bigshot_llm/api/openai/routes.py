@@ -9,9 +9,11 @@ provider.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, RouterDep
@@ -57,11 +59,28 @@ def _model_entry(model_id: str, record: ProviderRecord | None, owner: str) -> di
     return {"id": model_id, "object": "model", "created": created, "owned_by": owner}
 
 
+def _anthropic_list(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same list in Anthropic's shape (`anthropic` SDK's `models.list()`)."""
+    data = [
+        {
+            "type": "model",
+            "id": e["id"],
+            "display_name": e["id"],
+            "created_at": datetime.fromtimestamp(e["created"], UTC).isoformat(),
+        }
+        for e in entries
+    ]
+    first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+    return {"data": data, "has_more": False, "first_id": first, "last_id": last}
+
+
 @router.get("/models")
-async def list_models(principal: CurrentUser, router_: RouterDep) -> Response:
+async def list_models(request: Request, principal: CurrentUser, router_: RouterDep) -> Response:
     """Every model you can use (OpenAI list)
 
-    Bare ids for your active provider, then `provider-name/model-id` for every provider.
+    Bare ids for your active provider, then `provider-name/model-id` for every provider,
+    then the model aliases (`BIGSHOT_MODEL_ALIASES`, each with its `alias_for`). With an
+    `anthropic-version` header, in Anthropic's list shape.
 
     A provider that cannot be reached is left out; it never fails the list.
     """
@@ -79,7 +98,13 @@ async def list_models(principal: CurrentUser, router_: RouterDep) -> Response:
             if is_active:
                 bare.append(_model_entry(model["id"], record, name))
             qualified.append(_model_entry(qualified_id(name, model["id"]), record, name))
-    return _json({"object": "list", "data": bare + qualified})
+    aliases = [
+        {**_model_entry(alias, None, "bigshot-alias"), "alias_for": target}
+        for alias, target in router_.aliases.listed()
+    ]
+    if "anthropic-version" in request.headers:
+        return _json(_anthropic_list(bare + qualified + aliases))
+    return _json({"object": "list", "data": bare + qualified + aliases})
 
 
 @router.get("/models/{model_id:path}")

@@ -19,6 +19,7 @@ from typing import Any
 from bigshot_llm.errors import GatewayError, ModelNotFound, ServiceUnavailable
 from bigshot_llm.providers.base import Provider
 from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.generation.aliases import ModelAliases
 from bigshot_llm.services.generation.catalog import ModelCatalog, ModelListing, first_loaded_llm
 from bigshot_llm.services.providers.registry import ProviderRecord, ProviderRegistry
 
@@ -52,12 +53,20 @@ def qualified_id(provider_name: str, model_id: str) -> str:
 class Router:
     """Resolves providers and models from the provider snapshot and the model catalog."""
 
+    aliases: ModelAliases = ModelAliases()  # none (an immutable default)
+
     def __init__(
-        self, registry: ProviderRegistry, catalog: ModelCatalog, *, fallback_model: str | None
+        self,
+        registry: ProviderRegistry,
+        catalog: ModelCatalog,
+        *,
+        fallback_model: str | None,
+        aliases: ModelAliases | None = None,
     ) -> None:
         self.registry = registry
         self.catalog = catalog
         self.fallback_model = fallback_model
+        self.aliases = aliases or ModelAliases()
 
     # ---- providers ------------------------------------------------------------------------
 
@@ -100,8 +109,9 @@ class Router:
     def route(
         self, principal: Principal, model: str | None, provider_ref: str | None = None
     ) -> Route:
-        """The target and upstream model id: a named provider, else a `provider/` prefix of
-        the model id, else the caller's active provider."""
+        """The target and upstream model id (after the model aliases): a named provider,
+        else a `provider/` prefix of the model id, else the caller's active provider."""
+        model = self.aliases.resolve(model)
         if provider_ref:
             return Route(self.resolve(principal, provider_ref), model)
         if model and SEPARATOR in model:

@@ -1,0 +1,110 @@
+"""The Anthropic Messages API: `POST /v1/messages` and `POST /v1/messages/count_tokens`.
+
+``Anthropic(base_url="http://<gateway>", api_key=<bigshot key>)`` works unchanged, and so
+does Claude Code with ``ANTHROPIC_BASE_URL``. The key comes as ``x-api-key`` (Anthropic's
+header) or ``Authorization: Bearer``; ``anthropic-version``, ``anthropic-beta`` and
+``?beta=true`` are accepted. The request is translated to chat completions (`translate`) and
+runs on the generation pipeline every surface shares; the answer is translated back
+(`encoder`). Model names go through the gateway's aliases and `provider/model` routing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from bigshot_llm.api.anthropic.encoder import (
+    MessageBuilder,
+    anthropic_events,
+    frame,
+    message_from_completion,
+)
+from bigshot_llm.api.anthropic.translate import chat_body, chat_messages
+from bigshot_llm.api.deps import HotCallDep
+from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
+from bigshot_llm.api.responses import warning_headers
+from bigshot_llm.api.routing import api_router
+from bigshot_llm.api.streaming import sse_response, until_disconnected
+from bigshot_llm.schemas.anthropic import AnthropicCountTokensRequest, AnthropicMessagesRequest
+from bigshot_llm.schemas.events import stream_doc
+from bigshot_llm.services.generation.service import GenerationRequest
+from bigshot_llm.services.generation.shapes import (
+    estimate_prompt_tokens,
+    estimate_tokens,
+    repair_chat_response,
+)
+
+router = api_router("/v1", tags=["anthropic-compatible"])
+
+STREAM_DOC = stream_doc(
+    "An Anthropic `message`, or with `stream: true` Anthropic's event stream "
+    "(`message_start` … `message_stop`).",
+    'event: message_start\ndata: {"type":"message_start","message":{...}}\n\n',
+)
+ANTHROPIC_FAREWELL = frame(
+    "error",
+    {
+        "type": "error",
+        "error": {
+            "type": "overloaded_error",
+            "message": "the gateway is restarting; send the request again",
+        },
+    },
+)
+PING = ("ping", '{"type": "ping"}')
+
+
+def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
+
+
+@router.post("/messages", responses=STREAM_DOC)
+async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Response:
+    """Create a message (Anthropic Messages API)
+
+    Text, image, `tool_use`/`tool_result` and thinking blocks; `system`, `tools`,
+    `tool_choice`, `thinking`, `stop_sequences`, `top_k`. Fields the gateway does not use
+    (`metadata`, `context_management`, `cache_control`, …) are ignored.
+    """
+    request = call.request
+    chat = chat_body(body)
+    estimate = estimate_prompt_tokens(chat)
+    generation_request = GenerationRequest(
+        call.principal, "chat", chat, endpoint=route_template(request.scope), model=body.model
+    )
+    service = call.resources.generation
+    if not body.stream:
+        answer = await until_disconnected(request, service.call(generation_request))
+        note_upstream_ms(request, answer.upstream_ms)
+        repair_chat_response(answer.result, split_think_tags=answer.target.record.splits_think_tags)
+        return _json(
+            message_from_completion(answer.result, body.model, estimate),
+            warning_headers(generation_request.warnings),
+        )
+    generation = await service.stream(generation_request)
+    await generation.start()
+    return sse_response(
+        anthropic_events(aiter(generation), MessageBuilder(body.model, estimate)),
+        call.resources.settings.sse_ping_seconds,
+        notice=call.resources.shutdown,
+        farewell=ANTHROPIC_FAREWELL,
+        headers=warning_headers(generation.warnings),
+        ping_event=PING,
+    )
+
+
+@router.post("/messages/count_tokens")
+async def count_tokens(body: AnthropicCountTokensRequest, call: HotCallDep) -> Response:
+    """Count a message's input tokens (an estimate)
+
+    About four characters a token plus each message's template markers and 256 per image:
+    no upstream is asked, so it is an estimate, not the model's tokenizer.
+    """
+    messages = chat_messages(body)
+    tokens = estimate_prompt_tokens({"messages": messages})
+    for tool in body.tools or ():
+        tokens += estimate_tokens(tool.name + (tool.description or ""))
+        tokens += estimate_tokens(orjson.dumps(tool.input_schema or {}).decode())
+    return _json({"input_tokens": tokens})

@@ -1,0 +1,88 @@
+"""The two encoders on hand-made event sequences: block and item boundaries, and events the
+pipeline may add later (queueing, model loading), which both must ignore."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from bigshot_llm.api.anthropic.encoder import MessageBuilder, anthropic_events
+from bigshot_llm.api.responses_api.encoder import ResponseBuilder, response_events
+from bigshot_llm.services.generation.events import (
+    Chunk,
+    Done,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+)
+from tests.agents.conftest import sse_events
+
+
+@dataclass
+class Queued:  # stands for an event type this encoder does not know
+    position: int
+
+
+def chunk(*parts: Any) -> Chunk:
+    return Chunk(b"{}", {}, tuple(parts))
+
+
+async def events(with_unknown: bool) -> AsyncIterator[Any]:
+    if with_unknown:
+        yield Queued(2)
+    yield chunk(ReasoningDelta("think"), ReasoningDelta("ing"))
+    if with_unknown:
+        yield Queued(1)
+    yield chunk(TextDelta("Hel"), TextDelta("lo"))
+    yield chunk(ToolCallDelta(0, "call_a", "f", '{"x":'), ToolCallDelta(0, arguments="1}"))
+    yield chunk(ToolCallDelta(1, "call_b", "g", "{}"))
+    yield Done("tool_calls", {"prompt_tokens": 3, "completion_tokens": 9}, False, {}, "m")
+
+
+async def collect(stream: AsyncIterator[bytes]) -> list[tuple[str | None, dict[str, Any]]]:
+    body = b"".join([piece async for piece in stream]).decode()
+    return [(name, json.loads(data)) for name, data in sse_events(body)]
+
+
+async def test_anthropic_blocks_and_unknown_events() -> None:
+    plain = await collect(anthropic_events(events(False), MessageBuilder("m", 3)))
+    noisy = await collect(anthropic_events(events(True), MessageBuilder("m", 3)))
+    strip = [(n, {k: v for k, v in d.items() if k != "message"}) for n, d in plain]
+    assert strip == [(n, {k: v for k, v in d.items() if k != "message"}) for n, d in noisy]
+    starts = [d["content_block"] for n, d in plain if n == "content_block_start"]
+    assert [b["type"] for b in starts] == ["thinking", "text", "tool_use", "tool_use"]
+    assert [b.get("id") for b in starts[2:]] == ["call_a", "call_b"]
+    stops = [d["index"] for n, d in plain if n == "content_block_stop"]
+    assert stops == [0, 1, 2, 3]
+    final = plain[-2][1]
+    assert final["delta"]["stop_reason"] == "tool_use"
+    assert final["usage"] == {"input_tokens": 3, "output_tokens": 9}
+
+
+async def test_anthropic_builder_assembles_the_message() -> None:
+    builder = MessageBuilder("m", 3)
+    async for _ in anthropic_events(events(False), builder):
+        pass
+    content = builder.message()["content"]
+    assert content[0] == {"type": "thinking", "thinking": "thinking", "signature": ""}
+    assert content[1] == {"type": "text", "text": "Hello"}
+    assert content[2]["input"] == {"x": 1} and content[3]["input"] == {}
+
+
+async def test_responses_items_sequence_and_unknown_events() -> None:
+    builder = ResponseBuilder({"model": "m"})
+    plain = await collect(response_events(events(False), builder))
+    noisy = await collect(response_events(events(True), ResponseBuilder({"model": "m"})))
+    assert [n for n, _ in plain] == [n for n, _ in noisy]
+    assert [d["sequence_number"] for _, d in plain] == list(range(len(plain)))
+    added = [d["item"]["type"] for n, d in plain if n == "response.output_item.added"]
+    assert added == ["reasoning", "message", "function_call", "function_call"]
+    done = [d["item"] for n, d in plain if n == "response.output_item.done"]
+    assert [i["status"] for i in done] == ["completed"] * 4
+    assert done[2]["arguments"] == '{"x":1}' and done[2]["call_id"] == "call_a"
+    assert plain[-1][0] == "response.completed"
+    final = plain[-1][1]["response"]
+    assert final["status"] == "completed"
+    assert final["usage"]["input_tokens"] == 3 and final["usage"]["output_tokens"] == 9
