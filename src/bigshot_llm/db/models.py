@@ -93,6 +93,8 @@ class ApiKey(SQLModel, table=True):
     # A lower limit for this key alone, counted on top of its user's. None or 0: none.
     rate_limit_per_minute: int | None = Field(default=None)
     max_streams: int | None = Field(default=None)
+    # 0009: the key's class in the GPU queues (interactive | normal | batch); None: normal.
+    priority: str | None = Field(default=None, max_length=16)
 
 
 class ProviderConfig(SQLModel, table=True):
@@ -327,3 +329,17 @@ class WebhookDelivery(SQLModel, table=True):
     delivered_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
+
+
+class ModelPreset(SQLModel, table=True):
+    """0009: the load options the gateway applies whenever it loads a model (LM Studio's
+    `/api/v1/models/load` fields). `scope` is a provider id, or "any" for every provider."""
+
+    __tablename__ = "model_presets"
+    __table_args__ = (UniqueConstraint("scope", "model", name="uq_model_preset_scope_model"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    scope: str = Field(default="any", max_length=32, index=True)
+    model: str = Field(max_length=256)
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts()

@@ -215,9 +215,17 @@ def models_from_v1(payload: dict[str, Any]) -> list[ModelInfo]:
                 vision=vision,
                 tool_use=tool_use,
                 reasoning=_reasoning(caps),
+                instances=[_instance(i) for i in instances if _str(i.get("id"))],
             )
         )
     return out
+
+
+def _instance(raw: dict[str, Any]) -> dict[str, Any]:
+    """A loaded instance: its id and its parallel predictions (None: not reported)."""
+    config = raw.get("config")
+    parallel = _int(config.get("parallel")) if isinstance(config, dict) else None
+    return {"id": raw["id"], "parallel": parallel if parallel and parallel > 0 else None}
 
 
 def _reasoning(caps: Any) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Query, Request
 from starlette.responses import Response
 
+from bigshot_llm.api import admission_headers
 from bigshot_llm.api.deps import (
     CurrentUser,
     HotCall,
@@ -119,6 +120,8 @@ async def generate(
         endpoint=route_template(call.request.scope),
         provider=params.provider or provider,
         model=params.model,
+        session=admission_headers.session(call.request),
+        queue_timeout=admission_headers.queue_timeout(call.request),
     )
     service = call.resources.generation
     if not params.stream:

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from bigshot_llm.api import admission_headers
 from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, RouterDep
 from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
@@ -99,7 +100,13 @@ async def _generate(call: HotCall, params: OpenAISamplingParams, operation: Oper
     request = call.request
     raw: dict[str, Any] = await request.json()
     generation_request = GenerationRequest(
-        call.principal, operation, raw, endpoint=route_template(request.scope), model=params.model
+        call.principal,
+        operation,
+        raw,
+        endpoint=route_template(request.scope),
+        model=params.model,
+        session=admission_headers.session(request),
+        queue_timeout=admission_headers.queue_timeout(request),
     )
     service = call.resources.generation
     if not params.stream:
