@@ -162,7 +162,8 @@ async def _answer(
     if isinstance(reply, Response):
         return reply
     instance = _instance(state, body.get("model"), spec)
-    if not await slots.take(state, instance, request.headers.get("x-sim-tag") or spec.key, watcher):
+    tag = request.headers.get("x-sim-tag") or key  # else the prompt (the last user message)
+    if not await slots.take(state, instance, tag, watcher):
         return _gave_up(state)
     try:
         response = await _respond(

@@ -31,6 +31,8 @@ _SETTINGS: dict[str, tuple[type, ...]] = {
     "auto_evict": (bool,),
     "load_delay": (int, float),
     "paused": (bool,),
+    "download_size_bytes": (int,),
+    "download_bytes_per_second": (int, float),
 }
 _FAULT_KEYS: dict[str, str] = {
     "fault_after": "after",

@@ -86,8 +86,8 @@ class SimState:
     ``generating``/``peak_generating`` count generations holding a slot (now / at most),
     ``queued_internally``/``peak_queued_internally`` those waiting inside, ``busy``
     (``{instance_id: n}``), ``peak_busy`` the most each instance ran at once, ``served`` the
-    ``X-Sim-Tag`` header (else the model) of each generation in the order it got its slot,
-    ``served_instances`` the instance each of them ran on.
+    ``X-Sim-Tag`` header (else the prompt: the last user message) of each generation in the
+    order it got its slot, ``served_instances`` the instance each of them ran on.
 
     Counters (read them, don't write): ``requests_total``, ``requests_by_path``,
     ``active_requests``, ``aborted_requests``, ``streams_open``, ``streams_completed``,
@@ -183,6 +183,9 @@ class SimState:
             self.served_instances: list[str] = []
             self.load_requests: list[dict[str, Any]] = []
             self.load_configs: dict[str, dict[str, Any]] = {}
+            self.downloads: dict[str, dict[str, Any]] = {}  # job id → job (sim.downloads)
+            self.download_size_bytes: int = 4_000_000
+            self.download_bytes_per_second: float = 2_000_000.0
             self.last_request_body: Any = None
             self.last_request_headers: dict[str, str] = {}
             self.last_request_path: str | None = None
