@@ -182,6 +182,7 @@ class SimState:
             self.served: list[str] = []
             self.served_instances: list[str] = []
             self.load_requests: list[dict[str, Any]] = []
+            self.unloaded_while_busy: int = 0  # instances unloaded under a running generation
             self.load_configs: dict[str, dict[str, Any]] = {}
             self.downloads: dict[str, dict[str, Any]] = {}  # job id → job (sim.downloads)
             self.download_size_bytes: int = 4_000_000
@@ -343,6 +344,8 @@ class SimState:
     def unload_model(self, instance_id: str) -> None:
         """Unload an instance. Raises ``KeyError`` when it isn't loaded."""
         with self._lock:
+            if self.busy.get(instance_id, 0) > 0:
+                self.unloaded_while_busy += 1
             loaded = dict(self.loaded)
             key, _, number = instance_id.partition(":")
             if number and key in loaded and instance_id in self.instances_of(key):

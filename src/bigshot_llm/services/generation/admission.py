@@ -14,6 +14,7 @@ comments.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 from collections import OrderedDict
@@ -113,6 +114,7 @@ class Admission:
         self.sticky = sticky or StickyRoutes()
         self.groups: dict[tuple[str, str], Group] = {}
         self._lock = asyncio.Lock()
+        self._turn = itertools.count()
         self._observe = observe  # metrics: called with the group (and a wait, when one ended)
 
     async def pass_for(
@@ -161,7 +163,9 @@ class Admission:
             stuck = [lane for lane in lanes if lane.key == waiter.prefer]
             if stuck:
                 return stuck
-        order = {lane.key: i for i, lane in enumerate(lanes)}
+        # The least used lane; ties rotate, so new conversations spread over the members.
+        turn, size = next(self._turn), len(lanes)
+        order = {lane.key: (i - turn) % size for i, lane in enumerate(lanes)}
         return sorted(lanes, key=lambda lane: (self.slots.used(lane) / lane.slots, order[lane.key]))
 
     async def dispatch(self, group: Group) -> None:

@@ -1,0 +1,125 @@
+"""Sticky routing over a pool of two simulators: a conversation's turns go back to the member
+that served it (its prompt cache), new conversations spread, and a conversation moves only
+when its member is down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bigshot_llm.sim.testing import running_sim
+from tests.conftest import ADMIN_KEY, auth
+from tests.generation.test_gpu_admission import CHAT, DEADLINE, MODEL, gateway_for
+from tests.support.servers import ThreadedServer
+
+ADMIN = auth(ADMIN_KEY)
+
+
+@pytest.fixture
+def second_sim() -> Iterator[Any]:
+    with running_sim(seed="second") as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, sim: Any, second_sim: Any) -> Iterator[ThreadedServer]:
+    hosts = ",".join(f"127.0.0.1:{s.port}" for s in (sim, second_sim))
+    with gateway_for(tmp_path, sim, allowed_upstream_hosts=hosts) as server:
+        yield server
+
+
+async def make_pool(client: httpx.AsyncClient, sim: Any, second_sim: Any) -> str:
+    created = await client.post(
+        "/api/v1/llm-providers",
+        json={"name": "pool", "base_url": sim.url, "pool_urls": [second_sim.url]},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    provider_id = str(created.json()["data"]["id"])
+    listed = await client.get(
+        "/api/v1/llm-providers/models",
+        params={"provider": provider_id, "detailed": "true", "refresh": "true"},
+        headers=ADMIN,
+    )
+    assert listed.status_code == 200, listed.text
+    return provider_id
+
+
+def turn(conversation: str, n: int) -> list[dict[str, str]]:
+    """Turn `n` of a conversation: the same system prompt and first user turn every time."""
+    messages = [
+        {"role": "system", "content": f"you are helper {conversation}"},
+        {"role": "user", "content": f"{conversation}-turn-1"},
+    ]
+    for k in range(2, n + 1):
+        messages += [
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": f"{conversation}-turn-{k}"},
+        ]
+    return messages
+
+
+def served_on(member: Any, conversation: str) -> int:
+    return sum(1 for tag in member.state.served if tag.startswith(f"{conversation}-"))
+
+
+async def test_a_conversations_turns_stay_on_one_pool_member(
+    gateway: ThreadedServer, sim: Any, second_sim: Any
+) -> None:
+    conversations = [f"c{i}" for i in range(4)]
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        pool = await make_pool(client, sim, second_sim)
+        for n in (1, 2, 3):
+            for conversation in conversations:
+                body = {"provider": pool, "model": MODEL, "messages": turn(conversation, n)}
+                answer = await client.post(CHAT, json=body, headers=ADMIN)
+                assert answer.status_code == 200, answer.text
+        # /v1 with `prompt_cache_key`: the key decides, whatever the messages say.
+        for n in range(3):
+            answer = await client.post(
+                "/v1/chat/completions",
+                json={
+                    "model": f"pool/{MODEL}",
+                    "messages": [{"role": "user", "content": f"keyed-{n}"}],
+                    "prompt_cache_key": "my-session",
+                },
+                headers=ADMIN,
+            )
+            assert answer.status_code == 200, answer.text
+    for conversation in conversations:
+        counts = (served_on(sim, conversation), served_on(second_sim, conversation))
+        assert sorted(counts) == [0, 3], (conversation, counts)
+    # New conversations spread over both members (they are not all on the first).
+    assert all(any(served_on(m, c) for c in conversations) for m in (sim, second_sim))
+    keyed = [tag for m in (sim, second_sim) for tag in m.state.served if tag.startswith("keyed")]
+    assert sorted(keyed) == ["keyed-0", "keyed-1", "keyed-2"]
+    assert served_on(sim, "keyed") in (0, 3)  # all three on one member
+
+
+async def test_a_conversation_moves_only_when_its_member_is_down(
+    gateway: ThreadedServer, sim: Any, second_sim: Any
+) -> None:
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        pool = await make_pool(client, sim, second_sim)
+
+        async def say(n: int) -> dict[str, Any]:
+            body = {"provider": pool, "model": MODEL, "messages": turn("m", n), "stream": False}
+            answer = await client.post(CHAT, json=body, headers=ADMIN)
+            assert answer.status_code == 200, answer.text
+            return dict(answer.json())
+
+        await say(1)
+        home, other = (sim, second_sim) if served_on(sim, "m") else (second_sim, sim)
+        await say(2)
+        assert served_on(home, "m") == 2
+        home.stop()
+        try:
+            await say(3)  # the pool fails over before the first byte, then the turn sticks
+            await say(4)
+        finally:
+            home.start()
+    assert served_on(other, "m") == 2
