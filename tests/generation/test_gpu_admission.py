@@ -304,3 +304,35 @@ def test_metrics_show_queue_depth_and_slots(gateway: ThreadedServer, sim: Any) -
     slots = [line for line in metrics.splitlines() if line.startswith("bigshot_gpu_slots{")]
     assert any('model="qwen2.5-7b-instruct"' in line and line.endswith(" 4.0") for line in slots)
     assert "bigshot_gpu_queue_depth" in metrics and "bigshot_gpu_queue_wait_seconds" in metrics
+
+
+async def test_a_batch_key_waits_behind_normal_requests(gateway: ThreadedServer, sim: Any) -> None:
+    """Same round for both users: the class decides, not who came first."""
+    sim.state.parallel = 1
+    sim.state.paused = True
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        await learn_slots(client)
+        batch = await user_key(client, "nightly")
+        normal = await user_key(client, "frank")
+        me = (await client.get("/api/v1/keys", headers=batch)).json()["data"][0]
+        refused = await client.patch(
+            f"/api/v1/keys/{me['id']}", json={"priority": "interactive"}, headers=batch
+        )
+        assert refused.status_code == 403
+        wrong = await client.patch(
+            f"/api/v1/keys/{me['id']}", json={"priority": "urgent"}, headers=ADMIN
+        )
+        assert wrong.status_code == 422 and "priority" in wrong.text
+        set_ = await client.patch(
+            f"/api/v1/keys/{me['id']}", json={"priority": "batch"}, headers=ADMIN
+        )
+        assert set_.status_code == 200 and set_.json()["data"]["priority"] == "batch"
+        holder = asyncio.create_task(stream_events(client, ADMIN, "holder"))
+        await wait_until(lambda: sim.state.generating == 1, "the holder to run")
+        first = asyncio.create_task(stream_events(client, batch, "batch-job"))
+        await wait_until(lambda: queued(client, 1), "the batch job to queue")
+        second = asyncio.create_task(stream_events(client, normal, "interactive-ish"))
+        await wait_until(lambda: queued(client, 2), "the normal request to queue")
+        sim.state.paused = False
+        await asyncio.wait_for(asyncio.gather(holder, first, second), DEADLINE)
+    assert sim.state.served == ["holder", "interactive-ish", "batch-job"]
