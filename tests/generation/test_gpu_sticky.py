@@ -106,20 +106,22 @@ async def test_a_conversation_moves_only_when_its_member_is_down(
     async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
         pool = await make_pool(client, sim, second_sim)
 
-        async def say(n: int) -> dict[str, Any]:
+        async def say(n: int) -> httpx.Response:
             body = {"provider": pool, "model": MODEL, "messages": turn("m", n), "stream": False}
             answer = await client.post(CHAT, json=body, headers=ADMIN)
             assert answer.status_code == 200, answer.text
-            return dict(answer.json())
+            return answer
 
         await say(1)
         home, other = (sim, second_sim) if served_on(sim, "m") else (second_sim, sim)
-        await say(2)
+        second = await say(2)
         assert served_on(home, "m") == 2
+        assert second.headers["X-Bigshot-Served-By"] == f"{home.url} {MODEL}"
         home.stop()
         try:
             await say(3)  # the pool fails over before the first byte, then the turn sticks
-            await say(4)
+            fourth = await say(4)
         finally:
             home.start()
     assert served_on(other, "m") == 2
+    assert fourth.headers["X-Bigshot-Served-By"] == f"{other.url} {MODEL}"

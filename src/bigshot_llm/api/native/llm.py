@@ -135,7 +135,8 @@ async def generate(
             )
         else:
             result = shapes.completion_answer(answer.result)
-        return ok(result, headers=warning_headers(request.warnings))
+        headers = {**(warning_headers(request.warnings) or {}), **answer.served_by_header()}
+        return ok(result, headers=headers or None)
     generation = await service.stream(request)
     await generation.start()
     return sse_response(

@@ -115,7 +115,11 @@ async def _generate(call: HotCall, params: OpenAISamplingParams, operation: Oper
         record = answer.target.record
         if operation == "chat" and record.repair_v1:
             repair_chat_response(answer.result, split_think_tags=record.splits_think_tags)
-        return _json(answer.result, warning_headers(generation_request.warnings))
+        headers = {
+            **(warning_headers(generation_request.warnings) or {}),
+            **answer.served_by_header(),
+        }
+        return _json(answer.result, headers or None)
     generation = await service.stream(generation_request)
     await generation.start()
     return sse_response(

@@ -90,6 +90,13 @@ class Answer:
     target: Target
     model: str
     upstream_ms: float | None
+    lane: Lane | None = None  # where admission sent it (None: not admission-controlled)
+
+    def served_by_header(self) -> dict[str, str]:
+        """`X-Bigshot-Served-By: <server> <instance>` when admission chose the lane."""
+        if self.lane is None:
+            return {}
+        return {"X-Bigshot-Served-By": f"{self.lane.server} {self.lane.instance}"}
 
 
 def adapt_token_limit(body: dict[str, Any], kind: str) -> None:
@@ -236,9 +243,9 @@ class GenerationService:
             call = _one_shot(target, request.operation, body, lane)
             ticket = self._ticket(request, target, model, streamed=False)
             if ticket is None:
-                return Answer(await call, target, model, None)
+                return Answer(await call, target, model, None, lane)
             result, upstream_ms = await watch_call(ticket, call)
-            return Answer(result, target, model, upstream_ms)
+            return Answer(result, target, model, upstream_ms, lane)
         finally:
             if admitted is not None:
                 await admitted.release()
