@@ -4,6 +4,7 @@ when its member is down."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,14 @@ import pytest
 
 from bigshot_llm.sim.testing import running_sim
 from tests.conftest import ADMIN_KEY, auth
-from tests.generation.test_gpu_admission import CHAT, DEADLINE, MODEL, gateway_for
+from tests.generation.test_gpu_admission import (
+    CHAT,
+    DEADLINE,
+    MODEL,
+    gateway_for,
+    stream_events,
+    wait_until,
+)
 from tests.support.servers import ThreadedServer
 
 ADMIN = auth(ADMIN_KEY)
@@ -32,10 +40,10 @@ def gateway(tmp_path: Path, sim: Any, second_sim: Any) -> Iterator[ThreadedServe
         yield server
 
 
-async def make_pool(client: httpx.AsyncClient, sim: Any, second_sim: Any) -> str:
+async def make_pool(client: httpx.AsyncClient, sim: Any, second_sim: Any, **extra: Any) -> str:
     created = await client.post(
         "/api/v1/llm-providers",
-        json={"name": "pool", "base_url": sim.url, "pool_urls": [second_sim.url]},
+        json={"name": "pool", "base_url": sim.url, "pool_urls": [second_sim.url], **extra},
         headers=ADMIN,
     )
     assert created.status_code == 201, created.text
@@ -125,3 +133,55 @@ async def test_a_conversation_moves_only_when_its_member_is_down(
             home.start()
     assert served_on(other, "m") == 2
     assert fourth.headers["X-Bigshot-Served-By"] == f"{other.url} {MODEL}"
+
+
+async def test_preference_order_fills_the_first_member_first(
+    gateway: ThreadedServer, sim: Any, second_sim: Any
+) -> None:
+    """ "The fast box when it has room, else the always-on one": one slot each."""
+    for member in (sim, second_sim):
+        member.state.parallel = 1
+    sim.state.paused = second_sim.state.paused = True
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        pool = await make_pool(client, sim, second_sim, pool_order="preference")
+        first = asyncio.create_task(stream_events(client, ADMIN, "p1", provider=pool))
+        await wait_until(lambda: sim.state.generating == 1, "the first on the first member")
+        second = asyncio.create_task(stream_events(client, ADMIN, "p2", provider=pool))
+        await wait_until(lambda: second_sim.state.generating == 1, "the second on the other")
+        sim.state.paused = second_sim.state.paused = False
+        await asyncio.wait_for(asyncio.gather(first, second), DEADLINE)
+        for n in range(3):  # one at a time: always the preferred member
+            body = {
+                "provider": pool,
+                "model": MODEL,
+                "messages": [{"role": "user", "content": f"s{n}"}],
+            }
+            assert (await client.post(CHAT, json=body, headers=ADMIN)).status_code == 200
+    assert sim.state.served == ["p1", "s0", "s1", "s2"] and second_sim.state.served == ["p2"]
+
+
+async def test_weights_share_a_pool_by_their_ratio(
+    gateway: ThreadedServer, sim: Any, second_sim: Any
+) -> None:
+    sim.state.paused = second_sim.state.paused = True  # 4 slots each
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        pool = await make_pool(
+            client, sim, second_sim, pool_weights={sim.url: 3, second_sim.url: 1}
+        )
+        shown = (await client.get(f"/api/v1/llm-providers/{pool}", headers=ADMIN)).json()
+        assert shown["data"]["pool_weights"] == {sim.url: 3.0, second_sim.url: 1.0}
+        bad = await client.patch(
+            f"/api/v1/llm-providers/{pool}", json={"pool_weights": {sim.url: 0}}, headers=ADMIN
+        )
+        assert bad.status_code == 422 and "pool_weights" in bad.text
+        tasks = [
+            asyncio.create_task(stream_events(client, ADMIN, f"w{n}", provider=pool))
+            for n in range(4)
+        ]
+        await wait_until(
+            lambda: sim.state.generating + second_sim.state.generating == 4, "all four to run"
+        )
+        running = (sim.state.generating, second_sim.state.generating)
+        sim.state.paused = second_sim.state.paused = False
+        await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
+    assert running == (3, 1)

@@ -125,6 +125,11 @@ class ProviderConfig(SQLModel, table=True):
     exclusive_loading: bool = False
     # 0006: further base URLs serving the same models (a pool with failover); None = one URL.
     pool_urls: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # 0009: how admission spreads a pool's work: member URL → weight, and the order policy.
+    pool_weights: dict[str, float] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    pool_order: str = Field(default="balanced", max_length=16)
     # 0007: an inline <think> block is reasoning (None: on for LM Studio); /v1 answers are
     # repaired (LM Studio's tool-call quirks, <think>) instead of relayed byte for byte.
     split_think_tags: bool | None = Field(default=None, nullable=True)

@@ -76,6 +76,7 @@ class Group:
     provider: str
     model: str
     lanes: list[Lane]
+    order: str = "balanced"  # the provider's `pool_order`
     queue: FairQueue = field(default_factory=FairQueue)
     run_seconds: float = DEFAULT_RUN_SECONDS  # moving average of a generation's slot time
     waited_total: int = 0
@@ -136,8 +137,7 @@ class Admission:
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(target.record.name, model, lanes)
-        else:
-            group.lanes = lanes
+        group.lanes, group.order = lanes, target.record.pool_order
         if len(group.queue) >= self.max_queue:
             retry = max(1, int(group.estimate(1)))
             raise QueueFull(
@@ -163,10 +163,15 @@ class Admission:
             stuck = [lane for lane in lanes if lane.key == waiter.prefer]
             if stuck:
                 return stuck
-        # The least used lane; ties rotate, so new conversations spread over the members.
+        if group.order == "preference":  # the first member in order that has a free slot
+            return sorted(lanes, key=lambda lane: (lane.rank, self.slots.used(lane) / lane.slots))
+        # The least used lane for its weight; ties rotate, so new conversations spread.
         turn, size = next(self._turn), len(lanes)
         order = {lane.key: (i - turn) % size for i, lane in enumerate(lanes)}
-        return sorted(lanes, key=lambda lane: (self.slots.used(lane) / lane.slots, order[lane.key]))
+        return sorted(
+            lanes,
+            key=lambda lane: (self.slots.used(lane) / (lane.slots * lane.weight), order[lane.key]),
+        )
 
     async def dispatch(self, group: Group) -> None:
         """Give free slots to waiters in fair order, until no waiter can start."""

@@ -12,7 +12,7 @@ records pointing at one LM Studio share its slots.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bigshot_llm.providers.pool import PooledProvider
@@ -32,6 +32,8 @@ class Lane:
     instance: str  # the model or instance id the upstream request names
     slots: int
     reported: bool  # the server reported the slots (else an override or the default)
+    weight: float = 1.0  # the pool member's share (`pool_weights`)
+    rank: int = 0  # the member's place in the pool (base_url first): `pool_order` preference
 
 
 def parse_overrides(raw: str) -> dict[str, int]:
@@ -65,9 +67,12 @@ class Capacity:
         if isinstance(provider, PooledProvider):
             lanes: list[Lane] = []
             members = [m for m in provider.members if m.up and m.rank(model) < 2]
+            rank = {m.url: i for i, m in enumerate(provider.members)}
             for member in members or provider.members:
                 found = member.instances.get(model) or []
-                lanes.extend(_lanes(member.url, member.url, model, found, fallback))
+                for lane in _lanes(member.url, member.url, model, found, fallback):
+                    weight = target.record.weight_of(member.url)
+                    lanes.append(replace(lane, weight=weight, rank=rank[member.url]))
             return lanes
         # No I/O on the request path: the last detailed listing (the model list, a load, the
         # exclusive policy and non-admin requests refresh it), else the fallback's one lane.
