@@ -336,3 +336,49 @@ async def test_a_batch_key_waits_behind_normal_requests(gateway: ThreadedServer,
         sim.state.paused = False
         await asyncio.wait_for(asyncio.gather(holder, first, second), DEADLINE)
     assert sim.state.served == ["holder", "interactive-ish", "batch-job"]
+
+
+async def test_chat_streams_and_compare_relay_queued_events(
+    gateway: ThreadedServer, sim: Any
+) -> None:
+    """The browser's surfaces wait in the same queue and say so."""
+    sim.state.parallel = 1
+    sim.state.paused = True
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE * 2) as client:
+        await learn_slots(client)
+        holder = asyncio.create_task(stream_events(client, ADMIN, "holds"))
+        await wait_until(lambda: sim.state.generating == 1, "the holder to run")
+        created = await client.post(
+            "/api/v1/chat/streams", json={"message": "from the ui", "model": MODEL}, headers=ADMIN
+        )
+        assert created.status_code == 201, created.text
+        compare = asyncio.create_task(
+            client.post(
+                "/api/v1/compare",
+                json={
+                    "prompt": "compared",
+                    "targets": [
+                        {"provider": "LMStudio Local", "model": MODEL},
+                        {"provider": "nope", "model": "x"},  # an error target: no slot
+                    ],
+                },
+                headers=ADMIN,
+            )
+        )
+        await wait_until(lambda: queued(client, 2), "the chat stream and the comparison to queue")
+        sim.state.paused = False
+        chat = await client.get(created.json()["data"]["events_url"])
+        compared = await asyncio.wait_for(compare, DEADLINE)
+        await asyncio.wait_for(holder, DEADLINE)
+
+    def named(body: bytes) -> list[tuple[str, Any]]:
+        decoder = SSEDecoder()
+        found = decoder.feed(body) + decoder.feed(b"\n\n")
+        return [(e.event or "message", orjson.loads(e.data)) for e in found if e.data]
+
+    chat_events, compare_events = named(chat.content), named(compared.content)
+    assert chat_events[0][0] == "queued" and chat_events[0][1]["position"] in (1, 2)
+    assert chat_events[-1][0] == "done"
+    queued_compare = [data for name, data in compare_events if name == "queued"]
+    assert queued_compare and queued_compare[0]["target"] == 0
+    assert sim.state.peak_generating == 1
