@@ -102,9 +102,7 @@ class Settings(BaseSettings):
         120.0, ge=0, le=86_400, validation_alias=_gw("QUEUE_TIMEOUT_SECONDS")
     )
     sticky_max_queue: int = Field(4, ge=0, le=100_000, validation_alias=_gw("STICKY_MAX_QUEUE"))
-    model_idle_ttl_seconds: float = Field(
-        0.0, ge=0, validation_alias=_gw("MODEL_IDLE_TTL_SECONDS")
-    )
+    model_idle_ttl_seconds: float = Field(0.0, ge=0, validation_alias=_gw("MODEL_IDLE_TTL_SECONDS"))
     model_idle_ttls: str = Field("", validation_alias=_gw("MODEL_IDLE_TTLS"))
     model_idle_check_seconds: float = Field(
         15.0, gt=0, le=3600, validation_alias=_gw("MODEL_IDLE_CHECK_SECONDS")

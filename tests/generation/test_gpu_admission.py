@@ -382,3 +382,26 @@ async def test_chat_streams_and_compare_relay_queued_events(
     queued_compare = [data for name, data in compare_events if name == "queued"]
     assert queued_compare and queued_compare[0]["target"] == 0
     assert sim.state.peak_generating == 1
+
+
+async def test_a_client_that_leaves_the_queue_frees_its_place(
+    gateway: ThreadedServer, sim: Any
+) -> None:
+    sim.state.parallel = 1
+    sim.state.paused = True
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        await learn_slots(client)
+        holder = asyncio.create_task(stream_events(client, ADMIN, "holds"))
+        await wait_until(lambda: sim.state.generating == 1, "the holder to run")
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as leaver:
+            gone = asyncio.create_task(stream_events(leaver, ADMIN, "leaves"))
+            await wait_until(lambda: queued(client, 1), "the leaver to queue")
+            gone.cancel()  # closes its connection while it waits
+        await wait_until(lambda: queued(client, 0), "the queue to forget it")
+        sim.state.paused = False
+        await asyncio.wait_for(holder, DEADLINE)
+        after = await stream_events(client, ADMIN, "next")
+        report = await capacity_of(client)
+    assert after[-1][0] == "done"
+    assert sim.state.served == ["holds", "next"]  # the leaver never reached the upstream
+    assert report["in_use"] == 0 and report["queued"] == 0

@@ -18,7 +18,7 @@ import itertools
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,7 +261,7 @@ class Pass:
     def estimate(self, position: int) -> float:
         return self.group.estimate(position)
 
-    async def wait(self) -> AsyncIterator[int]:
+    async def wait(self) -> AsyncGenerator[int, None]:
         """Queue and wait for a slot, yielding the position whenever it changes (and now and
         then while it does not); raises `QueueTimeout` past the deadline."""
         admission, group, waiter = self.admission, self.group, self.waiter
@@ -286,12 +286,7 @@ class Pass:
                     if admission.slots.shared:
                         await admission.dispatch(group)
         except BaseException:
-            if waiter.grant is None:
-                group.queue.remove(waiter)
-                group.queue.renumber()
-            else:  # given a slot just as the caller left: hand it on
-                self.held, self._started_at = waiter.grant, None
-                await self.release()
+            await self.release()  # out of the queue, or the slot it was just given handed on
             raise
         self.held = waiter.grant
         self.waited = time.monotonic() - entered
@@ -316,18 +311,28 @@ class Pass:
         )
 
     async def release(self) -> None:
-        """Give the slot back (once) and let the next waiter start."""
+        """Leave the queue, or give the slot back (once), and let the next waiter start.
+
+        Safe whatever state the pass is in: never waited, waiting (the client left), given a
+        slot it never used, or running."""
         if self._released:
             return
         self._released = True
-        held, self.held = self.held, None
+        group, waiter = self.group, self.waiter
+        if waiter in group.queue.waiters:
+            group.queue.remove(waiter)
+            group.queue.renumber()
+            if self.admission._observe is not None:
+                self.admission._observe(group, None)
+            return
+        held = self.held or waiter.grant
+        self.held = waiter.grant = None
         if held is None:
             return
-        group = self.group
         if self._started_at is not None:
             ran = time.monotonic() - self._started_at
             group.run_seconds = 0.8 * group.run_seconds + 0.2 * ran
         group.last_used = time.monotonic()
-        group.queue.finished_one(self.waiter.user)
+        group.queue.finished_one(waiter.user)
         await self.admission.slots.give(held)
         await self.admission.dispatch(group)

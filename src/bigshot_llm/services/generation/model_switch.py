@@ -14,9 +14,10 @@ request last used it, and unloads a model nobody used for its idle TTL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from bigshot_llm.aio import stop_task
@@ -139,7 +140,7 @@ class ModelSwitcher:
         self.drain_timeout = drain_timeout
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def prepare(self, target: Target, model: str) -> AsyncIterator[Loading]:
+    async def prepare(self, target: Target, model: str) -> AsyncGenerator[Loading, None]:
         """Make `model` the one loaded model of an exclusive server, reporting the load; a
         no-op for servers without the policy or a model already loaded."""
         self.idle.touch(target, model)
@@ -165,8 +166,11 @@ class ModelSwitcher:
                 await loader.unload_model(other)
                 self.idle.forget(target, other)
             if state != "loaded":
-                async for event in self._load(target, loader, model, tuple(others)):
-                    yield event
+                async with contextlib.aclosing(
+                    self._load(target, loader, model, tuple(others))
+                ) as loads:
+                    async for event in loads:
+                        yield event
             await self.router.catalog.invalidate(record)
             yield Loading(model, 1.0, tuple(others))
 
@@ -200,7 +204,7 @@ class ModelSwitcher:
 
     async def _load(
         self, target: Target, loader: ModelLoader, model: str, unloaded: tuple[str, ...]
-    ) -> AsyncIterator[Loading]:
+    ) -> AsyncGenerator[Loading, None]:
         options = await self.presets(target, model) if self.presets is not None else {}
         task = asyncio.ensure_future(loader.load_model(model, **options))
         try:

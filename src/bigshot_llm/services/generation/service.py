@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -343,7 +343,7 @@ class Generation:
     _slot: Slot | None
     # Admission to the GPU slots, and the model load that must come first (exclusive policy).
     admitted: Pass | None = field(default=None, init=False)
-    prepare: Callable[[], AsyncIterator[Loading]] | None = field(default=None, init=False)
+    prepare: Callable[[], AsyncGenerator[Loading, None]] | None = field(default=None, init=False)
     _chunks: AsyncIterator[StreamChunk] | None = field(default=None, init=False)
     warnings: list[str] = field(default_factory=list, init=False)
     # A strict `json_schema` the answer is checked against (`parsed`/`parse_error` in done).
@@ -415,15 +415,17 @@ class Generation:
             return
         await _abandon(first, events)
 
-    async def _admit(self) -> AsyncIterator[Queued | Loading]:
+    async def _admit(self) -> AsyncGenerator[Queued | Loading, None]:
         """The model load (exclusive policy) and the wait for a GPU slot, reported."""
         if self.prepare is not None:
-            async for loading in self.prepare():
-                yield loading
+            async with contextlib.aclosing(self.prepare()) as loads:  # its lock, when closed
+                async for loading in loads:
+                    yield loading
         admitted = self.admitted
         if admitted is not None:
-            async for position in admitted.wait():
-                yield Queued(position, admitted.estimate(position))
+            async with contextlib.aclosing(admitted.wait()) as positions:
+                async for position in positions:
+                    yield Queued(position, admitted.estimate(position))
 
     def served_by(self) -> dict[str, Any] | None:
         """Where the generation ran (the `done` event's `served_by`)."""
@@ -446,8 +448,10 @@ class Generation:
             ticket.recorder.stream_opened()
         try:
             try:
-                async for waiting in self._admit():
-                    yield waiting
+                # Closed with the generation: a client that leaves while queued leaves the queue.
+                async with contextlib.aclosing(self._admit()) as waits:
+                    async for waiting in waits:
+                        yield waiting
             except GatewayError as exc:
                 status = status_of(exc)
                 await self._settle(status)
