@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -459,6 +460,9 @@ class Generation:
                 return
             served_by = self.served_by()
             lane = self.admitted.lane if self.admitted is not None else None
+            if self.admitted is not None or self.prepare is not None:
+                # Timings measure the upstream; the wait for a slot or a load is `queued_ms`.
+                stats.started = time.perf_counter()
             self._chunks = self._open(lane)
             async for event in typed_events(self._chunks, stats, self.target.record.name):
                 if isinstance(event, Chunk):
