@@ -6,6 +6,7 @@ with Retry-After instead of a timeout deep inside."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -397,6 +398,8 @@ async def test_a_client_that_leaves_the_queue_frees_its_place(
             gone = asyncio.create_task(stream_events(leaver, ADMIN, "leaves"))
             await wait_until(lambda: queued(client, 1), "the leaver to queue")
             gone.cancel()  # closes its connection while it waits
+            with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+                await gone
         await wait_until(lambda: queued(client, 0), "the queue to forget it")
         sim.state.paused = False
         await asyncio.wait_for(holder, DEADLINE)
