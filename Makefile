@@ -58,10 +58,12 @@ run: install ui
 
 # Everything once on SQLite (tests/scale always uses Postgres + Redis); then the
 # database-heavy tests run a SECOND time, each on a fresh Postgres database (--db=postgres):
-# tests/api, tests/conversations, tests/security, tests/usage and tests/test_bootstrap_and_cli.py
+# tests/api, tests/conversations, tests/security, tests/usage, tests/test_bootstrap_and_cli.py and
+# tests/db/test_migrations.py
 # (PG_TESTS). The simulator, provider, relay and UI tests barely touch the database: once only.
 # BIGSHOT_REQUIRE_SERVICES=1 turns "Postgres/Redis not running" from a skip into a failure.
-PG_TESTS ?= tests/api tests/conversations tests/security tests/usage tests/test_bootstrap_and_cli.py
+PG_TESTS ?= tests/api tests/conversations tests/security tests/usage tests/test_bootstrap_and_cli.py \
+	tests/db/test_migrations.py
 test: install ui-test ui
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src/bigshot_llm
