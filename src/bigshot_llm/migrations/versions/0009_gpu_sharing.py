@@ -4,44 +4,41 @@ pool spreads work (member weights, preference order).
 Revision 0009, after 0008 (2026-12-02).
 """
 
-from __future__ import annotations
-
 import sqlalchemy as sa
-from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
-revision, down_revision = "0009", "0008"
-branch_labels = depends_on = None
+from bigshot_llm.migrations.ops import (
+    add_columns,
+    create_table,
+    drop_columns,
+    drop_table,
+    name,
+    when,
+)
+
+revision, down_revision, branch_labels, depends_on = "0009", "0008", None, None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "model_presets",
-        sa.Column("id", AutoString(length=32), nullable=False),
-        sa.Column("scope", AutoString(length=32), nullable=False),
-        sa.Column("model", AutoString(length=256), nullable=False),
+        name("id", 32),
+        name("scope", 32),
+        name("model", 256),
         sa.Column("options", sa.JSON(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        when("updated_at"),
         sa.UniqueConstraint("scope", "model", name="uq_model_preset_scope_model"),
+        indexes=(("ix_model_presets_scope", ["scope"]),),
     )
-    op.create_index("ix_model_presets_scope", "model_presets", ["scope"])
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("priority", AutoString(length=16), nullable=True))
-    with op.batch_alter_table("provider_configs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("pool_weights", sa.JSON(), nullable=True))
-        batch_op.add_column(
-            sa.Column(
-                "pool_order", AutoString(length=16), nullable=False, server_default="balanced"
-            )
-        )
+    add_columns("api_keys", name("priority", 16, nullable=True))
+    add_columns(
+        "provider_configs",
+        sa.Column("pool_weights", sa.JSON(), nullable=True),
+        sa.Column("pool_order", AutoString(length=16), nullable=False, server_default="balanced"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("provider_configs", schema=None) as batch_op:
-        batch_op.drop_column("pool_order")
-        batch_op.drop_column("pool_weights")
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.drop_column("priority")
-    op.drop_index("ix_model_presets_scope", table_name="model_presets")
-    op.drop_table("model_presets")
+    drop_columns("provider_configs", "pool_order", "pool_weights")
+    drop_columns("api_keys", "priority")
+    drop_table("model_presets", "ix_model_presets_scope")

@@ -37,12 +37,10 @@ REPORT_SECONDS = 5.0
 DEFAULT_RUN_SECONDS = 10.0  # the estimate's run time before any generation finished
 
 
-class QueueFull(RateLimited):
-    code = "queue_full"
+class QueueFull(RateLimited, code="queue_full"): ...
 
 
-class QueueTimeout(ServiceUnavailable):
-    code = "queue_timeout"
+class QueueTimeout(ServiceUnavailable, code="queue_timeout"): ...
 
 
 class StickyRoutes:
