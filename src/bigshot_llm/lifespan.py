@@ -33,18 +33,23 @@ from bigshot_llm.services.access.slots import StreamSlots
 from bigshot_llm.services.chat.streams import StreamManager
 from bigshot_llm.services.cluster import Cluster
 from bigshot_llm.services.compare import CompareService
+from bigshot_llm.services.generation.admission import Admission
 from bigshot_llm.services.generation.aliases import ModelAliases, parse_aliases
+from bigshot_llm.services.generation.capacity import Capacity, parse_overrides
 from bigshot_llm.services.generation.catalog import ModelCatalog
 from bigshot_llm.services.generation.images import ImageFetcher
+from bigshot_llm.services.generation.lane_slots import LaneSlots
+from bigshot_llm.services.generation.model_switch import IdleModels, ModelSwitcher
 from bigshot_llm.services.generation.routing import Router
 from bigshot_llm.services.generation.service import GenerationService
 from bigshot_llm.services.providers.health import HealthMonitor
+from bigshot_llm.services.providers.presets import ModelPresets
 from bigshot_llm.services.providers.registry import ProviderRegistry
 from bigshot_llm.services.usage.alerts import UsageThresholds
 from bigshot_llm.services.usage.metrics import Metrics
 from bigshot_llm.services.usage.recorder import UsageRecorder
 from bigshot_llm.services.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
-from bigshot_llm.settings import Settings
+from bigshot_llm.settings import Settings, parse_name_numbers
 from bigshot_llm.shutdown import ShutdownNotice
 
 
@@ -190,8 +195,26 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             allowed_hosts=settings.image_fetch_allowed_host_set,
         )
         stack.push_async_callback(images.aclose)
+        admission = gpu_admission(settings, cluster, router, metrics)
+        idle = IdleModels(
+            router,
+            admission,
+            ttl=settings.model_idle_ttl_seconds,
+            per_model=parse_name_numbers(settings.model_idle_ttls),
+            interval=settings.model_idle_check_seconds,
+        )
+        await idle.start()
+        stack.push_async_callback(idle.close)
+        presets = ModelPresets(core.sessions)
+        switcher = ModelSwitcher(router, admission, idle, presets=presets.lookup)
         generation = GenerationService(
-            router, slots, usage, images, max_choices=settings.max_choices_user
+            router,
+            slots,
+            usage,
+            images,
+            max_choices=settings.max_choices_user,
+            admission=admission,
+            switcher=switcher,
         )
         compare = CompareService(core.sessions, generation)
         stack.push_async_callback(compare.close)  # comparisons store what they have
@@ -228,10 +251,35 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             webhooks=webhooks,
             health=health,
             generation=generation,
+            admission=admission,
+            idle_models=idle,
+            presets=presets,
             streams=streams,
             compare=compare,
             shutdown=shutdown,
         )
+
+
+def gpu_admission(
+    settings: Settings, cluster: Cluster, router: Router, metrics: Metrics | None
+) -> Admission | None:
+    """Admission to the GPUs' slots (README "Sharing GPUs"), None when turned off."""
+    if not settings.admission_enabled:
+        return None
+    capacity = Capacity(
+        router,
+        default_slots=settings.slots_default,
+        overrides=parse_overrides(settings.slots_overrides),
+    )
+    lanes = LaneSlots(cluster.redis, prefix=cluster.key("gpu"), health=cluster.health)
+    return Admission(
+        capacity,
+        lanes,
+        max_queue=settings.queue_max_per_model,
+        timeout=settings.queue_timeout_seconds,
+        sticky_max_queue=settings.sticky_max_queue,
+        observe=metrics.observe_queue if metrics is not None else None,
+    )
 
 
 @asynccontextmanager

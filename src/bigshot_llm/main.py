@@ -27,6 +27,7 @@ from bigshot_llm.api.native import (
     compare,
     conversations,
     discovery,
+    gpu,
     health,
     keys,
     llm,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(keys.router, responses=errors)
     # Before providers: `/kinds` and `/discover` must not be read as a provider id.
     app.include_router(model_ops.router, dependencies=rate_limited, responses=errors)
+    app.include_router(gpu.router, dependencies=rate_limited, responses=errors)
     app.include_router(discovery.router, dependencies=rate_limited, responses=errors)
     app.include_router(compare.router, dependencies=rate_limited, responses=errors)
     app.include_router(providers.router, responses=errors)

@@ -19,10 +19,13 @@ from bigshot_llm.services.access.slots import StreamSlots
 from bigshot_llm.services.chat.streams import StreamManager
 from bigshot_llm.services.cluster import Cluster
 from bigshot_llm.services.compare import CompareService
+from bigshot_llm.services.generation.admission import Admission
 from bigshot_llm.services.generation.catalog import ModelCatalog
+from bigshot_llm.services.generation.model_switch import IdleModels
 from bigshot_llm.services.generation.routing import Router
 from bigshot_llm.services.generation.service import GenerationService
 from bigshot_llm.services.providers.health import HealthMonitor
+from bigshot_llm.services.providers.presets import ModelPresets
 from bigshot_llm.services.providers.registry import ProviderRegistry
 from bigshot_llm.services.usage.metrics import Metrics
 from bigshot_llm.services.usage.recorder import UsageRecorder
@@ -57,6 +60,9 @@ class Resources(Core):
     webhooks: WebhookDispatcher
     health: HealthMonitor
     generation: GenerationService
+    admission: Admission | None
+    idle_models: IdleModels
+    presets: ModelPresets
     streams: StreamManager
     compare: CompareService
     shutdown: ShutdownNotice

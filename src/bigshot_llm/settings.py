@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     rate_limit_user: int = Field(120, ge=0, validation_alias=_gw("RATE_LIMIT_USER"))
     rate_limit_admin: int = Field(0, ge=0, validation_alias=_gw("RATE_LIMIT_ADMIN"))
     max_streams_user: int = Field(4, ge=0, validation_alias=_gw("MAX_STREAMS_USER"))
+    # Sharing GPUs (README "Sharing GPUs"): admission to each model's parallel slots.
+    admission_enabled: bool = Field(True, validation_alias=_gw("ADMISSION_ENABLED"))
+    slots_default: int = Field(4, ge=1, le=1024, validation_alias=_gw("SLOTS_DEFAULT"))
+    slots_overrides: str = Field("", validation_alias=_gw("SLOTS_OVERRIDES"))
+    queue_max_per_model: int = Field(
+        64, ge=0, le=100_000, validation_alias=_gw("QUEUE_MAX_PER_MODEL")
+    )
+    queue_timeout_seconds: float = Field(
+        120.0, ge=0, le=86_400, validation_alias=_gw("QUEUE_TIMEOUT_SECONDS")
+    )
+    sticky_max_queue: int = Field(4, ge=0, le=100_000, validation_alias=_gw("STICKY_MAX_QUEUE"))
+    model_idle_ttl_seconds: float = Field(0.0, ge=0, validation_alias=_gw("MODEL_IDLE_TTL_SECONDS"))
+    model_idle_ttls: str = Field("", validation_alias=_gw("MODEL_IDLE_TTLS"))
+    model_idle_check_seconds: float = Field(
+        15.0, gt=0, le=3600, validation_alias=_gw("MODEL_IDLE_CHECK_SECONDS")
+    )
     # What one non-admin user may own (0 = unlimited): active keys, own providers, and pool
     # URLs over all their providers (each one is a server the gateway health-checks).
     max_keys_per_user: int = Field(20, ge=0, le=100_000, validation_alias=_gw("MAX_KEYS_PER_USER"))
@@ -207,6 +223,12 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL with a host, e.g. http://localhost:1234/v1")
         return value.strip()
+
+    @field_validator("slots_overrides", "model_idle_ttls")
+    @classmethod
+    def _name_numbers(cls, value: str) -> str:
+        parse_name_numbers(value)  # NAME=N,… or a clear error at start-up
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -331,6 +353,23 @@ def is_loopback_host(host: str) -> bool:
 
 class SettingsError(RuntimeError):
     """A bad setting, reported as one line naming the variable."""
+
+
+def parse_name_numbers(raw: str) -> dict[str, float]:
+    """`name=4,provider/model=2.5` → {name: number}; a bad item raises ValueError."""
+    found: dict[str, float] = {}
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        name, sep, value = item.rpartition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not sep or not name.strip() or number < 0:
+            raise ValueError(f"expected NAME=NUMBER (NUMBER ≥ 0), got {item!r}")
+        found[name.strip()] = number
+    return found
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,5 +1,6 @@
-"""The two encoders on hand-made event sequences: block and item boundaries, and events the
-pipeline may add later (queueing, model loading), which both must ignore."""
+"""The two encoders on hand-made event sequences: block and item boundaries; a wait for a GPU
+slot becomes each API's keep-alive (Anthropic's `ping`, an SSE comment in the Responses
+stream) and an event type an encoder does not know is ignored."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bigshot_llm.api.responses_api.encoder import ResponseBuilder, response_even
 from bigshot_llm.services.generation.events import (
     Chunk,
     Done,
+    Queued,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
@@ -21,7 +23,7 @@ from tests.agents.conftest import sse_events
 
 
 @dataclass
-class Queued:  # stands for an event type this encoder does not know
+class Unknown:  # stands for an event type the pipeline may add later
     position: int
 
 
@@ -31,10 +33,11 @@ def chunk(*parts: Any) -> Chunk:
 
 async def events(with_unknown: bool) -> AsyncIterator[Any]:
     if with_unknown:
-        yield Queued(2)
+        yield Queued(2, 1.5)
+        yield Unknown(7)
     yield chunk(ReasoningDelta("think"), ReasoningDelta("ing"))
     if with_unknown:
-        yield Queued(1)
+        yield Queued(1, 0.5)
     yield chunk(TextDelta("Hel"), TextDelta("lo"))
     yield chunk(ToolCallDelta(0, "call_a", "f", '{"x":'), ToolCallDelta(0, arguments="1}"))
     yield chunk(ToolCallDelta(1, "call_b", "g", "{}"))
@@ -49,8 +52,15 @@ async def collect(stream: AsyncIterator[bytes]) -> list[tuple[str | None, dict[s
 async def test_anthropic_blocks_and_unknown_events() -> None:
     plain = await collect(anthropic_events(events(False), MessageBuilder("m", 3)))
     noisy = await collect(anthropic_events(events(True), MessageBuilder("m", 3)))
-    strip = [(n, {k: v for k, v in d.items() if k != "message"}) for n, d in plain]
-    assert strip == [(n, {k: v for k, v in d.items() if k != "message"}) for n, d in noisy]
+    pings = [n for n, _ in noisy].count("ping") - [n for n, _ in plain].count("ping")
+    assert pings == 2  # one keep-alive per wait, nothing for the unknown event
+
+    def strip(stream: list[tuple[str | None, dict[str, Any]]]) -> list[Any]:
+        return [
+            (n, {k: v for k, v in d.items() if k != "message"}) for n, d in stream if n != "ping"
+        ]
+
+    assert strip(plain) == strip(noisy)
     starts = [d["content_block"] for n, d in plain if n == "content_block_start"]
     assert [b["type"] for b in starts] == ["thinking", "text", "tool_use", "tool_use"]
     assert [b.get("id") for b in starts[2:]] == ["call_a", "call_b"]
@@ -74,6 +84,10 @@ async def test_anthropic_builder_assembles_the_message() -> None:
 async def test_responses_items_sequence_and_unknown_events() -> None:
     builder = ResponseBuilder({"model": "m"})
     plain = await collect(response_events(events(False), builder))
+    raw = b"".join(
+        [piece async for piece in response_events(events(True), ResponseBuilder({"model": "m"}))]
+    )
+    assert raw.count(b": queued\n\n") == 2  # comments: the client skips them
     noisy = await collect(response_events(events(True), ResponseBuilder({"model": "m"})))
     assert [n for n, _ in plain] == [n for n, _ in noisy]
     assert [d["sequence_number"] for _, d in plain] == list(range(len(plain)))

@@ -73,7 +73,47 @@ async def test_native_streams_send_only_published_events(gateway: ThreadedServer
             CHAT, json={**bodies[0], "stream": True, "model": "qwen2.5-7b-instruct"}, headers=ADMIN
         )
         seen |= check(events_of(failed.content), NATIVE_EVENTS)
-    assert seen == set(NATIVE_EVENTS)
+    assert seen == set(NATIVE_EVENTS) - WAITING  # those: the next test
+
+
+WAITING = {"queued", "loading"}
+
+
+async def test_queued_and_loading_events_are_published(gateway: ThreadedServer, sim: Any) -> None:
+    """A stream that waits for a slot (`queued`) and for a model load (`loading`, exclusive
+    policy), its `done` naming where it ran."""
+    import asyncio
+
+    sim.state.parallel, sim.state.paused, sim.state.auto_evict = 1, True, False
+    sim.state.load_delay = 0.6
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as client:
+        await client.get("/api/v1/llm-providers/models?detailed=true", headers=ADMIN)
+        body = {"messages": [{"role": "user", "content": "hi"}], "stream": True}
+        holder = asyncio.create_task(client.post(CHAT, json=body, headers=ADMIN))
+        await sim.state.wait_for_async(lambda: sim.state.generating == 1, timeout=60)
+        waiter = asyncio.create_task(client.post(CHAT, json=body, headers=ADMIN))
+        for _ in range(3000):  # until the gateway reports it queued (generous on a busy box)
+            rows = (await client.get("/api/v1/llm-providers/capacity", headers=ADMIN)).json()
+            if any(row["queued"] == 1 for row in rows["data"]):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the second stream never queued")
+        sim.state.paused = False
+        seen = set()
+        for response in await asyncio.gather(holder, waiter):
+            seen |= check(events_of(response.content), NATIVE_EVENTS)
+        providers = (await client.get("/api/v1/llm-providers", headers=ADMIN)).json()["data"]
+        await client.patch(
+            f"/api/v1/llm-providers/{providers[0]['id']}",
+            json={"exclusive_loading": True},
+            headers=ADMIN,
+        )
+        loaded = await client.post(
+            CHAT, json={**body, "model": "llama-3.2-1b-instruct"}, headers=ADMIN
+        )
+        seen |= check(events_of(loaded.content), NATIVE_EVENTS)
+    assert WAITING | {"delta", "done"} <= seen
 
 
 async def test_chat_stream_and_compare_events_are_published(gateway: ThreadedServer) -> None:

@@ -53,6 +53,7 @@ async def test_unload_then_unload_again_is_404(
         "instance_ids": ["qwen2.5-7b-instruct"],
         "unloaded": ["qwen2.5-7b-instruct"],
         "load_time_seconds": None,
+        "load_config": None,
     }
     assert sim.state.unloads_total == 1 and not sim.state.is_loaded("qwen2.5-7b-instruct")
     again = await client.post(f"{BASE}/models/qwen2.5-7b-instruct/unload", headers=admin_headers)

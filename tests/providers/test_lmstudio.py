@@ -28,7 +28,10 @@ V1_MODELS = {
             "quantization": {"name": "Q4_K_M", "bits_per_weight": 4.0},
             "size_bytes": 4683073536,
             "params_string": "7B",
-            "loaded_instances": [{"id": "qwen2.5-7b-instruct", "config": {"context_length": 8192}}],
+            "loaded_instances": [
+                {"id": "qwen2.5-7b-instruct", "config": {"context_length": 8192, "parallel": 2}},
+                {"id": "qwen2.5-7b-instruct:2", "config": {"context_length": 8192}},
+            ],
             "max_context_length": 32768,
             "format": "gguf",
             "capabilities": {"vision": False, "trained_for_tool_use": True},
@@ -111,6 +114,11 @@ async def test_v1_listing_normalised(lms: LMStudioProvider) -> None:
             loaded_context_length=8192,
             vision=False,
             tool_use=True,
+            # Each instance with its slots (the duplicate does not report them).
+            instances=[
+                {"id": "qwen2.5-7b-instruct", "parallel": 2},
+                {"id": "qwen2.5-7b-instruct:2", "parallel": None},
+            ],
         ),
         ModelInfo(
             id="gemma-3-4b-it",

@@ -296,6 +296,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/llm-providers/capacity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Slots, slots in use and queued requests per provider, model and instance
+         * @description Slots, slots in use and queued requests per provider, model and instance
+         */
+        get: operations["capacity_api_v1_llm_providers_capacity_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/llm-providers/chat/completions": {
         parameters: {
             query?: never;
@@ -350,6 +370,26 @@ export interface paths {
          * @description Probes only the addresses given (at most 256, each on every port in `ports`), concurrently with short timeouts. Link-local and cloud-metadata addresses are refused. With `create: true` a global provider is created (audited) for each server found that no global provider points at yet.
          */
         post: operations["discover_servers_api_v1_llm_providers_discover_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/llm-providers/downloads/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A download job's progress (admins)
+         * @description A download job's progress (admins)
+         */
+        get: operations["download_status_api_v1_llm_providers_downloads__job_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -436,6 +476,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/llm-providers/models/{model}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start downloading a model onto the LM Studio server (admins)
+         * @description Start downloading a model onto the LM Studio server (admins)
+         */
+        post: operations["download_model_api_v1_llm_providers_models__model__download_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/llm-providers/models/{model}/load": {
         parameters: {
             query?: never;
@@ -447,7 +507,7 @@ export interface paths {
         put?: never;
         /**
          * Load a model into the provider's memory (LM Studio)
-         * @description Admins on any provider, users on their own. With the provider's `exclusive_loading` the other loaded LLMs are unloaded first. Kinds that cannot load models answer 409 `not_supported`.
+         * @description Admins on any provider, users on their own. Takes every option of LM Studio's `/api/v1/models/load`; the model's preset (`PUT /presets/{model}`) fills in what the body leaves unset. With the provider's `exclusive_loading` the other loaded LLMs are unloaded first. Kinds that cannot load models answer 409 `not_supported`.
          */
         post: operations["load_model_api_v1_llm_providers_models__model__load_post"];
         delete?: never;
@@ -471,6 +531,50 @@ export interface paths {
          */
         post: operations["unload_model_api_v1_llm_providers_models__model__unload_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/llm-providers/presets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every model's load preset (admins)
+         * @description Every model's load preset (admins)
+         */
+        get: operations["list_presets_api_v1_llm_providers_presets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/llm-providers/presets/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the options the gateway loads `model` with (one provider with `?provider=`)
+         * @description Set the options the gateway loads `model` with (one provider with `?provider=`)
+         */
+        put: operations["put_preset_api_v1_llm_providers_presets__model__put"];
+        post?: never;
+        /**
+         * Remove a model's preset
+         * @description Remove a model's preset
+         */
+        delete: operations["delete_preset_api_v1_llm_providers_presets__model__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1059,6 +1163,11 @@ export interface components {
              * @default null
              */
             reasoning_tokens?: number | null;
+            /**
+             * @description the server and instance that answered (admission-controlled only)
+             * @default null
+             */
+            served_by?: components["schemas"]["ServedBy"] | null;
             stats: components["schemas"]["StreamTimings"];
             usage: components["schemas"]["TokenUsage"];
             /**
@@ -1185,6 +1294,11 @@ export interface components {
              * @default null
              */
             reasoning_tokens?: number | null;
+            /**
+             * @description the server and instance that answered (admission-controlled only)
+             * @default null
+             */
+            served_by?: components["schemas"]["ServedBy"] | null;
             stats: components["schemas"]["StreamTimings"];
             /** Target */
             target: number;
@@ -1222,6 +1336,23 @@ export interface components {
             /** Target */
             target: number;
         };
+        /** CompareLoadingEvent */
+        CompareLoadingEvent: {
+            /** Model */
+            model: string;
+            /**
+             * Progress
+             * @description 0–1 when known; null while not reported
+             */
+            progress: number | null;
+            /** Target */
+            target: number;
+            /**
+             * Unloaded
+             * @description models unloaded to make room (exclusive policy)
+             */
+            unloaded: string[];
+        };
         /**
          * CompareParams
          * @description Sampling, plus tools, response_format and reasoning_effort, the same for every target.
@@ -1248,6 +1379,24 @@ export interface components {
             tools?: components["schemas"]["Tool"][] | null;
             /** Top P */
             top_p?: number | null;
+        };
+        /** CompareQueuedEvent */
+        CompareQueuedEvent: {
+            /**
+             * Estimate Seconds
+             * @description a guess from recent generations' length
+             */
+            estimate_seconds: number;
+            /**
+             * Position
+             * @description 1 starts next
+             */
+            position: number;
+            /**
+             * Target
+             * @description the target's index
+             */
+            target: number;
         };
         /** CompareReasoningEvent */
         CompareReasoningEvent: {
@@ -1676,6 +1825,11 @@ export interface components {
              * @default null
              */
             reasoning_tokens?: number | null;
+            /**
+             * @description the server and instance that answered (admission-controlled only)
+             * @default null
+             */
+            served_by?: components["schemas"]["ServedBy"] | null;
             stats: components["schemas"]["StreamTimings"];
             usage: components["schemas"]["TokenUsage"];
             /**
@@ -1683,6 +1837,44 @@ export interface components {
              * @description counted by the gateway: upstream sent none
              */
             usage_estimated: boolean;
+        };
+        /**
+         * DownloadJob
+         * @description LM Studio's download job, as `/api/v1/models/download[/status]` reports it.
+         */
+        DownloadJob: {
+            /** Bytes Per Second */
+            bytes_per_second?: number | null;
+            /** Completed At */
+            completed_at?: unknown;
+            /** Downloaded Bytes */
+            downloaded_bytes?: number | null;
+            /** Estimated Completion */
+            estimated_completion?: unknown;
+            /** Job Id */
+            job_id?: string | null;
+            /**
+             * Progress
+             * @description downloaded / total, 0–1
+             */
+            progress?: number | null;
+            /** Started At */
+            started_at?: unknown;
+            /**
+             * Status
+             * @description downloading, paused, completed, failed, already_downloaded
+             */
+            status: string;
+            /** Total Size Bytes */
+            total_size_bytes?: number | null;
+        };
+        /** DownloadRequest */
+        DownloadRequest: {
+            /**
+             * Quantization
+             * @description e.g. Q4_K_M
+             */
+            quantization?: string | null;
         };
         /** EmbeddingAnswer */
         EmbeddingAnswer: {
@@ -1794,6 +1986,16 @@ export interface components {
         /** Envelope[DiscoverAnswer] */
         Envelope_DiscoverAnswer_: {
             data: components["schemas"]["DiscoverAnswer"];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
+        /** Envelope[DownloadJob] */
+        Envelope_DownloadJob_: {
+            data: components["schemas"]["DownloadJob"];
             /**
              * Success
              * @default true
@@ -1931,6 +2133,16 @@ export interface components {
              */
             success?: true;
         };
+        /** Envelope[PresetPublic] */
+        Envelope_PresetPublic_: {
+            data: components["schemas"]["PresetPublic"];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
         /** Envelope[ProviderPublic] */
         Envelope_ProviderPublic_: {
             data: components["schemas"]["ProviderPublic"];
@@ -2046,6 +2258,28 @@ export interface components {
         Envelope_list_KeyPublic__: {
             /** Data */
             data: components["schemas"]["KeyPublic"][];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
+        /** Envelope[list[ModelCapacity]] */
+        Envelope_list_ModelCapacity__: {
+            /** Data */
+            data: components["schemas"]["ModelCapacity"][];
+            /**
+             * Success
+             * @default true
+             * @constant
+             */
+            success?: true;
+        };
+        /** Envelope[list[PresetPublic]] */
+        Envelope_list_PresetPublic__: {
+            /** Data */
+            data: components["schemas"]["PresetPublic"][];
             /**
              * Success
              * @default true
@@ -2187,6 +2421,31 @@ export interface components {
              */
             url: string;
         };
+        /** InstanceCapacity */
+        InstanceCapacity: {
+            /**
+             * Id
+             * @description the loaded instance (`key`, `key:2`, …)
+             */
+            id: string;
+            /**
+             * In Use
+             * @description slots this gateway process holds
+             */
+            in_use: number;
+            /**
+             * Reported
+             * @description slots reported by the server (else the setting)
+             */
+            reported: boolean;
+            /**
+             * Server
+             * @description the server (a pool member's URL)
+             */
+            server: string;
+            /** Slots */
+            slots: number;
+        };
         /** JsonObjectFormat */
         JsonObjectFormat: {
             /**
@@ -2270,6 +2529,8 @@ export interface components {
             name: string;
             /** Prefix */
             prefix: string;
+            /** Priority */
+            priority?: string | null;
             /** Rate Limit Per Minute */
             rate_limit_per_minute?: number | null;
             /** Revoked At */
@@ -2296,6 +2557,8 @@ export interface components {
             name: string;
             /** Prefix */
             prefix: string;
+            /** Priority */
+            priority?: string | null;
             /** Rate Limit Per Minute */
             rate_limit_per_minute?: number | null;
             /** Revoked At */
@@ -2311,8 +2574,41 @@ export interface components {
             max_streams?: number | null;
             /** Name */
             name?: string | null;
+            /**
+             * Priority
+             * @description admins only: the key's class in the GPU queues (null: the surface's; chat streams and compare are interactive, API calls normal)
+             */
+            priority?: ("interactive" | "normal" | "batch") | null;
             /** Rate Limit Per Minute */
             rate_limit_per_minute?: number | null;
+        };
+        /**
+         * LoadOptions
+         * @description Every option LM Studio's `POST /api/v1/models/load` documents; unset ones are not sent
+         *     (LM Studio's defaults, or the model's preset, apply).
+         */
+        LoadOptions: {
+            /**
+             * Context Length
+             * @description context to load with; default: LM Studio's
+             */
+            context_length?: number | null;
+            /**
+             * Echo Load Config
+             * @description have LM Studio answer with the configuration it loaded
+             */
+            echo_load_config?: boolean | null;
+            /** Eval Batch Size */
+            eval_batch_size?: number | null;
+            /** Flash Attention */
+            flash_attention?: boolean | null;
+            /**
+             * Num Experts
+             * @description experts to use (MoE)
+             */
+            num_experts?: number | null;
+            /** Offload Kv Cache To Gpu */
+            offload_kv_cache_to_gpu?: boolean | null;
         };
         /** LoadRequest */
         LoadRequest: {
@@ -2321,6 +2617,40 @@ export interface components {
              * @description context to load with; default: LM Studio's
              */
             context_length?: number | null;
+            /**
+             * Echo Load Config
+             * @description have LM Studio answer with the configuration it loaded
+             */
+            echo_load_config?: boolean | null;
+            /** Eval Batch Size */
+            eval_batch_size?: number | null;
+            /** Flash Attention */
+            flash_attention?: boolean | null;
+            /**
+             * Num Experts
+             * @description experts to use (MoE)
+             */
+            num_experts?: number | null;
+            /** Offload Kv Cache To Gpu */
+            offload_kv_cache_to_gpu?: boolean | null;
+        };
+        /**
+         * LoadingEvent
+         * @description `event: loading`: the gateway is loading the model before the generation starts.
+         */
+        LoadingEvent: {
+            /** Model */
+            model: string;
+            /**
+             * Progress
+             * @description 0–1 when known; null while not reported
+             */
+            progress: number | null;
+            /**
+             * Unloaded
+             * @description models unloaded to make room (exclusive policy)
+             */
+            unloaded: string[];
         };
         /** Me */
         Me: {
@@ -2401,6 +2731,29 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** ModelCapacity */
+        ModelCapacity: {
+            /**
+             * Estimate Seconds
+             * @description until the last queued request starts
+             */
+            estimate_seconds: number;
+            /** In Use */
+            in_use: number;
+            /** Instances */
+            instances: components["schemas"]["InstanceCapacity"][];
+            /** Model */
+            model: string;
+            /** Provider */
+            provider: string;
+            /** Queued */
+            queued: number;
+            /**
+             * Slots
+             * @description over every instance and pool member
+             */
+            slots: number;
+        };
         /** ModelListAnswer */
         ModelListAnswer: {
             /** Cached */
@@ -2455,6 +2808,13 @@ export interface components {
         ModelOpAnswer: {
             /** Instance Ids */
             instance_ids?: string[];
+            /**
+             * Load Config
+             * @description what LM Studio loaded with (when echo_load_config was asked)
+             */
+            load_config?: {
+                [key: string]: unknown;
+            } | null;
             /** Load Time Seconds */
             load_time_seconds?: number | null;
             /** Model */
@@ -2706,6 +3066,26 @@ export interface components {
             theme?: ("system" | "light" | "dark") | null;
         };
         /**
+         * PresetPublic
+         * @description Load options applied whenever the gateway loads `model` (request-time loads under
+         *     the exclusive policy, and `POST …/load` for the options the call leaves unset).
+         */
+        PresetPublic: {
+            /** Model */
+            model: string;
+            /** Options */
+            options: {
+                [key: string]: unknown;
+            };
+            /**
+             * Provider Id
+             * @description null: every provider
+             */
+            provider_id: string | null;
+            /** Updated At */
+            updated_at: string;
+        };
+        /**
          * ProviderCreate
          * @example {
          *       "base_url": "http://localhost:1234/v1",
@@ -2766,10 +3146,24 @@ export interface components {
             /** Name */
             name: string;
             /**
+             * Pool Order
+             * @description balanced: the least busy member (by weight); preference: the first member in order (base_url, then pool_urls) with a free slot
+             * @default balanced
+             * @enum {string}
+             */
+            pool_order?: "balanced" | "preference";
+            /**
              * Pool Urls
              * @description more base URLs serving the same models: with base_url they form a pool (least busy member that has the model, failover before the first byte)
              */
             pool_urls?: string[] | null;
+            /**
+             * Pool Weights
+             * @description member URL → weight: a member of weight 2 takes twice the share of generations (members not named weigh 1)
+             */
+            pool_weights?: {
+                [key: string]: number;
+            } | null;
             /**
              * Read Timeout
              * @default 600
@@ -2885,8 +3279,17 @@ export interface components {
             name: string;
             /** Owner Id */
             owner_id: string | null;
+            /**
+             * Pool Order
+             * @default balanced
+             */
+            pool_order?: string;
             /** Pool Urls */
             pool_urls?: string[];
+            /** Pool Weights */
+            pool_weights?: {
+                [key: string]: number;
+            };
             /** Provider */
             provider: string;
             /** Read Timeout */
@@ -2954,11 +3357,20 @@ export interface components {
             max_keepalive_connections?: number | null;
             /** Name */
             name?: string | null;
+            /** Pool Order */
+            pool_order?: ("balanced" | "preference") | null;
             /**
              * Pool Urls
              * @description null or [] turns the pool off
              */
             pool_urls?: string[] | null;
+            /**
+             * Pool Weights
+             * @description null or {} clears them
+             */
+            pool_weights?: {
+                [key: string]: number;
+            } | null;
             /** Read Timeout */
             read_timeout?: number | null;
             /** Repair V1 */
@@ -2970,6 +3382,23 @@ export interface components {
             split_think_tags?: boolean | null;
             /** Stream Idle Timeout */
             stream_idle_timeout?: number | null;
+        };
+        /**
+         * QueuedEvent
+         * @description `event: queued`: the generation waits for a free GPU slot of its model (sent when it
+         *     starts waiting and whenever its place changes).
+         */
+        QueuedEvent: {
+            /**
+             * Estimate Seconds
+             * @description a guess from recent generations' length
+             */
+            estimate_seconds: number;
+            /**
+             * Position
+             * @description 1 starts next
+             */
+            position: number;
         };
         /** Ready */
         Ready: {
@@ -3001,6 +3430,23 @@ export interface components {
         RecentUsage: {
             /** Items */
             items: components["schemas"]["UsageRecordPublic"][];
+        };
+        /**
+         * ServedBy
+         * @description Where a generation ran: the server (a pool member) and the loaded instance.
+         */
+        ServedBy: {
+            /** Instance */
+            instance: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Queued Ms
+             * @description time spent waiting for a slot
+             */
+            queued_ms: number | null;
+            /** Server */
+            server: string;
         };
         /** StreamCreate */
         StreamCreate: {
@@ -6502,6 +6948,143 @@ export interface operations {
             };
         };
     };
+    capacity_api_v1_llm_providers_capacity_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ModelCapacity__"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the key's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such object (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid field (details name each one) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description rate limited (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the client closed the connection */
+            499: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider answered something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description provider unavailable, or none active */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     chat_completions_api_v1_llm_providers_chat_completions_post: {
         parameters: {
             query?: {
@@ -6838,6 +7421,148 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_DiscoverAnswer_"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the key's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such object (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid field (details name each one) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description rate limited (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the client closed the connection */
+            499: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider answered something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description provider unavailable, or none active */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    download_status_api_v1_llm_providers_downloads__job_id__get: {
+        parameters: {
+            query?: {
+                /** @description provider id or name; default: active */
+                provider?: string | null;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DownloadJob_"];
                 };
             };
             /** @description bad request */
@@ -7525,6 +8250,152 @@ export interface operations {
             };
         };
     };
+    download_model_api_v1_llm_providers_models__model__download_post: {
+        parameters: {
+            query?: {
+                /** @description provider id or name; default: active */
+                provider?: string | null;
+            };
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DownloadRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DownloadJob_"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the key's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such object (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid field (details name each one) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description rate limited (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the client closed the connection */
+            499: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider answered something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description provider unavailable, or none active */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     load_model_api_v1_llm_providers_models__model__load_post: {
         parameters: {
             query?: {
@@ -7693,6 +8564,429 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Envelope_ModelOpAnswer_"];
                 };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the key's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such object (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid field (details name each one) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description rate limited (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the client closed the connection */
+            499: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider answered something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description provider unavailable, or none active */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_presets_api_v1_llm_providers_presets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_PresetPublic__"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the key's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such object (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid field (details name each one) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description rate limited (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the client closed the connection */
+            499: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider answered something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description provider unavailable, or none active */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_preset_api_v1_llm_providers_presets__model__put: {
+        parameters: {
+            query?: {
+                /** @description provider id or name; default: active */
+                provider?: string | null;
+            };
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoadOptions"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_PresetPublic_"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the key's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description no such object (or another user's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid field (details name each one) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description rate limited (Retry-After says when to retry) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the client closed the connection */
+            499: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider answered something unusable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description provider unavailable, or none active */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description the provider timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_preset_api_v1_llm_providers_presets__model__delete: {
+        parameters: {
+            query?: {
+                /** @description provider id or name; default: active */
+                provider?: string | null;
+            };
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description bad request */
             400: {

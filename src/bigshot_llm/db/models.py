@@ -93,6 +93,8 @@ class ApiKey(SQLModel, table=True):
     # A lower limit for this key alone, counted on top of its user's. None or 0: none.
     rate_limit_per_minute: int | None = Field(default=None)
     max_streams: int | None = Field(default=None)
+    # 0009: the key's class in the GPU queues (interactive | normal | batch); None: normal.
+    priority: str | None = Field(default=None, max_length=16)
 
 
 class ProviderConfig(SQLModel, table=True):
@@ -123,6 +125,11 @@ class ProviderConfig(SQLModel, table=True):
     exclusive_loading: bool = False
     # 0006: further base URLs serving the same models (a pool with failover); None = one URL.
     pool_urls: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # 0009: how admission spreads a pool's work: member URL → weight, and the order policy.
+    pool_weights: dict[str, float] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    pool_order: str = Field(default="balanced", max_length=16)
     # 0007: an inline <think> block is reasoning (None: on for LM Studio); /v1 answers are
     # repaired (LM Studio's tool-call quirks, <think>) instead of relayed byte for byte.
     split_think_tags: bool | None = Field(default=None, nullable=True)
@@ -329,7 +336,7 @@ class WebhookDelivery(SQLModel, table=True):
     )
 
 
-# ---- stored Responses API answers (0009) --------------------------------------------------
+# ---- stored Responses API answers (0010) --------------------------------------------------
 
 
 class StoredResponse(SQLModel, table=True):
@@ -357,3 +364,17 @@ class StoredResponse(SQLModel, table=True):
     )
     created_at: datetime = _ts()
     expires_at: datetime = _ts()
+
+
+class ModelPreset(SQLModel, table=True):
+    """0009: the load options the gateway applies whenever it loads a model (LM Studio's
+    `/api/v1/models/load` fields). `scope` is a provider id, or "any" for every provider."""
+
+    __tablename__ = "model_presets"
+    __table_args__ = (UniqueConstraint("scope", "model", name="uq_model_preset_scope_model"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    scope: str = Field(default="any", max_length=32, index=True)
+    model: str = Field(max_length=256)
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts()

@@ -108,6 +108,8 @@ class ModelInfo:
     tool_use: bool | None = None
     # {"allowed_options": [...], "default": ...} for a model that reasons (LM Studio v1).
     reasoning: dict[str, Any] | None = None
+    # Loaded instances (LM Studio v1): [{"id": "key" | "key:2", "parallel": slots | None}].
+    instances: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self, detailed: bool = True) -> dict[str, Any]:
         if not detailed:

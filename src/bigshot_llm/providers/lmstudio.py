@@ -8,6 +8,7 @@ cannot be reached ends the probe at once; only "this route is not here" moves on
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -74,6 +75,7 @@ class LMStudioProvider(OpenAIProvider):
         self._v0_models_url = httpx.URL(f"{native}/v0/models")
         self._load_url = httpx.URL(f"{native}/v1/models/load")
         self._unload_url = httpx.URL(f"{native}/v1/models/unload")
+        self._download_url = httpx.URL(f"{native}/v1/models/download")
 
     def _checked(self, answer: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         if has_output(answer):
@@ -120,6 +122,18 @@ class LMStudioProvider(OpenAIProvider):
     async def load_model(self, model: str, **opts: Any) -> dict[str, Any]:
         """Load `model` (a model key) via `/api/v1/models/load`; `opts` go into the body."""
         return await self._request_json("POST", self._load_url, {"model": model, **opts})
+
+    async def download_model(self, model: str, quantization: str | None = None) -> dict[str, Any]:
+        """Start downloading `model` (`/api/v1/models/download`): LM Studio's job answer."""
+        body: dict[str, Any] = {"model": model}
+        if quantization:
+            body["quantization"] = quantization
+        return await self._request_json("POST", self._download_url, body)
+
+    async def download_status(self, job_id: str) -> dict[str, Any]:
+        """A download job's state (`/api/v1/models/download/status/{job_id}`)."""
+        url = self._download_url.join(f"download/status/{quote(job_id, safe='')}")
+        return await self._request_json("GET", url)
 
     async def unload_model(self, model_or_instance_id: str) -> dict[str, Any]:
         """Unload one instance, or every loaded instance of a model key.
@@ -215,9 +229,17 @@ def models_from_v1(payload: dict[str, Any]) -> list[ModelInfo]:
                 vision=vision,
                 tool_use=tool_use,
                 reasoning=_reasoning(caps),
+                instances=[_instance(i) for i in instances if _str(i.get("id"))],
             )
         )
     return out
+
+
+def _instance(raw: dict[str, Any]) -> dict[str, Any]:
+    """A loaded instance: its id and its parallel predictions (None: not reported)."""
+    config = raw.get("config")
+    parallel = _int(config.get("parallel")) if isinstance(config, dict) else None
+    return {"id": raw["id"], "parallel": parallel if parallel and parallel > 0 else None}
 
 
 def _reasoning(caps: Any) -> dict[str, Any] | None:

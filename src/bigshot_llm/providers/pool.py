@@ -60,6 +60,7 @@ class Member:
     up: bool = True
     inflight: int = 0
     models: dict[str, str | None] = field(default_factory=dict)  # id -> state
+    instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # id -> loaded
     checked_at: float | None = None
     last_error: str | None = None
 
@@ -99,17 +100,23 @@ class PooledProvider:
 
     # ---- choosing a member ----------------------------------------------------------------
 
-    def ranked(self, model: str | None) -> list[Member]:
-        """Members in the order to try: up ones by (has model, in-flight, rotation), then down."""
+    def ranked(self, model: str | None, prefer: str | None = None) -> list[Member]:
+        """Members in the order to try: up ones by (has model, in-flight, rotation), then down;
+        the `prefer`red member (the one admission gave a slot, or a conversation's last) first
+        while it is up."""
         self._ensure_health()
         turn = next(self._turn)
         size = len(self.members)
         order = {id(m): (i - turn) % size for i, m in enumerate(self.members)}
 
-        def key(m: Member) -> tuple[int, int, int, int]:
-            return (0 if m.up else 1, m.rank(model), m.inflight, order[id(m)])
+        def key(m: Member) -> tuple[int, int, int, int, int]:
+            preferred = 0 if prefer is not None and m.url == prefer else 1
+            return (0 if m.up else 1, preferred, m.rank(model), m.inflight, order[id(m)])
 
         return sorted(self.members, key=key)
+
+    def member(self, url: str) -> Member | None:
+        return next((m for m in self.members if m.url == url), None)
 
     def _mark_down(self, member: Member, exc: GatewayError) -> None:
         if member.up:
@@ -117,9 +124,14 @@ class PooledProvider:
         member.up = False
         member.last_error = exc.message
 
-    async def _call(self, body: dict[str, Any], op: Callable[[Provider], Awaitable[Any]]) -> Any:
+    async def _call(
+        self,
+        body: dict[str, Any],
+        op: Callable[[Provider], Awaitable[Any]],
+        prefer: str | None = None,
+    ) -> Any:
         last: GatewayError | None = None
-        for member in self.ranked(body.get("model")):
+        for member in self.ranked(body.get("model"), prefer):
             member.inflight += 1
             try:
                 return await op(member.provider)
@@ -132,9 +144,11 @@ class PooledProvider:
                 member.inflight -= 1
         raise last or ProviderUnavailable(f"no member of {self.spec.name} is available")
 
-    async def _stream(self, body: dict[str, Any], name: str) -> AsyncIterator[StreamChunk]:
+    async def _stream(
+        self, body: dict[str, Any], name: str, prefer: str | None = None
+    ) -> AsyncIterator[StreamChunk]:
         last: GatewayError | None = None
-        for member in self.ranked(body.get("model")):
+        for member in self.ranked(body.get("model"), prefer):
             member.inflight += 1
             chunks: AsyncIterator[StreamChunk] = getattr(member.provider, name)(body)
             try:
@@ -177,6 +191,19 @@ class PooledProvider:
     def stream_complete(self, body: dict[str, Any]) -> AsyncIterator[StreamChunk]:
         return self._stream(body, "stream_complete")
 
+    # ---- on a chosen member (admission's slot, a conversation's member) ---------------------
+
+    def stream_on(
+        self, url: str, body: dict[str, Any], *, chat: bool
+    ) -> AsyncIterator[StreamChunk]:
+        """A stream on the member at `url` (others only if it fails before the first byte)."""
+        return self._stream(body, "stream_chat" if chat else "stream_complete", url)
+
+    async def call_on(self, url: str, body: dict[str, Any], op: str) -> dict[str, Any]:
+        """A one-shot `op` (chat, complete) on the member at `url`, failing over like `_call`."""
+        result: dict[str, Any] = await self._call(body, lambda p: getattr(p, op)(body), prefer=url)
+        return result
+
     async def list_models(self, detailed: bool = False) -> list[ModelInfo]:
         """The union of the members' lists (a model is loaded when any member has it loaded)."""
         self._ensure_health()
@@ -209,6 +236,7 @@ class PooledProvider:
             log.info("pool %s: member %s is up again", self.spec.name, member.url)
         member.up, member.last_error = True, None
         member.models = {m.id: m.state for m in models}
+        member.instances = {m.id: m.instances for m in models if m.instances}
         member.checked_at = time.monotonic()
         return models
 

@@ -31,10 +31,18 @@ class KeyCreate(Strict):
     )
 
 
+KeyPriority = Literal["interactive", "normal", "batch"]
+
+
 class KeyUpdate(Strict):
     name: Name | None = None
     rate_limit_per_minute: int | None = Field(None, ge=0, le=1_000_000)
     max_streams: int | None = Field(None, ge=0, le=10_000)
+    priority: KeyPriority | None = Field(
+        None,
+        description="admins only: the key's class in the GPU queues (null: the surface's; "
+        "chat streams and compare are interactive, API calls normal)",
+    )
 
 
 class UserUpdate(Strict):
@@ -68,6 +76,7 @@ class KeyPublic(BaseModel):
     revoked_at: datetime | None
     rate_limit_per_minute: int | None = None
     max_streams: int | None = None
+    priority: str | None = None
 
 
 class KeyCreated(KeyPublic):

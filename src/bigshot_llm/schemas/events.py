@@ -54,6 +54,31 @@ class ToolCallEvent(BaseModel):
     arguments: str = Field(description="JSON text, as the model wrote it")
 
 
+class QueuedEvent(BaseModel):
+    """`event: queued`: the generation waits for a free GPU slot of its model (sent when it
+    starts waiting and whenever its place changes)."""
+
+    position: int = Field(description="1 starts next")
+    estimate_seconds: float = Field(description="a guess from recent generations' length")
+
+
+class LoadingEvent(BaseModel):
+    """`event: loading`: the gateway is loading the model before the generation starts."""
+
+    model: str
+    progress: float | None = Field(description="0–1 when known; null while not reported")
+    unloaded: list[str] = Field(description="models unloaded to make room (exclusive policy)")
+
+
+class ServedBy(BaseModel):
+    """Where a generation ran: the server (a pool member) and the loaded instance."""
+
+    provider: str
+    server: str
+    instance: str
+    queued_ms: float | None = Field(description="time spent waiting for a slot")
+
+
 class DoneEvent(BaseModel):
     """`event: done`: the last event of a generation that finished (or was stopped)."""
 
@@ -68,6 +93,9 @@ class DoneEvent(BaseModel):
     parsed: Any = Field(None, description="strict json_schema only: the answer as JSON")
     parse_error: str | None = Field(
         None, description="strict json_schema only: why the answer is not valid"
+    )
+    served_by: ServedBy | None = Field(
+        None, description="the server and instance that answered (admission-controlled only)"
     )
 
 
@@ -93,6 +121,14 @@ class CompareStartEvent(BaseModel):
 
     id: str
     targets: list[dict[str, Any]]
+
+
+class CompareQueuedEvent(QueuedEvent):
+    target: int = Field(description="the target's index")
+
+
+class CompareLoadingEvent(LoadingEvent):
+    target: int
 
 
 class CompareDeltaEvent(DeltaEvent):
@@ -123,6 +159,8 @@ class CompareEndEvent(BaseModel):
 
 
 EVENT_MODELS: tuple[type[BaseModel], ...] = (
+    QueuedEvent,
+    LoadingEvent,
     DeltaEvent,
     ReasoningEvent,
     ToolCallEvent,
@@ -130,6 +168,8 @@ EVENT_MODELS: tuple[type[BaseModel], ...] = (
     ChatDoneEvent,
     ErrorEvent,
     CompareStartEvent,
+    CompareQueuedEvent,
+    CompareLoadingEvent,
     CompareDeltaEvent,
     CompareReasoningEvent,
     CompareToolCallEvent,
@@ -141,6 +181,8 @@ EVENT_MODELS: tuple[type[BaseModel], ...] = (
 EventModels = dict[str, type[BaseModel]]
 
 NATIVE_EVENTS: EventModels = {
+    "queued": QueuedEvent,
+    "loading": LoadingEvent,
     "reasoning": ReasoningEvent,
     "delta": DeltaEvent,
     "tool_call": ToolCallEvent,
@@ -150,6 +192,8 @@ NATIVE_EVENTS: EventModels = {
 CHAT_EVENTS: EventModels = {**NATIVE_EVENTS, "done": ChatDoneEvent}
 COMPARE_EVENTS: EventModels = {
     "start": CompareStartEvent,
+    "queued": CompareQueuedEvent,
+    "loading": CompareLoadingEvent,
     "reasoning": CompareReasoningEvent,
     "delta": CompareDeltaEvent,
     "tool_call": CompareToolCallEvent,

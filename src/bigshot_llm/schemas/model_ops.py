@@ -19,10 +19,38 @@ HOST_PATTERN = r"^[A-Za-z0-9.\-:\[\]]+$"  # a name or an IP literal: no scheme, 
 # ---- load / unload -------------------------------------------------------------------------
 
 
-class LoadRequest(Strict):
+class LoadOptions(Strict):
+    """Every option LM Studio's `POST /api/v1/models/load` documents; unset ones are not sent
+    (LM Studio's defaults, or the model's preset, apply)."""
+
     context_length: int | None = Field(
         None, ge=1, le=1_048_576, description="context to load with; default: LM Studio's"
     )
+    eval_batch_size: int | None = Field(None, ge=1, le=65_536)
+    flash_attention: bool | None = None
+    num_experts: int | None = Field(None, ge=1, le=1024, description="experts to use (MoE)")
+    offload_kv_cache_to_gpu: bool | None = None
+    echo_load_config: bool | None = Field(
+        None, description="have LM Studio answer with the configuration it loaded"
+    )
+
+    def given(self) -> dict[str, Any]:
+        """The options that were set, as LM Studio's body fields."""
+        return self.model_dump(exclude_none=True)
+
+
+class LoadRequest(LoadOptions):
+    pass
+
+
+class PresetPublic(BaseModel):
+    """Load options applied whenever the gateway loads `model` (request-time loads under
+    the exclusive policy, and `POST …/load` for the options the call leaves unset)."""
+
+    model: str
+    provider_id: str | None = Field(description="null: every provider")
+    options: dict[str, Any]
+    updated_at: str
 
 
 class ModelOpAnswer(BaseModel):
@@ -34,6 +62,9 @@ class ModelOpAnswer(BaseModel):
         default_factory=list, description="other models unloaded first (exclusive loading)"
     )
     load_time_seconds: float | None = None
+    load_config: dict[str, Any] | None = Field(
+        None, description="what LM Studio loaded with (when echo_load_config was asked)"
+    )
 
 
 # ---- discovery -----------------------------------------------------------------------------

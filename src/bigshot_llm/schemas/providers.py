@@ -19,6 +19,12 @@ def _header_safe(value: str | None) -> str | None:
     return value
 
 
+PoolWeights = dict[
+    Annotated[Trimmed, Field(max_length=2048)], Annotated[float, Field(gt=0, le=1000)]
+]
+PoolOrder = Literal["balanced", "preference"]
+
+
 class _ProviderFields(Strict):
     _api_key = field_validator("api_key", check_fields=False)(_header_safe)
 
@@ -34,6 +40,13 @@ class _ProviderFields(Strict):
             return None
         urls = [normalize_base_url(url) for url in value]
         return list(dict.fromkeys(urls))  # duplicates would only skew the balancing
+
+    @field_validator("pool_weights", check_fields=False)
+    @classmethod
+    def _normalise_weights(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if not value:
+            return None
+        return {normalize_base_url(url): weight for url, weight in value.items()}
 
 
 class ProviderCreate(_ProviderFields):
@@ -70,6 +83,16 @@ class ProviderCreate(_ProviderFields):
         False,
         description="/v1 answers are repaired (empty tool_calls dropped, empty call ids "
         "filled, <think> moved to reasoning_content) instead of relayed byte for byte",
+    )
+    pool_weights: PoolWeights | None = Field(
+        None,
+        description="member URL → weight: a member of weight 2 takes twice the share of "
+        "generations (members not named weigh 1)",
+    )
+    pool_order: PoolOrder = Field(
+        "balanced",
+        description="balanced: the least busy member (by weight); preference: the first "
+        "member in order (base_url, then pool_urls) with a free slot",
     )
     scope: Literal["global", "user"] | None = Field(
         None, description="admins create global configs by default; users always their own"
@@ -109,6 +132,8 @@ class ProviderUpdate(_ProviderFields):
     )
     split_think_tags: bool | None = Field(None, description="null: the kind's default")
     repair_v1: bool | None = None
+    pool_weights: PoolWeights | None = Field(None, description="null or {} clears them")
+    pool_order: PoolOrder | None = None
 
 
 class ProviderPublic(BaseModel):
@@ -133,6 +158,8 @@ class ProviderPublic(BaseModel):
     pool_urls: list[str] = Field(default_factory=list)
     split_think_tags: bool = False
     repair_v1: bool = False
+    pool_weights: dict[str, float] = Field(default_factory=dict)
+    pool_order: str = "balanced"
     created_at: datetime
     updated_at: datetime
 

@@ -37,6 +37,8 @@ from bigshot_llm.services.generation.events import (
     Chunk,
     Done,
     Failed,
+    Loading,
+    Queued,
     ReasoningDelta,
     TextDelta,
     ToolCallAssembler,
@@ -130,6 +132,9 @@ class _Run:
                     done = event.payload()
                     result.update(status="done", **_produced(stats), **done)
                     self.put("done", {"target": index, **done})
+                elif isinstance(event, Queued | Loading):
+                    name = "queued" if isinstance(event, Queued) else "loading"
+                    self.put(name, {"target": index, **event.payload()})
                 elif isinstance(event, Failed):
                     self._failed(index, stats, event.error)
         except asyncio.CancelledError:
@@ -191,6 +196,7 @@ class CompareService:
             endpoint="/api/v1/compare",
             provider=target.provider,
             model=target.model,
+            priority="interactive",
         )
         try:
             return await self.generation.stream(request, admit=False)

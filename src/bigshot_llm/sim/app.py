@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bigshot_llm.sim import completions, control, models
+from bigshot_llm.sim import completions, control, downloads, models
 from bigshot_llm.sim.common import JSON
 from bigshot_llm.sim.state import SimState
 
@@ -67,6 +67,12 @@ def create_sim_app(state: SimState | None = None) -> Starlette:
         Route("/api/v1/models", models.list_v1_models, methods=["GET"]),
         Route("/api/v1/models/load", models.load_model, methods=["POST"]),
         Route("/api/v1/models/unload", models.unload_model, methods=["POST"]),
+        Route("/api/v1/models/download", downloads.download_model, methods=["POST"]),
+        Route(
+            "/api/v1/models/download/status/{job_id}",
+            downloads.download_status,
+            methods=["GET"],
+        ),
         Route("/_sim/state", control.sim_state, methods=["GET"]),
         Route("/_sim/config", control.sim_config, methods=["POST"]),
         Route("/_sim/reset", control.sim_reset, methods=["POST"]),

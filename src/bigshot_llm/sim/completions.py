@@ -8,7 +8,7 @@ from typing import Any, Literal
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bigshot_llm.sim import features
+from bigshot_llm.sim import features, slots
 from bigshot_llm.sim import generation as gen
 from bigshot_llm.sim.common import (
     JSON,
@@ -62,6 +62,10 @@ async def _resolve(
     if not isinstance(name, str):
         return openai_error(400, "'model' must be a string", param="model")
     spec = state.get_model(name)
+    if spec is None:
+        found = state.resolve_instance(name)
+        if found is not None:
+            return found[0]
     if spec is None:
         return openai_error(
             404,
@@ -157,6 +161,44 @@ async def _answer(
     reply = features.plan_chat(state, spec, body, body["messages"]) if chat else None
     if isinstance(reply, Response):
         return reply
+    instance = _instance(state, body.get("model"), spec)
+    tag = request.headers.get("x-sim-tag") or key  # else the prompt (the last user message)
+    if not await slots.take(state, instance, tag, watcher):
+        return _gave_up(state)
+    try:
+        response = await _respond(
+            request, state, body, chat, fault, watcher, spec, answer, reply, prompt_tokens
+        )
+    except BaseException:
+        slots.release(state, instance)
+        raise
+    if isinstance(response, SSEResponse):
+        response.on_close = lambda: slots.release(state, instance)
+    else:
+        slots.release(state, instance)
+    return response
+
+
+def _instance(state: SimState, name: Any, spec: ModelSpec) -> str:
+    """The instance a request runs on: the one it names, else its model's least busy one."""
+    instances = state.instances_of(spec.key) or [spec.key]
+    if isinstance(name, str) and name in instances:
+        return name
+    return min(instances, key=lambda i: state.busy.get(i, 0))
+
+
+async def _respond(
+    request: Request,
+    state: SimState,
+    body: dict[str, Any],
+    chat: bool,
+    fault: FaultSpec | None,
+    watcher: DisconnectWatcher,
+    spec: ModelSpec,
+    answer: gen.Answer,
+    reply: features.Reply | None,
+    prompt_tokens: int,
+) -> Response:
     cid = gen.completion_id("chatcmpl" if chat else "cmpl")
     created = gen.now()
     if body.get("stream") is True:

@@ -55,6 +55,13 @@ def v0_model(state: SimState, spec: ModelSpec) -> dict[str, Any]:
     return item
 
 
+def _instance_config(state: SimState, key: str, instance: str, context: int) -> dict[str, Any]:
+    """A loaded instance's `config`: its context, slots, and the options it was loaded with."""
+    config: dict[str, Any] = {"context_length": context, "parallel": state.slots_of(instance)}
+    config.update(state.load_configs.get(key, {}))
+    return config
+
+
 def v1_model(state: SimState, spec: ModelSpec) -> dict[str, Any]:
     """A model in the REST v1 shape (``vlm`` appears as ``llm`` with vision)."""
     loaded = state.loaded.get(spec.key)
@@ -69,7 +76,10 @@ def v1_model(state: SimState, spec: ModelSpec) -> dict[str, Any]:
         "params_string": spec.params_string,
         "loaded_instances": []
         if loaded is None
-        else [{"id": spec.key, "config": {"context_length": loaded}}],
+        else [
+            {"id": instance, "config": _instance_config(state, spec.key, instance, loaded)}
+            for instance in state.instances_of(spec.key)
+        ],
         "max_context_length": spec.max_context_length,
         "format": spec.format,
     }
@@ -133,8 +143,18 @@ async def list_v1_models(request: Request) -> Response:
     return JSON({"models": [v1_model(state, m) for m in models]})
 
 
+LOAD_OPTIONS: dict[str, tuple[type, ...]] = {
+    "eval_batch_size": (int,),
+    "flash_attention": (bool,),
+    "num_experts": (int,),
+    "offload_kv_cache_to_gpu": (bool,),
+}
+
+
 async def load_model(request: Request) -> Response:
-    """``POST /api/v1/models/load`` ``{model, context_length?, echo_load_config?}``."""
+    """``POST /api/v1/models/load`` ``{model, context_length?, eval_batch_size?,
+    flash_attention?, num_experts?, offload_kv_cache_to_gpu?, echo_load_config?}``; takes
+    ``load_delay`` seconds."""
     state = get_state(request)
     body = await read_json(request)
     if isinstance(body, Response):
@@ -145,11 +165,23 @@ async def load_model(request: Request) -> Response:
     ctx = body.get("context_length")
     if ctx is not None and (not isinstance(ctx, int) or isinstance(ctx, bool) or ctx < 1):
         return v1_error(400, "'context_length' must be a positive integer", code="invalid_request")
+    options: dict[str, Any] = {}
+    for name, types in LOAD_OPTIONS.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            return v1_error(400, f"'{name}' has the wrong type", code="invalid_request", param=name)
+        options[name] = value
     spec = state.get_model(key)
     if spec is None:
         return v1_error(404, f"Model '{key}' not found", code="model_not_found", param="model")
     started = time.perf_counter()
+    state.load_requests = [*state.load_requests, dict(body)]
+    if state.load_delay > 0:
+        await asyncio.sleep(state.load_delay)
     instance_id = state.load_model(key, ctx)
+    state.load_configs = {**state.load_configs, key: options}
     answer: dict[str, Any] = {
         "type": "embedding" if spec.type == "embeddings" else "llm",
         "instance_id": instance_id,
@@ -157,7 +189,7 @@ async def load_model(request: Request) -> Response:
         "status": "loaded",
     }
     if body.get("echo_load_config"):
-        answer["load_config"] = {"context_length": state.loaded.get(key)}
+        answer["load_config"] = {"context_length": state.loaded.get(key), **options}
     return JSON(answer)
 
 

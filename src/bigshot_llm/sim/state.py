@@ -56,6 +56,10 @@ COUNTERS: tuple[str, ...] = (
     "streams_faulted",
     "loads_total",
     "unloads_total",
+    "generating",
+    "peak_generating",
+    "queued_internally",
+    "peak_queued_internally",
 )
 """Integer counters of :class:`SimState` (plus the ``requests_by_path`` dict)."""
 
@@ -69,7 +73,21 @@ class SimState:
       ``seed`` mixed into generated text, ``reasoning_tokens`` pieces of reasoning a reasoning
       model thinks, ``structured_output_broken`` (json_schema answers are cut in half, invalid
       JSON), ``models`` (the catalogue), ``loaded``
-      (``{model_key: context_length}``; the instance id of a loaded model is its key).
+      (``{model_key: context_length}``; the instance id of a loaded model is its key),
+      ``parallel`` slots per loaded instance (LM Studio's parallel predictions, 4 by default;
+      ``parallel_by_key`` overrides it per model), ``duplicates`` (``{model_key: n}``: n more
+      instances ``key:2`` … ``key:n+1``), ``auto_evict`` (loading an LLM unloads the other
+      LLMs, the simulator's default; off, like LM Studio's API loads, models pile up),
+      ``load_delay`` seconds an API load takes, ``paused`` (admitted generations wait before
+      their first token until it is cleared).
+
+    Slots (see :mod:`bigshot_llm.sim.slots`): a generation holds a slot of its instance while it
+    runs; beyond ``parallel`` it queues inside the simulator, as LM Studio does.
+    ``generating``/``peak_generating`` count generations holding a slot (now / at most),
+    ``queued_internally``/``peak_queued_internally`` those waiting inside, ``busy``
+    (``{instance_id: n}``), ``peak_busy`` the most each instance ran at once, ``served`` the
+    ``X-Sim-Tag`` header (else the prompt: the last user message) of each generation in the
+    order it got its slot, ``served_instances`` the instance each of them ran on.
 
     Counters (read them, don't write): ``requests_total``, ``requests_by_path``,
     ``active_requests``, ``aborted_requests``, ``streams_open``, ``streams_completed``,
@@ -149,6 +167,26 @@ class SimState:
             self.streams_faulted: int = 0
             self.loads_total: int = 0
             self.unloads_total: int = 0
+            self.parallel: int = 4
+            self.parallel_by_key: dict[str, int] = {}
+            self.duplicates: dict[str, int] = {}
+            self.auto_evict: bool = True
+            self.load_delay: float = 0.0
+            self.paused: bool = False
+            self.generating: int = 0
+            self.peak_generating: int = 0
+            self.queued_internally: int = 0
+            self.peak_queued_internally: int = 0
+            self.busy: dict[str, int] = {}
+            self.peak_busy: dict[str, int] = {}
+            self.served: list[str] = []
+            self.served_instances: list[str] = []
+            self.load_requests: list[dict[str, Any]] = []
+            self.unloaded_while_busy: int = 0  # instances unloaded under a running generation
+            self.load_configs: dict[str, dict[str, Any]] = {}
+            self.downloads: dict[str, dict[str, Any]] = {}  # job id → job (sim.downloads)
+            self.download_size_bytes: int = 4_000_000
+            self.download_bytes_per_second: float = 2_000_000.0
             self.last_request_body: Any = None
             self.last_request_headers: dict[str, str] = {}
             self.last_request_path: str | None = None
@@ -200,6 +238,11 @@ class SimState:
                 "fault_count": self.fault_count,
                 "models": [m.key for m in self.models],
                 "loaded": dict(self.loaded),
+                "parallel": self.parallel,
+                "duplicates": dict(self.duplicates),
+                "auto_evict": self.auto_evict,
+                "paused": self.paused,
+                "served": list(self.served),
                 "last_request_path": self.last_request_path,
                 "last_request_body": self.last_request_body,
                 "last_request_headers": dict(self.last_request_headers),
@@ -252,15 +295,41 @@ class SimState:
                     return spec
         return None
 
+    def instances_of(self, key: str) -> list[str]:
+        """The instance ids of a loaded model (``key``, ``key:2``, …); empty when not loaded."""
+        if key not in self.loaded:
+            return []
+        extra = self.duplicates.get(key, 0)
+        return [key, *(f"{key}:{n}" for n in range(2, extra + 2))]
+
+    def slots_of(self, instance_id: str) -> int:
+        """Parallel predictions of an instance."""
+        key = instance_id if instance_id in self.loaded else instance_id.rsplit(":", 1)[0]
+        return max(1, self.parallel_by_key.get(key, self.parallel))
+
+    def resolve_instance(self, name: str) -> tuple[ModelSpec, str] | None:
+        """A loaded instance id (``key:2``) → its model and the id; None for anything else."""
+        for key in self.loaded:
+            if name in self.instances_of(key):
+                spec = self.get_model(key)
+                if spec is not None:
+                    return spec, name
+        return None
+
+    def loaded_keys(self) -> list[str]:
+        """Loaded model keys, in load order."""
+        return list(self.loaded)
+
     def load_model(self, key: str, context_length: int | None = None) -> str:
-        """Load ``key`` and return its instance id. Loading an LLM/VLM unloads any other
-        LLM/VLM (one at a time); embeddings models are independent. Raises ``KeyError``."""
+        """Load ``key`` and return its instance id. With ``auto_evict`` (the default) loading
+        an LLM/VLM unloads any other LLM/VLM (one at a time); embeddings models are
+        independent. Raises ``KeyError``."""
         with self._lock:
             spec = self.get_model(key)
             if spec is None:
                 raise KeyError(key)
             loaded = dict(self.loaded)  # copy-on-write: readers in other threads stay safe
-            if spec.is_llm:
+            if spec.is_llm and self.auto_evict:
                 for other in list(loaded):
                     other_spec = self.get_model(other)
                     if other != key and other_spec is not None and other_spec.is_llm:
@@ -275,7 +344,14 @@ class SimState:
     def unload_model(self, instance_id: str) -> None:
         """Unload an instance. Raises ``KeyError`` when it isn't loaded."""
         with self._lock:
+            if self.busy.get(instance_id, 0) > 0:
+                self.unloaded_while_busy += 1
             loaded = dict(self.loaded)
+            key, _, number = instance_id.partition(":")
+            if number and key in loaded and instance_id in self.instances_of(key):
+                self.duplicates = {**self.duplicates, key: self.duplicates.get(key, 1) - 1}
+                self.unloads_total += 1
+                return
             del loaded[instance_id]
             self.loaded = loaded
             self.unloads_total += 1

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -127,6 +127,7 @@ class SSEResponse(Response):
         self.token_delay = token_delay
         self.fault = fault if fault is not None and fault.name in MID_STREAM_FAULTS else None
         self.outcome = "aborted"
+        self.on_close: Callable[[], None] | None = None  # the slot's release, when it ends
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
@@ -136,6 +137,8 @@ class SSEResponse(Response):
         except OSError:
             self.outcome = "aborted"
         finally:
+            if self.on_close is not None:
+                self.on_close()
             await self.watcher.aclose()
             with state._lock:
                 state.streams_open -= 1

@@ -3,6 +3,7 @@ import type { ReactNode } from "react";
 import type { ApiClient } from "../../api/client";
 import type { Me, ModelInfo, ProviderKind, ProviderPublic } from "../../api/types";
 import { Modal } from "../../ui/Modal";
+import { ModelCapacity } from "./ModelCapacity";
 import { ModelLoadControls } from "./ModelLoadControls";
 import { reportsState } from "./useModels";
 
@@ -65,6 +66,7 @@ export function ModelInfoPanel({
             </div>
           ))}
       </dl>
+      <ModelCapacity client={client} provider={provider?.name} model={model.id} />
       <div className="form-actions">
         <ModelLoadControls client={client} me={me} provider={provider} model={model} kinds={kinds} onChanged={onChanged} />
         <button type="button" className="ghost small" onClick={onRefresh}>

@@ -29,7 +29,9 @@ from bigshot_llm.services.generation.events import (
     Done,
     Event,
     Failed,
+    Loading,
     Part,
+    Queued,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
@@ -40,6 +42,9 @@ __all__ = ["MessageBuilder", "anthropic_events", "frame"]
 
 def frame(event: str, data: dict[str, Any]) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+PING_EVENT = frame("ping", {"type": "ping"})
 
 
 def usage_of(usage: dict[str, Any] | None, input_estimate: int) -> dict[str, int]:
@@ -65,9 +70,7 @@ class MessageBuilder:
 
     def start(self) -> bytes:
         head = {**self.message(), "content": [], "stop_reason": None}
-        return frame("message_start", {"type": "message_start", "message": head}) + frame(
-            "ping", {"type": "ping"}
-        )
+        return frame("message_start", {"type": "message_start", "message": head}) + PING_EVENT
 
     def _close(self) -> bytes:
         if self._open is None:
@@ -173,7 +176,11 @@ async def anthropic_events(
         elif isinstance(event, Failed):
             yield builder.fail(event.error)
             return
-        # anything else (queueing, loading notices) has no place in Anthropic's stream
+        elif isinstance(event, Queued | Loading):
+            # Anthropic's own keep-alive: the client sees the stream is alive while it waits for
+            # a GPU slot or a model load (position and progress have no place in its events).
+            yield PING_EVENT
+        # anything else has no place in Anthropic's stream
 
 
 def message_from_completion(

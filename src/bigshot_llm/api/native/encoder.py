@@ -1,5 +1,6 @@
-"""The native API's stream encoding: a generation's events as `reasoning`, `delta` and
-`tool_call` events, then `done` or `error`.
+"""The native API's stream encoding: a generation's events as `queued` and `loading` (while
+it waits for a GPU slot or a model load), `reasoning`, `delta` and `tool_call` events, then
+`done` or `error`.
 
 Each event has an increasing `id`; the payloads are `schemas.events` models (documented in
 the OpenAPI schema) encoded straight to bytes. A tool call goes out once, whole, when its
@@ -16,6 +17,8 @@ from bigshot_llm.services.generation.events import (
     Done,
     Event,
     Failed,
+    Loading,
+    Queued,
     ReasoningDelta,
     TextDelta,
     ToolCallAssembler,
@@ -50,6 +53,12 @@ async def native_events(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
                     for call in calls.feed(part):
                         event_id += 1
                         yield native_event(event_id, b"tool_call", call.payload())
+        elif isinstance(event, Queued):
+            event_id += 1
+            yield native_event(event_id, b"queued", event.payload())
+        elif isinstance(event, Loading):
+            event_id += 1
+            yield native_event(event_id, b"loading", event.payload())
         elif isinstance(event, Done):
             for call in calls.finish():
                 event_id += 1

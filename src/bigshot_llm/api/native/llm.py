@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Query, Request
 from starlette.responses import Response
 
+from bigshot_llm.api import admission_headers
 from bigshot_llm.api.deps import (
     CurrentUser,
     HotCall,
@@ -119,6 +120,8 @@ async def generate(
         endpoint=route_template(call.request.scope),
         provider=params.provider or provider,
         model=params.model,
+        session=admission_headers.session(call.request),
+        queue_timeout=admission_headers.queue_timeout(call.request),
     )
     service = call.resources.generation
     if not params.stream:
@@ -132,7 +135,8 @@ async def generate(
             )
         else:
             result = shapes.completion_answer(answer.result)
-        return ok(result, headers=warning_headers(request.warnings))
+        headers = {**(warning_headers(request.warnings) or {}), **answer.served_by_header()}
+        return ok(result, headers=headers or None)
     generation = await service.stream(request)
     await generation.start()
     return sse_response(

@@ -27,7 +27,13 @@ router = api_router("/api/v1/llm-providers", tags=["model operations"])
 
 
 def _ops(resources: Resources, session: AsyncSession) -> ModelOps:
-    return ModelOps(resources.router, session, resources.webhooks.emit)
+    return ModelOps(
+        resources.router,
+        session,
+        resources.webhooks.emit,
+        presets=resources.presets.lookup,
+        loaded=resources.idle_models.loaded_by_gateway,
+    )
 
 
 @router.get("/kinds", response_model=Envelope[list[ProviderKindPublic]])
@@ -39,9 +45,10 @@ async def list_kinds(principal: CurrentUser) -> Response:
 @router.post(
     "/models/{model:path}/load",
     response_model=Envelope[ModelOpAnswer],
-    description="Admins on any provider, users on their own. With the provider's "
-    "`exclusive_loading` the other loaded LLMs are unloaded first. Kinds that cannot load "
-    "models answer 409 `not_supported`.",
+    description="Admins on any provider, users on their own. Takes every option of LM "
+    "Studio's `/api/v1/models/load`; the model's preset (`PUT /presets/{model}`) fills in "
+    "what the body leaves unset. With the provider's `exclusive_loading` the other loaded "
+    "LLMs are unloaded first. Kinds that cannot load models answer 409 `not_supported`.",
 )
 async def load_model(
     model: str,
@@ -54,9 +61,7 @@ async def load_model(
     """Load a model into the provider's memory (LM Studio)"""
     target = resources.router.resolve(principal, provider)
     options = body or LoadRequest()
-    result = await _ops(resources, session).load(
-        principal, target, model, context_length=options.context_length
-    )
+    result = await _ops(resources, session).load(principal, target, model, options=options.given())
     return ok(result)
 
 

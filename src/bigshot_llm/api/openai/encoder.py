@@ -27,7 +27,9 @@ from bigshot_llm.services.generation.events import (
     Done,
     Event,
     Failed,
+    Loading,
     Part,
+    Queued,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
@@ -104,6 +106,16 @@ async def openai_events(
                 yield _frame(repaired_chunk(event.data, event.parts, last))
             else:
                 yield _frame(event.raw)
+        elif isinstance(event, Queued):
+            # A comment, which OpenAI's clients skip: the wait is visible, the stream valid.
+            yield b": queued position=%d estimate_seconds=%g\n\n" % (
+                event.position,
+                event.estimate_seconds,
+            )
+        elif isinstance(event, Loading):
+            progress = "unknown" if event.progress is None else f"{event.progress:.2f}"
+            model = event.model.replace("\r", " ").replace("\n", " ")  # one comment line
+            yield f": loading model={model} progress={progress}\n\n".encode()
         elif isinstance(event, Done):
             if include_usage and not saw_usage:
                 yield _frame(orjson.dumps(usage_chunk(last, event)))

@@ -16,6 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bigshot_llm.api import admission_headers
 from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, RouterDep
 from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
@@ -124,7 +125,13 @@ async def _generate(call: HotCall, params: OpenAISamplingParams, operation: Oper
     request = call.request
     raw: dict[str, Any] = await request.json()
     generation_request = GenerationRequest(
-        call.principal, operation, raw, endpoint=route_template(request.scope), model=params.model
+        call.principal,
+        operation,
+        raw,
+        endpoint=route_template(request.scope),
+        model=params.model,
+        session=admission_headers.session(request),
+        queue_timeout=admission_headers.queue_timeout(request),
     )
     service = call.resources.generation
     if not params.stream:
@@ -133,7 +140,11 @@ async def _generate(call: HotCall, params: OpenAISamplingParams, operation: Oper
         record = answer.target.record
         if operation == "chat" and record.repair_v1:
             repair_chat_response(answer.result, split_think_tags=record.splits_think_tags)
-        return _json(answer.result, warning_headers(generation_request.warnings))
+        headers = {
+            **(warning_headers(generation_request.warnings) or {}),
+            **answer.served_by_header(),
+        }
+        return _json(answer.result, headers or None)
     generation = await service.stream(generation_request)
     await generation.start()
     return sse_response(

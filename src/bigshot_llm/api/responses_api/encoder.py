@@ -25,7 +25,9 @@ from bigshot_llm.services.generation.events import (
     Done,
     Event,
     Failed,
+    Loading,
     Part,
+    Queued,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
@@ -305,6 +307,10 @@ async def response_events(
         elif isinstance(event, Failed):
             yield builder.fail(event.error)
             return
+        elif isinstance(event, Queued | Loading):
+            # The Responses API has no waiting event: an SSE comment, which its clients skip,
+            # keeps the connection visibly alive while the request waits for a GPU slot.
+            yield b": queued\n\n" if isinstance(event, Queued) else b": loading\n\n"
 
 
 def build_from_completion(

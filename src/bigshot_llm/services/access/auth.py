@@ -57,6 +57,8 @@ class Principal:
     # The user's limits over all their keys (None: the role's default; 0: unlimited).
     user_rate_limit_per_minute: int | None = None
     user_max_streams: int | None = None
+    # The key's class in the GPU queues (interactive | normal | batch); None: the surface's.
+    priority: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -236,6 +238,7 @@ class Authenticator:
             key_id=key.id,
             rate_limit_per_minute=key.rate_limit_per_minute,
             max_streams=key.max_streams,
+            priority=key.priority,
             user_rate_limit_per_minute=user.rate_limit_per_minute,
             user_max_streams=user.max_streams,
         )

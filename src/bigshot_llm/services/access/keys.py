@@ -36,6 +36,7 @@ def key_public(key: ApiKey, user_name: str | None = None) -> KeyPublic:
         revoked_at=key.revoked_at,
         rate_limit_per_minute=key.rate_limit_per_minute,
         max_streams=key.max_streams,
+        priority=key.priority,
     )
 
 
@@ -133,8 +134,9 @@ class KeyService:
     async def update(self, principal: Principal, key_id: str, body: KeyUpdate) -> KeyPublic:
         key = await self._manageable(principal, key_id)
         changes = body.model_dump(exclude_unset=True)
-        if {"rate_limit_per_minute", "max_streams"} & changes.keys() and not principal.is_admin:
-            raise Forbidden("only admins can change a key's limits")
+        admin_only = {"rate_limit_per_minute", "max_streams", "priority"}
+        if admin_only & changes.keys() and not principal.is_admin:
+            raise Forbidden("only admins can change a key's limits or priority")
         before = key_public(key).model_dump()
         for name, value in changes.items():
             if name == "name" and value is None:

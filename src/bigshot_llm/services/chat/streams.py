@@ -44,6 +44,8 @@ from bigshot_llm.services.generation.events import (
     Chunk,
     Done,
     Failed,
+    Loading,
+    Queued,
     ReasoningDelta,
     TextDelta,
     ToolCallAssembler,
@@ -187,6 +189,12 @@ class StreamManager:
                             model=plan.model,
                             target=plan.target,
                             prompt_estimate=plan.fit.prompt_tokens_estimate,
+                            session=(
+                                f"conversation:{req.conversation_id}"
+                                if req.conversation_id
+                                else None
+                            ),
+                            priority="interactive",
                         )
                     ),
                 )
@@ -265,6 +273,9 @@ class StreamManager:
                             elif isinstance(part, ToolCallDelta):
                                 for call in calls.feed(part):
                                     await buffer.append("tool_call", call.payload())
+                    elif isinstance(event, Queued | Loading):
+                        name = "queued" if isinstance(event, Queued) else "loading"
+                        await buffer.append(name, event.payload())
                     elif isinstance(event, Failed):
                         error = event.error
                     elif isinstance(event, Done):

@@ -62,6 +62,8 @@ class ModelCatalog:
         self._known: dict[str, tuple[datetime, float, frozenset[str]]] = {}
         # Load states of the last detailed listing, per provider (None: the kind has none).
         self._states: dict[str, tuple[datetime, float, dict[str, str | None]]] = {}
+        # Loaded instances (with their slots) of the last detailed listing, however old.
+        self._instances: dict[str, tuple[datetime, dict[str, list[dict[str, Any]]]]] = {}
 
     def known_ids(self, record: ProviderRecord) -> frozenset[str] | None:
         """The model ids this process last saw for a provider while fresh, without any I/O.
@@ -79,6 +81,14 @@ class ModelCatalog:
         Metrics label only such models: a user's made-up names must not become labels."""
         known = self._known.get(record.id)
         return known is not None and known[0] == record.updated_at and model in known[2]
+
+    def instances(self, record: ProviderRecord, model: str) -> list[dict[str, Any]] | None:
+        """The loaded instances of `model` in the last detailed listing seen here, without
+        any I/O (None: no detailed listing yet)."""
+        known = self._instances.get(record.id)
+        if known is None or known[0] != record.updated_at:
+            return None
+        return known[1].get(model, [])
 
     async def state_of(self, record: ProviderRecord, provider: Provider, model: str) -> str | None:
         """`loaded`, `not-loaded`, or None when unknown (not listed, or no states): from the
@@ -102,6 +112,8 @@ class ModelCatalog:
             if detailed:
                 states = {str(m["id"]): m.get("state") for m in listing.models}
                 self._states[record.id] = (record.updated_at, expires, states)
+                instances = {str(m["id"]): list(m.get("instances") or ()) for m in listing.models}
+                self._instances[record.id] = (record.updated_at, instances)
         return listing
 
     async def get(

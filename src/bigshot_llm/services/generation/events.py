@@ -5,7 +5,9 @@ A generation yields one `Chunk` per upstream chunk, then exactly one terminal ev
 exact bytes, so `/v1` relays them unchanged, and carries the typed parts it contained, read
 once from the upstream JSON: answer text (`TextDelta`), reasoning (`ReasoningDelta`, from
 `reasoning_content`, `reasoning` or an inline `<think>` block) and tool-call fragments
-(`ToolCallDelta`). The native API, chat streams, compare and later surfaces map parts to
+(`ToolCallDelta`). Before the first chunk a generation may report that it waits: `Queued`
+(its place in the model's queue for a GPU slot) and `Loading` (the gateway loads the model).
+The native API, chat streams, compare and later surfaces map parts to
 their wire format and never parse upstream JSON themselves.
 """
 
@@ -21,7 +23,9 @@ __all__ = [
     "Done",
     "Event",
     "Failed",
+    "Loading",
     "Part",
+    "Queued",
     "ReasoningDelta",
     "TextDelta",
     "ToolCall",
@@ -196,4 +200,29 @@ class Failed:
     error: GatewayError
 
 
-Event = Chunk | Done | Failed
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """The generation waits for a free slot of its model: `position` 1 starts next."""
+
+    position: int
+    estimate_seconds: float
+
+    def payload(self) -> dict[str, Any]:
+        return {"position": self.position, "estimate_seconds": self.estimate_seconds}
+
+
+@dataclass(frozen=True, slots=True)
+class Loading:
+    """The gateway is loading the model (after unloading others, under the exclusive policy).
+
+    `progress` is 0–1 when known, None while a load runs without reporting it."""
+
+    model: str
+    progress: float | None
+    unloaded: tuple[str, ...] = ()
+
+    def payload(self) -> dict[str, Any]:
+        return {"model": self.model, "progress": self.progress, "unloaded": list(self.unloaded)}
+
+
+Event = Chunk | Done | Failed | Queued | Loading

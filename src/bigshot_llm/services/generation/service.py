@@ -13,22 +13,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bigshot_llm.aio import close_iterator
 from bigshot_llm.errors import Conflict, GatewayError
 from bigshot_llm.providers.base import StreamChunk
+from bigshot_llm.providers.pool import PooledProvider
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.access.slots import Slot, StreamSlots
 from bigshot_llm.services.generation import shapes, upstream_fields
 from bigshot_llm.services.generation.adapt import prepare_chat
-from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed
+from bigshot_llm.services.generation.admission import Admission, Pass
+from bigshot_llm.services.generation.capacity import Lane
+from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed, Loading, Queued
 from bigshot_llm.services.generation.extract import ChatExtractor, CompletionExtractor
 from bigshot_llm.services.generation.images import ImageFetcher
+from bigshot_llm.services.generation.model_switch import ModelSwitcher
 from bigshot_llm.services.generation.routing import Router, Target
 from bigshot_llm.services.generation.stats import StreamStats
+from bigshot_llm.services.generation.sticky import client_session, session_key
 from bigshot_llm.services.generation.structured import check_answer, is_strict_schema
 from bigshot_llm.services.providers.lifecycle import may_load, supports_loading
 from bigshot_llm.services.usage.metering import (
@@ -67,6 +73,11 @@ class GenerationRequest:
     model: str | None = None
     target: Target | None = None
     prompt_estimate: int | None = None
+    # Admission: the conversation a request belongs to (sticky routing; derived from the
+    # messages when None), its priority class, and how long it may wait for a GPU slot.
+    session: str | None = None
+    priority: str | None = None  # the surface's class; a key's own class wins
+    queue_timeout: float | None = None
     # What the caller should be told but that did not stop the request (a dropped
     # `reasoning_effort`); surfaces send them as `X-Bigshot-Warning`.
     warnings: list[str] = field(default_factory=list)
@@ -80,6 +91,13 @@ class Answer:
     target: Target
     model: str
     upstream_ms: float | None
+    lane: Lane | None = None  # where admission sent it (None: not admission-controlled)
+
+    def served_by_header(self) -> dict[str, str]:
+        """`X-Bigshot-Served-By: <server> <instance>` when admission chose the lane."""
+        if self.lane is None:
+            return {}
+        return {"X-Bigshot-Served-By": f"{self.lane.server} {self.lane.instance}"}
 
 
 def adapt_token_limit(body: dict[str, Any], kind: str) -> None:
@@ -102,12 +120,16 @@ class GenerationService:
         images: ImageFetcher | None = None,
         *,
         max_choices: int = 1,
+        admission: Admission | None = None,
+        switcher: ModelSwitcher | None = None,
     ) -> None:
         self.router = router
         self.slots = slots
         self.usage = usage
         self.images = images
         self.max_choices = max_choices  # `n` for non-admin keys (BIGSHOT_MAX_CHOICES_USER)
+        self.admission = admission
+        self.switcher = switcher
 
     async def resolve(self, request: GenerationRequest) -> tuple[Target, str]:
         """The provider and the upstream model id for a request."""
@@ -189,33 +211,58 @@ class GenerationService:
             metric_model=model if self.router.catalog.listed(record, model) else "other",
         )
 
+    async def _pass(
+        self, request: GenerationRequest, target: Target, model: str, body: dict[str, Any]
+    ) -> Pass | None:
+        """Admission to the model's GPU slots (None: not controlled); `QueueFull` at once."""
+        if self.admission is None or request.operation == "embeddings":
+            return None
+        return await self.admission.pass_for(
+            target,
+            model,
+            user=request.principal.user_id,
+            priority=request.principal.priority or request.priority or "normal",
+            sessions=tuple(filter(None, (request.session, session_key(body)))),
+            timeout=request.queue_timeout,
+        )
+
     async def call(self, request: GenerationRequest) -> Answer:
         """A one-shot chat, completion or embeddings call, metered."""
         target, model = await self.resolve(request)
+        request.session = request.session or client_session(request.body)
         body = await self._prepared(request, target, model)
-        provider = target.provider
-        if request.operation == "chat":
-            call = provider.chat(body)
-        elif request.operation == "completion":
-            call = provider.complete(body)
-        else:
-            call = provider.embed(body)
-        ticket = self._ticket(request, target, model, streamed=False)
-        if ticket is None:
-            return Answer(await call, target, model, None)
-        result, upstream_ms = await watch_call(ticket, call)
-        return Answer(result, target, model, upstream_ms)
+        admitted = await self._pass(request, target, model, body)
+        try:
+            if self.switcher is not None and request.operation != "embeddings":
+                async for _ in self.switcher.prepare(target, model):
+                    pass  # nobody to tell: a one-shot call just waits for the load
+            lane: Lane | None = None
+            if admitted is not None:
+                async for _ in admitted.wait():
+                    pass  # likewise for the queue: the answer comes when the slot does
+                lane = admitted.lane
+            call = _one_shot(target, request.operation, body, lane)
+            ticket = self._ticket(request, target, model, streamed=False)
+            if ticket is None:
+                return Answer(await call, target, model, None, lane)
+            result, upstream_ms = await watch_call(ticket, call)
+            return Answer(result, target, model, upstream_ms, lane)
+        finally:
+            if admitted is not None:
+                await admitted.release()
 
     async def stream(self, request: GenerationRequest, *, admit: bool = True) -> Generation:
         """A streamed chat or completion, admitted (unless the caller holds the slot itself)
         but not started: iterate it (or `start` it) to call the provider."""
         target, model = await self.resolve(request)
+        request.session = request.session or client_session(request.body)
         # Before the body is adapted: `json_object` may become a (non-strict) schema.
         response_format = request.body.get("response_format")
         body = await self._prepared(request, target, model)
         body["stream"] = True
         # Always ask for usage (our statistics); encoders forward it only if the client asked.
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+        admitted = await self._pass(request, target, model, body)
         slot = await self.slots.acquire(request.principal) if admit else None
         chat = request.operation == "chat"
         known = request.prompt_estimate
@@ -231,15 +278,52 @@ class GenerationService:
                 else lambda: shapes.estimate_prompt_tokens(body)
             ),
         )
-        chunks = (
-            target.provider.stream_chat(body) if chat else target.provider.stream_complete(body)
-        )
         ticket = self._ticket(request, target, model, streamed=True)
-        generation = Generation(target, model, stats, chunks, ticket, self.slots, slot)
+        generation = Generation(
+            target,
+            model,
+            stats,
+            lambda lane: _upstream_stream(target, body, chat, lane),
+            ticket,
+            self.slots,
+            slot,
+        )
+        generation.admitted = admitted
+        if self.switcher is not None:
+            switcher = self.switcher
+            generation.prepare = lambda: switcher.prepare(target, model)
         generation.warnings = request.warnings
         if chat and is_strict_schema(response_format):
             generation.response_format = response_format
         return generation
+
+
+def _upstream_body(body: dict[str, Any], lane: Lane | None) -> dict[str, Any]:
+    """The body for the lane's instance: a duplicate instance (`key:2`) is named itself."""
+    if lane is None or lane.instance == body.get("model"):
+        return body
+    return {**body, "model": lane.instance}
+
+
+def _upstream_stream(
+    target: Target, body: dict[str, Any], chat: bool, lane: Lane | None
+) -> AsyncIterator[StreamChunk]:
+    provider = target.provider
+    body = _upstream_body(body, lane)
+    if lane is not None and lane.member is not None and isinstance(provider, PooledProvider):
+        return provider.stream_on(lane.member, body, chat=chat)
+    return provider.stream_chat(body) if chat else provider.stream_complete(body)
+
+
+def _one_shot(target: Target, operation: Operation, body: dict[str, Any], lane: Lane | None) -> Any:
+    provider = target.provider
+    if operation == "embeddings":
+        return provider.embed(body)
+    body = _upstream_body(body, lane)
+    op = "chat" if operation == "chat" else "complete"
+    if lane is not None and lane.member is not None and isinstance(provider, PooledProvider):
+        return provider.call_on(lane.member, body, op)
+    return provider.chat(body) if operation == "chat" else provider.complete(body)
 
 
 @dataclass(eq=False)
@@ -254,14 +338,19 @@ class Generation:
     target: Target
     model: str
     stats: StreamStats
-    _chunks: AsyncIterator[StreamChunk]
+    _open: Callable[[Lane | None], AsyncIterator[StreamChunk]]
     _ticket: Ticket | None
     _slots: StreamSlots
     _slot: Slot | None
+    # Admission to the GPU slots, and the model load that must come first (exclusive policy).
+    admitted: Pass | None = field(default=None, init=False)
+    prepare: Callable[[], AsyncGenerator[Loading, None]] | None = field(default=None, init=False)
+    _chunks: AsyncIterator[StreamChunk] | None = field(default=None, init=False)
     warnings: list[str] = field(default_factory=list, init=False)
     # A strict `json_schema` the answer is checked against (`parsed`/`parse_error` in done).
     response_format: dict[str, Any] | None = field(default=None, init=False)
     _events: AsyncIterator[Event] | None = field(default=None, init=False)
+    _early: list[Event] = field(default_factory=list, init=False)  # waited past in `start`
     _first: asyncio.Future[Event] | None = field(default=None, init=False)
     _settled: bool = field(default=False, init=False)
 
@@ -272,26 +361,38 @@ class Generation:
         """Call the provider and wait up to `grace` for its first event, so a refused or
         failing upstream is raised here (and answered with a proper status) instead of
         inside a 200 stream. A slow first token (prompt processing, a model load) just lets
-        the stream start; later failures arrive as the terminal event."""
+        the stream start; later failures arrive as the terminal event. `Queued` and
+        `Loading` events within the grace are kept for the relay and waited past, so a
+        queue that refuses quickly (a short deadline) is a 503 too."""
         events = self._events = self._run()
-        first = self._first = asyncio.ensure_future(events.__anext__())
-        try:
-            await asyncio.wait({first}, timeout=grace)
-        except asyncio.CancelledError:
-            await self.aclose()
-            raise
-        if not first.done() or first.cancelled() or first.exception() is not None:
-            return  # still waiting (or nothing to report early): the relay takes it from here
-        event = first.result()
-        if isinstance(event, Failed):
-            await self.aclose()
-            raise event.error
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while True:
+            first = self._first = asyncio.ensure_future(events.__anext__())
+            try:
+                await asyncio.wait({first}, timeout=max(deadline - loop.time(), 0.0))
+            except asyncio.CancelledError:
+                await self.aclose()
+                raise
+            if not first.done() or first.cancelled() or first.exception() is not None:
+                return  # still waiting (or nothing to report early): the relay takes it on
+            event = first.result()
+            if isinstance(event, Failed):
+                await self.aclose()
+                raise event.error
+            if not isinstance(event, Queued | Loading):
+                return
+            self._first = None
+            self._early.append(event)
 
     async def _relay(self) -> AsyncIterator[Event]:
         events = self._events or self._run()
         self._events = events
         first, self._first = self._first, None
+        early, self._early = self._early, []
         try:
+            for event in early:
+                yield event
             if first is not None:
                 try:
                     yield await first
@@ -308,11 +409,38 @@ class Generation:
         events = self._events
         if events is None:  # never started: nothing was sent upstream
             self._settled = True
-            await close_iterator(self._chunks)
             slot, self._slot = self._slot, None
             await self._slots.release(slot)
+            if self.admitted is not None:
+                await self.admitted.release()
             return
         await _abandon(first, events)
+
+    async def _admit(self) -> AsyncGenerator[Queued | Loading, None]:
+        """The model load (exclusive policy) and the wait for a GPU slot, reported."""
+        if self.prepare is not None:
+            async with contextlib.aclosing(self.prepare()) as loads:  # its lock, when closed
+                async for loading in loads:
+                    yield loading
+        admitted = self.admitted
+        if admitted is not None:
+            async with contextlib.aclosing(admitted.wait()) as positions:
+                async for position in positions:
+                    yield Queued(position, admitted.estimate(position))
+
+    def served_by(self) -> dict[str, Any] | None:
+        """Where the generation ran (the `done` event's `served_by`)."""
+        admitted = self.admitted
+        lane = admitted.lane if admitted is not None else None
+        if admitted is None or lane is None:
+            return None
+        waited = admitted.waited
+        return {
+            "provider": self.target.record.name,
+            "server": lane.server,
+            "instance": lane.instance,
+            "queued_ms": None if waited is None else round(waited * 1000, 1),
+        }
 
     async def _run(self) -> AsyncIterator[Event]:
         stats, ticket = self.stats, self._ticket
@@ -320,10 +448,28 @@ class Generation:
         if ticket is not None:
             ticket.recorder.stream_opened()
         try:
+            try:
+                # Closed with the generation: a client that leaves while queued leaves the queue.
+                async with contextlib.aclosing(self._admit()) as waits:
+                    async for waiting in waits:
+                        yield waiting
+            except GatewayError as exc:
+                status = status_of(exc)
+                await self._settle(status)
+                yield Failed(exc)
+                return
+            served_by = self.served_by()
+            lane = self.admitted.lane if self.admitted is not None else None
+            if self.admitted is not None or self.prepare is not None:
+                # Timings measure the upstream; the wait for a slot or a load is `queued_ms`.
+                stats.started = time.perf_counter()
+            self._chunks = self._open(lane)
             async for event in typed_events(self._chunks, stats, self.target.record.name):
                 if isinstance(event, Chunk):
                     yield event
                     continue
+                if isinstance(event, Done) and served_by is not None:
+                    event.extra["served_by"] = served_by
                 if isinstance(event, Done) and self.response_format is not None:
                     event.extra.update(check_answer(stats.text, self.response_format) or {})
                 status = "ok" if isinstance(event, Done) else status_of(event.error)
@@ -339,7 +485,10 @@ class Generation:
         if self._settled:
             return
         self._settled = True
-        await close_iterator(self._chunks)
+        if self._chunks is not None:
+            await close_iterator(self._chunks)
+        if self.admitted is not None:
+            await self.admitted.release()
         ticket = self._ticket
         if ticket is not None:
             ticket.recorder.stream_closed()
@@ -350,7 +499,7 @@ class Generation:
 
 async def typed_events(
     chunks: AsyncIterator[StreamChunk], stats: StreamStats, where: str = "the provider"
-) -> AsyncIterator[Event]:
+) -> AsyncIterator[Chunk | Done | Failed]:
     """Upstream chunks → a `Chunk` each (measured by `stats`), then exactly one `Done` or
     `Failed`; only cancellation propagates."""
     try:

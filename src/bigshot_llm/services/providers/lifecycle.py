@@ -33,6 +33,8 @@ from bigshot_llm.services.providers.servers import sharing
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str, dict[str, Any]], Awaitable[object]]
+PresetLookup = Callable[[Target, str], Awaitable[dict[str, Any]]]
+Loaded = Callable[[Target, str], None]
 
 
 class ModelLoader(Protocol):
@@ -140,29 +142,43 @@ def _loader(target: Target) -> ModelLoader:
 class ModelOps:
     """Load/unload on one provider, then invalidate, audit and notify."""
 
-    def __init__(self, router: Router, session: AsyncSession, notify: Notify | None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        session: AsyncSession,
+        notify: Notify | None,
+        *,
+        presets: PresetLookup | None = None,
+        loaded: Loaded | None = None,
+    ) -> None:
         self.router = router
         self.session = session
         self.notify = notify
+        self.presets = presets  # the model's stored load options, under the call's own
+        self.loaded = loaded  # told of every load (the idle TTL covers gateway-loaded models)
 
     async def load(
-        self, principal: Principal, target: Target, model: str, *, context_length: int | None
+        self, principal: Principal, target: Target, model: str, *, options: dict[str, Any]
     ) -> ModelOpAnswer:
+        """Load with every option LM Studio's load takes: the call's, over the preset's."""
         registry = self.router.registry
         await check_may_manage(principal, target, registry)
         loader = _loader(target)
         unloaded: list[str] = []
         if await exclusive_policy(target.record, registry):
             unloaded = await self._unload_others(target, loader, keep=model)
-        opts: dict[str, Any] = {}
-        if context_length is not None:
-            opts["context_length"] = context_length
+        preset = await self.presets(target, model) if self.presets is not None else {}
+        opts: dict[str, Any] = {**preset, **options}
+        context_length = opts.get("context_length")
         try:
             answer = await loader.load_model(model, **opts)
         finally:
             await self.router.catalog.invalidate(target.record)
+        if self.loaded is not None:
+            self.loaded(target, model)
         instance = answer.get("instance_id")
         load_time = answer.get("load_time_seconds")
+        config = answer.get("load_config")
         result = ModelOpAnswer(
             model=model,
             provider=target.record.summary(),
@@ -170,6 +186,7 @@ class ModelOps:
             instance_ids=[instance] if isinstance(instance, str) else [],
             unloaded=unloaded,
             load_time_seconds=load_time if isinstance(load_time, int | float) else None,
+            load_config=config if isinstance(config, dict) else None,
         )
         await self._record(principal, target, "model.load", result, context_length)
         for other in unloaded:

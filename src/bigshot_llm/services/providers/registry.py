@@ -60,6 +60,14 @@ class ProviderRecord:
     owner_is_admin: bool = False
     split_think_tags: bool | None = None  # None: on for LM Studio, off elsewhere
     repair_v1: bool = False
+    # Admission over a pool: member URL → weight (1 when absent); "preference" fills the
+    # members in order (base_url first) instead of balancing them.
+    pool_weights: tuple[tuple[str, float], ...] = ()  # pairs: the record stays hashable
+    pool_order: str = "balanced"
+
+    def weight_of(self, url: str) -> float:
+        """A pool member's weight in admission (1 unless `pool_weights` names it)."""
+        return dict(self.pool_weights).get(url, 1.0)
 
     @property
     def privileged(self) -> bool:
@@ -103,6 +111,7 @@ class ProviderRecord:
             scope="global" if self.owner_id is None else "user",
             pool_urls=list(self.pool_urls),
             split_think_tags=self.splits_think_tags,
+            pool_weights=dict(self.pool_weights),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -134,7 +143,15 @@ def _decrypted(row: ProviderConfig, box: SecretBox) -> tuple[str | None, str | N
 
 _RECORD_FIELDS = [f.name for f in fields(ProviderRecord)]
 _SPEC_FIELDS = [f.name for f in fields(ProviderSpec) if f.name in _RECORD_FIELDS]
-_COMPUTED = {"provider", "api_key", "has_api_key", "scope", "pool_urls", "split_think_tags"}
+_COMPUTED = {
+    "provider",
+    "api_key",
+    "has_api_key",
+    "scope",
+    "pool_urls",
+    "split_think_tags",
+    "pool_weights",
+}
 _PUBLIC_FIELDS = [
     n for n in ProviderPublic.model_fields if n in _RECORD_FIELDS and n not in _COMPUTED
 ]
@@ -145,6 +162,7 @@ _NOT_COPIED = (
     "secret_error",
     "owner_is_admin",
     "repair_v1",
+    "pool_weights",
 )
 _ROW_FIELDS = [n for n in _RECORD_FIELDS if n not in _NOT_COPIED]
 
@@ -162,6 +180,7 @@ def record_from_row(
         secret_error=secret_error,
         owner_is_admin=owner_role == "admin",
         repair_v1=bool(row.repair_v1),
+        pool_weights=tuple((row.pool_weights or {}).items()),
     )
 
 

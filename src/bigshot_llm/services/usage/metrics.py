@@ -125,6 +125,34 @@ class Metrics:
             registry=reg,
             multiprocess_mode="livesum",
         )
+        self.queue_depth = Gauge(
+            "bigshot_gpu_queue_depth",
+            "Generations waiting for a free slot of their model",
+            ["provider", "model"],
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
+        self.gpu_slots_in_use = Gauge(
+            "bigshot_gpu_slots_in_use",
+            "Generations holding a slot of their model (this process)",
+            ["provider", "model"],
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
+        self.gpu_slots = Gauge(
+            "bigshot_gpu_slots",
+            "Parallel slots of a model over its instances and pool members",
+            ["provider", "model"],
+            registry=reg,
+            multiprocess_mode="livemostrecent",
+        )
+        self.queue_wait = Histogram(
+            "bigshot_gpu_queue_wait_seconds",
+            "Time generations waited for a slot",
+            ["provider", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
         self.cache_hits = Counter("bigshot_model_cache_hits", "Model-list cache hits", registry=reg)
         self.cache_misses = Counter(
             "bigshot_model_cache_misses", "Model-list cache misses", registry=reg
@@ -160,6 +188,15 @@ class Metrics:
             if isinstance(value, Counter | Gauge | Histogram) and value._labelnames:
                 setattr(self, name, LabelCache(value))
         self._dependency_seen: dict[tuple[str, str], int] = {}
+
+    def observe_queue(self, group: Any, waited: float | None) -> None:
+        """A GPU queue changed (admission's `Group`): depth and slots, and a finished wait."""
+        labels = (group.provider, group.model)
+        self.queue_depth.labels(*labels).set(len(group.queue))
+        self.gpu_slots_in_use.labels(*labels).set(group.running)
+        self.gpu_slots.labels(*labels).set(group.slots)
+        if waited is not None:
+            self.queue_wait.labels(*labels).observe(waited)
 
     def sync_cache(self, hits: int, misses: int) -> None:
         """Carry the model catalog's plain counters over (they count in process)."""

@@ -1,13 +1,13 @@
 """stored Responses API answers (`store`, `previous_response_id`).
 
-Revision 0009, after 0008 (2026-12-02).
+Revision 0010, after 0009 (2026-12-02).
 """
 
 import sqlalchemy as sa
 
 from bigshot_llm.migrations.ops import create_table, drop_table, name, owner, when
 
-revision, down_revision, branch_labels, depends_on = "0009", "0008", None, None
+revision, down_revision, branch_labels, depends_on = "0010", "0009", None, None
 
 
 def upgrade() -> None:

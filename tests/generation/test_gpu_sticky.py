@@ -1,0 +1,187 @@
+"""Sticky routing over a pool of two simulators: a conversation's turns go back to the member
+that served it (its prompt cache), new conversations spread, and a conversation moves only
+when its member is down."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bigshot_llm.sim.testing import running_sim
+from tests.conftest import ADMIN_KEY, auth
+from tests.generation.test_gpu_admission import (
+    CHAT,
+    DEADLINE,
+    MODEL,
+    gateway_for,
+    stream_events,
+    wait_until,
+)
+from tests.support.servers import ThreadedServer
+
+ADMIN = auth(ADMIN_KEY)
+
+
+@pytest.fixture
+def second_sim() -> Iterator[Any]:
+    with running_sim(seed="second") as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, sim: Any, second_sim: Any) -> Iterator[ThreadedServer]:
+    hosts = ",".join(f"127.0.0.1:{s.port}" for s in (sim, second_sim))
+    with gateway_for(tmp_path, sim, allowed_upstream_hosts=hosts) as server:
+        yield server
+
+
+async def make_pool(client: httpx.AsyncClient, sim: Any, second_sim: Any, **extra: Any) -> str:
+    created = await client.post(
+        "/api/v1/llm-providers",
+        json={"name": "pool", "base_url": sim.url, "pool_urls": [second_sim.url], **extra},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    provider_id = str(created.json()["data"]["id"])
+    listed = await client.get(
+        "/api/v1/llm-providers/models",
+        params={"provider": provider_id, "detailed": "true", "refresh": "true"},
+        headers=ADMIN,
+    )
+    assert listed.status_code == 200, listed.text
+    return provider_id
+
+
+def turn(conversation: str, n: int) -> list[dict[str, str]]:
+    """Turn `n` of a conversation: the same system prompt and first user turn every time."""
+    messages = [
+        {"role": "system", "content": f"you are helper {conversation}"},
+        {"role": "user", "content": f"{conversation}-turn-1"},
+    ]
+    for k in range(2, n + 1):
+        messages += [
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": f"{conversation}-turn-{k}"},
+        ]
+    return messages
+
+
+def served_on(member: Any, conversation: str) -> int:
+    return sum(1 for tag in member.state.served if tag.startswith(f"{conversation}-"))
+
+
+async def test_a_conversations_turns_stay_on_one_pool_member(
+    gateway: ThreadedServer, sim: Any, second_sim: Any
+) -> None:
+    conversations = [f"c{i}" for i in range(4)]
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        pool = await make_pool(client, sim, second_sim)
+        for n in (1, 2, 3):
+            for conversation in conversations:
+                body = {"provider": pool, "model": MODEL, "messages": turn(conversation, n)}
+                answer = await client.post(CHAT, json=body, headers=ADMIN)
+                assert answer.status_code == 200, answer.text
+        # /v1 with `prompt_cache_key`: the key decides, whatever the messages say.
+        for n in range(3):
+            answer = await client.post(
+                "/v1/chat/completions",
+                json={
+                    "model": f"pool/{MODEL}",
+                    "messages": [{"role": "user", "content": f"keyed-{n}"}],
+                    "prompt_cache_key": "my-session",
+                },
+                headers=ADMIN,
+            )
+            assert answer.status_code == 200, answer.text
+    for conversation in conversations:
+        counts = (served_on(sim, conversation), served_on(second_sim, conversation))
+        assert sorted(counts) == [0, 3], (conversation, counts)
+    # New conversations spread over both members (they are not all on the first).
+    assert all(any(served_on(m, c) for c in conversations) for m in (sim, second_sim))
+    keyed = [tag for m in (sim, second_sim) for tag in m.state.served if tag.startswith("keyed")]
+    assert sorted(keyed) == ["keyed-0", "keyed-1", "keyed-2"]
+    assert served_on(sim, "keyed") in (0, 3)  # all three on one member
+
+
+async def test_a_conversation_moves_only_when_its_member_is_down(
+    gateway: ThreadedServer, sim: Any, second_sim: Any
+) -> None:
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        pool = await make_pool(client, sim, second_sim)
+
+        async def say(n: int) -> httpx.Response:
+            body = {"provider": pool, "model": MODEL, "messages": turn("m", n), "stream": False}
+            answer = await client.post(CHAT, json=body, headers=ADMIN)
+            assert answer.status_code == 200, answer.text
+            return answer
+
+        await say(1)
+        home, other = (sim, second_sim) if served_on(sim, "m") else (second_sim, sim)
+        second = await say(2)
+        assert served_on(home, "m") == 2
+        assert second.headers["X-Bigshot-Served-By"] == f"{home.url} {MODEL}"
+        home.stop()
+        try:
+            await say(3)  # the pool fails over before the first byte, then the turn sticks
+            fourth = await say(4)
+        finally:
+            home.start()
+    assert served_on(other, "m") == 2
+    assert fourth.headers["X-Bigshot-Served-By"] == f"{other.url} {MODEL}"
+
+
+async def test_preference_order_fills_the_first_member_first(
+    gateway: ThreadedServer, sim: Any, second_sim: Any
+) -> None:
+    """ "The fast box when it has room, else the always-on one": one slot each."""
+    for member in (sim, second_sim):
+        member.state.parallel = 1
+    sim.state.paused = second_sim.state.paused = True
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        pool = await make_pool(client, sim, second_sim, pool_order="preference")
+        first = asyncio.create_task(stream_events(client, ADMIN, "p1", provider=pool))
+        await wait_until(lambda: sim.state.generating == 1, "the first on the first member")
+        second = asyncio.create_task(stream_events(client, ADMIN, "p2", provider=pool))
+        await wait_until(lambda: second_sim.state.generating == 1, "the second on the other")
+        sim.state.paused = second_sim.state.paused = False
+        await asyncio.wait_for(asyncio.gather(first, second), DEADLINE)
+        for n in range(3):  # one at a time: always the preferred member
+            body = {
+                "provider": pool,
+                "model": MODEL,
+                "messages": [{"role": "user", "content": f"s{n}"}],
+            }
+            assert (await client.post(CHAT, json=body, headers=ADMIN)).status_code == 200
+    assert sim.state.served == ["p1", "s0", "s1", "s2"] and second_sim.state.served == ["p2"]
+
+
+async def test_weights_share_a_pool_by_their_ratio(
+    gateway: ThreadedServer, sim: Any, second_sim: Any
+) -> None:
+    sim.state.paused = second_sim.state.paused = True  # 4 slots each
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        pool = await make_pool(
+            client, sim, second_sim, pool_weights={sim.url: 3, second_sim.url: 1}
+        )
+        shown = (await client.get(f"/api/v1/llm-providers/{pool}", headers=ADMIN)).json()
+        assert shown["data"]["pool_weights"] == {sim.url: 3.0, second_sim.url: 1.0}
+        bad = await client.patch(
+            f"/api/v1/llm-providers/{pool}", json={"pool_weights": {sim.url: 0}}, headers=ADMIN
+        )
+        assert bad.status_code == 422 and "pool_weights" in bad.text
+        tasks = [
+            asyncio.create_task(stream_events(client, ADMIN, f"w{n}", provider=pool))
+            for n in range(4)
+        ]
+        await wait_until(
+            lambda: sim.state.generating + second_sim.state.generating == 4, "all four to run"
+        )
+        running = (sim.state.generating, second_sim.state.generating)
+        sim.state.paused = second_sim.state.paused = False
+        await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
+    assert running == (3, 1)
