@@ -37,6 +37,7 @@ class StreamHandle:
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     remote: bool = False  # owned by another replica: read and stop only
     warnings: list[str] = field(default_factory=list)  # what the request was told
+    continues: str | None = None  # the answer this stream goes on writing (continue)
 
     @property
     def id(self) -> str:
