@@ -18,6 +18,12 @@ export function fromServer(m: ConversationMessage): UiMessage {
     id: m.id,
     role: m.role,
     content: m.content,
+    reasoning: m.reasoning ?? null,
+    toolCalls: m.tool_calls ?? null,
+    toolCallId: m.tool_call_id ?? null,
+    images: (m.parts ?? []).flatMap((p) => (p.type === "image_url" ? [p.image_url.url] : [])),
+    parentId: m.parent_id ?? null,
+    siblings: m.siblings ?? [m.id],
     status: m.status,
     model: m.model,
     stats: m.stats,
@@ -33,9 +39,12 @@ export function fromServer(m: ConversationMessage): UiMessage {
 export function fromStream(s: LiveStream): UiMessage {
   const status = isActive(s) ? "streaming" : s.phase === "done" ? "complete" : s.phase === "stopped" ? "cancelled" : "error";
   return {
-    id: `live-${s.key}`,
+    id: s.continues ?? `live-${s.key}`,
     role: "assistant",
-    content: s.text,
+    content: (s.prefix ?? "") + s.text,
+    reasoning: s.reasoning || null,
+    toolCalls: s.toolCalls.length ? s.toolCalls : null,
+    live: true,
     status,
     model: s.done?.model ?? s.model,
     stats: s.done?.stats ?? null,
@@ -54,8 +63,10 @@ export function answerStored(stream: LiveStream, server: ConversationMessage[] |
   if (isActive(stream) || stream.finishedAt == null || !server) return false;
   const id = stream.done?.message_id;
   // The server stores the answer before it sends the final event: a list *requested* after
-  // that event has it (one requested before may answer later and still lack it).
-  return requestedAt > stream.finishedAt || (!!id && server.some((m) => m.id === id));
+  // that event has it (one requested before may answer later and still lack it). A continued
+  // answer was there all along: only a newer list has its new text.
+  if (requestedAt > stream.finishedAt) return true;
+  return !stream.continues && !!id && server.some((m) => m.id === id);
 }
 
 export function buildMessages(
@@ -63,11 +74,27 @@ export function buildMessages(
   requestedAt: number,
   live: LiveStream | undefined,
 ): UiMessage[] {
-  const list = (server ?? []).filter((m) => m.role !== "system").map(fromServer);
+  let list = (server ?? []).filter((m) => m.role !== "system").map(fromServer);
   if (!live || answerStored(live, server, requestedAt)) return list;
+  // A regenerated, edited or continued turn replaces what followed its place.
+  const cut = live.continues
+    ? list.findIndex((m) => m.id === live.continues)
+    : live.after === null
+      ? 0
+      : live.after !== undefined
+        ? list.findIndex((m) => m.id === live.after) + 1 || -1
+        : -1;
+  if (cut >= 0) list = list.slice(0, cut);
   const ids = new Set(list.map((m) => m.id));
-  if (live.userText != null && !(live.userMessageId && ids.has(live.userMessageId)))
-    list.push({ id: `user-${live.key}`, role: "user", content: live.userText, status: "complete" });
+  const asked = live.userText != null || live.userImages.length > 0;
+  if (asked && !(live.userMessageId && ids.has(live.userMessageId)))
+    list.push({
+      id: `user-${live.key}`,
+      role: "user",
+      content: live.userText ?? "",
+      images: live.userImages,
+      status: "complete",
+    });
   list.push(fromStream(live));
   return list;
 }
