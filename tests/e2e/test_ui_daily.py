@@ -154,6 +154,7 @@ def test_edit_a_sent_message_and_resend_as_a_branch(
 def test_continue_an_answer_cut_at_max_tokens(
     page: Any, gateway: ThreadedServer, sim: Any, user_key: str
 ) -> None:
+    sim.state.token_delay = 0  # nothing here watches tokens arrive
     sign_in(page, gateway, user_key)
     page.click("button[aria-label=Settings]")
     page.fill("#max-tokens-number", "8")  # the simulator answers 24 tokens: this cuts it
@@ -214,6 +215,7 @@ def _thinking(page: Any, gateway: ThreadedServer, user_key: str) -> None:
 def test_attach_images_by_picking_pasting_and_dropping(
     page: Any, gateway: ThreadedServer, sim: Any, user_key: str, tmp_path: Path, api: httpx.Client
 ) -> None:
+    sim.state.token_delay = 0
     with loaded(sim, api, "gemma-3-4b-it"):
         _images(page, gateway, user_key, tmp_path)
 
@@ -281,6 +283,7 @@ WEATHER = {
 def test_tool_calls_and_results_are_shown(
     page: Any, gateway: ThreadedServer, sim: Any, user_key: str
 ) -> None:
+    sim.state.token_delay = 0  # nothing here watches tokens arrive
     made = chat_through_api(
         gateway, user_key, message="Weather in Oslo? Use get_weather", tools=[WEATHER]
     )
@@ -334,6 +337,7 @@ def test_search_across_history(
 def test_export_as_json_then_import_it_and_bad_files_are_refused(
     page: Any, gateway: ThreadedServer, sim: Any, user_key: str, tmp_path: Path
 ) -> None:
+    sim.state.token_delay = 0  # nothing here watches tokens arrive
     sign_in(page, gateway, user_key)
     send(page, "Remember the green gate")
     expect(page.locator(DONE)).to_have_count(1)
@@ -417,6 +421,7 @@ def test_per_chat_parameters_and_saved_presets(
 def test_delete_a_message_and_see_why_each_answer_ended(
     page: Any, gateway: ThreadedServer, sim: Any, user_key: str
 ) -> None:
+    sim.state.token_delay = 0  # nothing here watches tokens arrive
     sign_in(page, gateway, user_key)
     send(page, "First question")
     expect(page.locator(DONE)).to_have_count(1)
