@@ -57,6 +57,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/conversations/{conversation_id}"): "user",
     ("DELETE", "/api/v1/conversations/{conversation_id}"): "user",
     ("GET", "/api/v1/conversations/{conversation_id}/messages"): "user",
+    ("GET", "/api/v1/conversations/search"): "user",
+    ("POST", "/api/v1/conversations/import"): "user",
+    ("GET", "/api/v1/conversations/{conversation_id}/export"): "user",
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/{message_id}/select"): "user",
+    ("DELETE", "/api/v1/conversations/{conversation_id}/messages/{message_id}"): "user",
     ("POST", "/api/v1/chat/streams"): "user",
     ("GET", "/api/v1/chat/streams/{stream_id}"): "user",
     ("DELETE", "/api/v1/chat/streams/{stream_id}"): "user",
@@ -76,7 +81,14 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): "admin",
     ("POST", "/api/v1/webhooks/{webhook_id}/test"): "admin",
 }
-OBJECT_PARAMS = ("provider_id", "key_id", "conversation_id", "stream_id", "model_id")
+OBJECT_PARAMS = (
+    "provider_id",
+    "key_id",
+    "conversation_id",
+    "stream_id",
+    "model_id",
+    "message_id",
+)
 
 
 def api_routes(app: Any) -> list[tuple[str, str]]:
@@ -139,6 +151,7 @@ async def alices_objects(client: httpx.AsyncClient, sim: Any, user_headers: dict
         "conversation_id": data["conversation_id"],
         "stream_id": data["stream_id"],
         "model_id": "alice-lms/qwen2.5-7b-instruct",
+        "message_id": data["user_message_id"],
     }
 
 
@@ -167,7 +180,7 @@ async def test_another_users_objects_are_404(
                 continue
             assert "hello" not in response.text
         checked += 1
-    assert checked >= 12
+    assert checked >= 15
     # and alice still has all of it
     own = await client.get(
         f"/api/v1/conversations/{alices_objects['conversation_id']}", headers=user_headers
