@@ -93,6 +93,7 @@ async def test_continue_an_answer_cut_at_max_tokens(
         client, user_headers, conversation_id=conv, continue_message_id=answer, max_tokens=50
     )
     assert more["done"]["message_id"] == answer
+    assert more["continues_message_id"] == answer  # so a reloaded page grows it in place
     sent = sim.state.last_request_body["messages"]
     assert sent[-1] == {"role": "assistant", "content": start}  # the model goes on from it
     shown = await messages_of(client, conv, user_headers)

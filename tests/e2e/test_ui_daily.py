@@ -167,12 +167,20 @@ def test_continue_an_answer_cut_at_max_tokens(
 
     page.click("button[aria-label=Settings]")  # this chat's own settings now
     expect(page.locator("#settings-title")).to_have_text("This chat's settings")
-    page.fill("#max-tokens-number", "200")
+    page.fill("#max-tokens-number", "400")
     page.keyboard.press("Tab")
     expect(page.get_by_test_id("settings-sync")).to_have_text("Saved with this chat")
     page.click("button[aria-label=Settings]")
+    sim.state.token_delay = 0.02  # slow enough to reload while it writes
+    sim.state.tokens = 300
     answer.get_by_role("button", name="Continue").click()
-    expect(answer.get_by_test_id("stop-reason")).to_have_text("Finished")
+    page.wait_for_selector(f"{ASSISTANT}[data-status=streaming]")
+    page.reload()  # mid-answer: the page reattaches and grows the same answer
+    page.wait_for_selector(f"{ASSISTANT} .markdown")
+    expect(page.locator(ASSISTANT)).to_have_count(1)  # not the stored part and the rest apart
+    assert page.locator(f"{ASSISTANT} .markdown").inner_text().startswith(cut.rstrip()[:40])
+    expect(answer.get_by_test_id("stop-reason")).to_have_text("Finished", timeout=20000)
+    expect(page.locator(ASSISTANT)).to_have_count(1)
     expect(page.locator(ASSISTANT)).to_have_count(1)  # the same answer, grown
     grown = answer.locator(".markdown").inner_text()
     assert grown.startswith(cut.rstrip()) and len(grown) > len(cut)

@@ -3327,6 +3327,11 @@ export interface components {
         /** StreamCreated */
         StreamCreated: {
             context: components["schemas"]["ContextReport"];
+            /**
+             * Continues Message Id
+             * @description the answer this stream goes on writing (its text follows it)
+             */
+            continues_message_id?: string | null;
             /** Conversation Id */
             conversation_id: string;
             /**
@@ -3360,6 +3365,11 @@ export interface components {
         /** StreamPublic */
         StreamPublic: {
             context: components["schemas"]["ContextReport"];
+            /**
+             * Continues Message Id
+             * @description the answer this stream goes on writing (its text follows it)
+             */
+            continues_message_id?: string | null;
             /** Conversation Id */
             conversation_id: string;
             /** Last Event Id */

@@ -219,6 +219,9 @@ class StreamPublic(BaseModel):
     subscribers: int
     context: ContextReport
     user_message_id: str | None = None
+    continues_message_id: str | None = Field(
+        default=None, description="the answer this stream goes on writing (its text follows it)"
+    )
 
 
 class StreamCreated(StreamPublic):

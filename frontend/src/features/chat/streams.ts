@@ -23,6 +23,7 @@ import type {
   StreamCreate,
   StreamCreated,
   StreamErrorEvent,
+  StreamPublic,
   ToolCall,
   ToolCallEvent,
 } from "../../api/types";
@@ -227,6 +228,13 @@ export class StreamRegistry {
       finishedAt: null,
     });
     this.follow(stream.key, streamId, "0");
+    // A stream that continues an answer grows that answer in place (after a reload too).
+    this.client.get<StreamPublic>(`/api/v1/chat/streams/${encodeURIComponent(streamId)}`).then(
+      (info) => {
+        if (info.continues_message_id) this.set(stream.key, { continues: info.continues_message_id });
+      },
+      () => undefined, // the events say how it ends
+    );
     return stream;
   }
 

@@ -38,13 +38,16 @@ export function fromServer(m: ConversationMessage): UiMessage {
 
 export function fromStream(s: LiveStream): UiMessage {
   const status = isActive(s) ? "streaming" : s.phase === "done" ? "complete" : s.phase === "stopped" ? "cancelled" : "error";
+  // Finished and stored: its own id, so its actions work before the list is fetched again.
+  const storedId = s.continues ?? (isActive(s) ? null : (s.done?.message_id ?? null));
   return {
-    id: s.continues ?? `live-${s.key}`,
+    id: storedId ?? `live-${s.key}`,
     role: "assistant",
     content: (s.prefix ?? "") + s.text,
     reasoning: s.reasoning || null,
     toolCalls: s.toolCalls.length ? s.toolCalls : null,
-    live: true,
+    live: isActive(s) || !storedId,
+    parentId: s.after !== undefined ? s.after : s.userMessageId,
     status,
     model: s.done?.model ?? s.model,
     stats: s.done?.stats ?? null,
@@ -84,6 +87,8 @@ export function buildMessages(
       : live.after !== undefined
         ? list.findIndex((m) => m.id === live.after) + 1 || -1
         : -1;
+  // A continued answer shows its stored text, then what the stream adds.
+  const continued = live.continues && cut >= 0 ? list[cut] : undefined;
   if (cut >= 0) list = list.slice(0, cut);
   const ids = new Set(list.map((m) => m.id));
   const asked = live.userText != null || live.userImages.length > 0;
@@ -95,7 +100,7 @@ export function buildMessages(
       images: live.userImages,
       status: "complete",
     });
-  list.push(fromStream(live));
+  list.push(fromStream(continued ? { ...live, prefix: continued.content } : live));
   return list;
 }
 

@@ -52,6 +52,13 @@ describe("the conversation as shown", () => {
     expect(buildMessages(after, 1001, stream).map((m) => m.id)).toEqual(["u1", "a1"]);
   });
 
+  it("a finished answer has its stored id (its actions work) before the list has it", () => {
+    const [, answer] = buildMessages([stored("u1", "user", "question")], 900, stream);
+    expect(answer).toMatchObject({ id: "a1", live: false, parentId: "u1", status: "complete" });
+    const running = buildMessages([stored("u1", "user", "question")], 5, { ...stream, phase: "streaming", finishedAt: null, done: null });
+    expect(running[1]).toMatchObject({ id: "live-stream-1", live: true });
+  });
+
   it("recognises the answer by its id even in an older list", () => {
     const list = [stored("u1", "user", "question"), stored("a1", "assistant", "answer")];
     expect(answerStored(stream, list, 10)).toBe(true);

@@ -58,4 +58,5 @@ class StreamHandle:
             subscribers=self.buffer.subscribers,
             context=ContextReport(**self.context),
             user_message_id=self.user_message_id,
+            continues_message_id=meta.continues_message_id,
         )

@@ -229,6 +229,7 @@ class StreamManager:
             context=turn.fit.report(),
             user_message_id=turn.user_message_id,
             key_id=principal.key_id,
+            continues_message_id=turn.continues,
         )
         handle = StreamHandle(
             self._buffer_factory(meta), generation.stats, turn.fit.report(), turn.user_message_id
