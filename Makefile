@@ -58,16 +58,24 @@ run: install ui
 
 # Everything once on SQLite (tests/scale always uses Postgres + Redis); then the
 # database-heavy tests run a SECOND time, each on a fresh Postgres database (--db=postgres):
-# tests/api, tests/conversations, tests/security, tests/usage and tests/test_bootstrap_and_cli.py
+# tests/api, tests/conversations, tests/security, tests/usage, tests/test_bootstrap_and_cli.py and
+# tests/db/test_migrations.py
 # (PG_TESTS). The simulator, provider, relay and UI tests barely touch the database: once only.
 # BIGSHOT_REQUIRE_SERVICES=1 turns "Postgres/Redis not running" from a skip into a failure.
-PG_TESTS ?= tests/api tests/conversations tests/security tests/usage tests/test_bootstrap_and_cli.py
+# Test files run on TEST_WORKERS processes (pytest-xdist, one file per worker at a time, so a
+# module's simulator, gateway and browser are started once): most tests wait on sockets and
+# timers, not the CPU, so four workers finish in well under half the time on two cores.
+# TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 4
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+PG_TESTS ?= tests/api tests/conversations tests/security tests/usage tests/test_bootstrap_and_cli.py \
+	tests/db/test_migrations.py
 test: install ui-test ui
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src/bigshot_llm
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q $(PYTEST_ARGS)
-	$(PY) -m pytest -q --db=postgres $(PG_TESTS) $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(XDIST) --db=postgres $(PG_TESTS) $(PYTEST_ARGS)
 
 # The simulator on :1234 (LM Studio's port) and the gateway pointed at it.
 demo: install ui

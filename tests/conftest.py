@@ -24,6 +24,18 @@ from tests.support.services import temporary_postgres_database
 ADMIN_KEY = "bsk_test-admin-key-0123456789abcdefghijklmnopqrstuv"
 
 
+TEST_DEPENDENCY_TIMEOUTS: dict[str, float] = {
+    "db_connect_timeout": 30.0,
+    "db_statement_timeout": 60.0,
+    "db_pool_timeout": 30.0,
+    "redis_socket_timeout": 10.0,
+}
+# What a gateway runs with when nobody sets them (the outage tests use these).
+DEFAULT_DEPENDENCY_TIMEOUTS: dict[str, float] = {
+    name: Settings.model_fields[name].default for name in TEST_DEPENDENCY_TIMEOUTS
+}
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
@@ -32,6 +44,10 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "lmstudio_api_base": "http://127.0.0.1:9/v1",  # discard port: nothing listens
         "retry_attempts": 0,
         "shutdown_grace_seconds": 0,  # closing a test app cancels its streams at once
+        # The production bounds (a few seconds, 300 ms for Redis) are for a healthy server; a
+        # test machine running other suites can take longer than that for a healthy answer.
+        # The outage tests (tests/reliability) put the defaults back to test them.
+        **TEST_DEPENDENCY_TIMEOUTS,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

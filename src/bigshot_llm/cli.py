@@ -48,18 +48,26 @@ async def _startup_lock(engine: Any, postgres: bool) -> AsyncIterator[None]:
             await conn.commit()
 
 
-async def _prepare(settings: Settings) -> None:
-    """Migrate (unless BIGSHOT_AUTO_MIGRATE=false) and run first-start set-up once, before any
-    worker starts; replicas starting together on Postgres take turns."""
-    from bigshot_llm.lifespan import build_core, prepare_core
+@asynccontextmanager
+async def _core(settings: Settings) -> AsyncIterator[Any]:
+    """The database, secrets and provider registry a command needs (no HTTP app), closed after."""
+    from bigshot_llm.lifespan import build_core
 
     core = build_core(settings)
     try:
-        async with _startup_lock(core.engine, not settings.is_sqlite):
-            await prepare_core(core)
+        yield core
     finally:
         await core.registry.aclose()
         await core.engine.dispose()
+
+
+async def _prepare(settings: Settings) -> None:
+    """Migrate (unless BIGSHOT_AUTO_MIGRATE=false) and run first-start set-up once, before any
+    worker starts; replicas starting together on Postgres take turns."""
+    from bigshot_llm.lifespan import prepare_core
+
+    async with _core(settings) as core, _startup_lock(core.engine, not settings.is_sqlite):
+        await prepare_core(core)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -155,50 +163,38 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    from bigshot_llm.lifespan import build_core
     from bigshot_llm.services.access import audit
     from bigshot_llm.services.access.auth import create_key, ensure_user
 
     settings = _settings()
 
     async def run() -> str:
-        state = build_core(settings)
-        try:
-            async with state.sessions() as session:
-                user = await ensure_user(session, args.user or args.name, args.role)
-                if user.role != args.role:
-                    raise SystemExit(f"user '{user.name}' exists with role '{user.role}'")
-                key, clear = await create_key(session, user, args.name)
-                audit.record(
-                    session, None, "key.create", "api_key", key.id, after={"name": key.name}
-                )
-                await session.commit()
-                return clear
-        finally:
-            await state.engine.dispose()
+        async with _core(settings) as core, core.sessions() as session:
+            user = await ensure_user(session, args.user or args.name, args.role)
+            if user.role != args.role:
+                raise SystemExit(f"user '{user.name}' exists with role '{user.role}'")
+            key, clear = await create_key(session, user, args.name)
+            audit.record(session, None, "key.create", "api_key", key.id, after={"name": key.name})
+            await session.commit()
+            return clear
 
     print(asyncio.run(run()))
     return 0
 
 
 def cmd_providers_list(_: argparse.Namespace) -> int:
-    from bigshot_llm.lifespan import build_core
-
     settings = _settings()
 
     async def run() -> None:
-        state = build_core(settings)
-        try:
-            await state.registry.reload()
-            active = state.registry.selection("global")
-            for record in state.registry.all_records():
+        async with _core(settings) as core:
+            await core.registry.reload()
+            active = core.registry.selection("global")
+            for record in core.registry.all_records():
                 mark = "*" if record.id == active else " "
                 owner = "global" if record.owner_id is None else f"user:{record.owner_id}"
                 print(
                     f"{mark} {record.id}  {record.name}  {record.kind}  {record.base_url}  {owner}"
                 )
-        finally:
-            await state.engine.dispose()
 
     asyncio.run(run())
     return 0

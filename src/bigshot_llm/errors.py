@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+_INVALID = "invalid_request_error"  # OpenAI's error type for what the client got wrong
+
 
 class GatewayError(Exception):
     """Base of every error the gateway reports to a client."""
@@ -56,6 +58,23 @@ class GatewayError(Exception):
         if status_code is not None:
             self.status_code = status_code  # type: ignore[misc]
 
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        openai_type: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`class NotFound(GatewayError, status=404, code="not_found")`: one line an error."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
+        if openai_type is not None:
+            cls.openai_type = openai_type
+
     def to_dict(self) -> dict[str, Any]:
         """The ``error`` object of the envelope."""
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -64,113 +83,73 @@ class GatewayError(Exception):
         return body
 
 
-class BadRequest(GatewayError):
-    status_code = 400
-    code = "bad_request"
-    openai_type = "invalid_request_error"
+class BadRequest(GatewayError, status=400, code="bad_request", openai_type=_INVALID): ...
 
 
-class ContextLengthExceeded(BadRequest):
-    code = "context_length_exceeded"
+class ContextLengthExceeded(BadRequest, code="context_length_exceeded"): ...
 
 
-class Unauthorized(GatewayError):
-    status_code = 401
-    code = "unauthorized"
-    openai_type = "authentication_error"
+class Unauthorized(
+    GatewayError, status=401, code="unauthorized", openai_type="authentication_error"
+): ...
 
 
-class Forbidden(GatewayError):
-    status_code = 403
-    code = "forbidden"
-    openai_type = "permission_error"
+class Forbidden(GatewayError, status=403, code="forbidden", openai_type="permission_error"): ...
 
 
-class NotFound(GatewayError):
-    status_code = 404
-    code = "not_found"
-    openai_type = "invalid_request_error"
+class NotFound(GatewayError, status=404, code="not_found", openai_type=_INVALID): ...
 
 
-class ModelNotFound(NotFound):
-    code = "model_not_found"
+class ModelNotFound(NotFound, code="model_not_found"): ...
 
 
-class Conflict(GatewayError):
-    status_code = 409
-    code = "conflict"
-    openai_type = "invalid_request_error"
+class Conflict(GatewayError, status=409, code="conflict", openai_type=_INVALID): ...
 
 
-class RequestTimeout(GatewayError):
+class RequestTimeout(GatewayError, status=408, code="request_timeout", openai_type=_INVALID):
     """The client took too long to send its request (headers or body)."""
 
-    status_code = 408
-    code = "request_timeout"
-    openai_type = "invalid_request_error"
+
+class PayloadTooLarge(GatewayError, status=413, code="payload_too_large", openai_type=_INVALID): ...
 
 
-class PayloadTooLarge(GatewayError):
-    status_code = 413
-    code = "payload_too_large"
-    openai_type = "invalid_request_error"
+class UnsupportedMediaType(
+    GatewayError, status=415, code="unsupported_media_type", openai_type=_INVALID
+): ...
 
 
-class UnsupportedMediaType(GatewayError):
-    status_code = 415
-    code = "unsupported_media_type"
-    openai_type = "invalid_request_error"
+class RequestValidationFailed(
+    GatewayError, status=422, code="validation_error", openai_type=_INVALID
+): ...
 
 
-class RequestValidationFailed(GatewayError):
-    status_code = 422
-    code = "validation_error"
-    openai_type = "invalid_request_error"
+class RateLimited(
+    GatewayError, status=429, code="rate_limited", openai_type="rate_limit_error"
+): ...
 
 
-class RateLimited(GatewayError):
-    status_code = 429
-    code = "rate_limited"
-    openai_type = "rate_limit_error"
+class ServiceUnavailable(GatewayError, status=503, code="service_unavailable"): ...
 
 
-class ServiceUnavailable(GatewayError):
-    status_code = 503
-    code = "service_unavailable"
-
-
-class UpstreamError(GatewayError):
+class UpstreamError(GatewayError, status=502, code="bad_upstream_response"):
     """The provider answered something we cannot use."""
 
-    status_code = 502
-    code = "bad_upstream_response"
 
-
-class UpstreamRejected(UpstreamError):
+class UpstreamRejected(UpstreamError, status=400, code="upstream_error", openai_type=_INVALID):
     """The provider refused the request with a 4xx; the status is kept."""
 
-    status_code = 400
-    code = "upstream_error"
-    openai_type = "invalid_request_error"
+
+class ProviderUnavailable(UpstreamError, status=503, code="provider_unavailable"): ...
 
 
-class ProviderUnavailable(UpstreamError):
-    status_code = 503
-    code = "provider_unavailable"
-
-
-class ProviderBusy(UpstreamError):
+class ProviderBusy(UpstreamError, status=503, code="provider_busy"):
     """Every connection the provider may use is busy and none came free in time.
 
     Not a `ProviderUnavailable`: the provider is up (a pool must not mark it down), only
     saturated by this gateway's own requests.
     """
 
-    status_code = 503
-    code = "provider_busy"
 
-
-class ProviderTimeout(UpstreamError):
-    status_code = 504
-    code = "provider_timeout"
-    openai_type = "timeout"
+class ProviderTimeout(
+    UpstreamError, status=504, code="provider_timeout", openai_type="timeout"
+): ...

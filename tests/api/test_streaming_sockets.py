@@ -50,8 +50,11 @@ async def test_each_delta_arrives_as_it_is_produced(gateway: ThreadedServer, sim
                     arrivals.append(at)
     assert len(arrivals) == 6
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
-    # Produced every 200 ms: relayed one by one, each gap stays near 200 ms (no bunching).
-    assert all(0.15 <= gap <= 0.25 for gap in gaps), gaps
+    # Produced every 200 ms and relayed one by one: spread over the upstream's second, not
+    # bunched at the end. (A busy machine may deliver a late delta with the next one, so the
+    # spread is judged, not every gap.)
+    assert arrivals[-1] - arrivals[0] >= 0.5 * 5 * 0.2, gaps
+    assert sum(gap >= 0.1 for gap in gaps) >= 3, gaps
 
 
 async def test_client_disconnect_cancels_the_upstream_stream(

@@ -111,8 +111,12 @@ def test_chunks_arrive_as_they_are_produced(gw: OpenAI, sim: Any) -> None:
     for chunk in gw.chat.completions.create(model=CHAT_MODEL, messages=MESSAGES, stream=True):
         if chunk.choices and chunk.choices[0].delta.content:
             arrivals.append(time.monotonic())
+    # Relayed, not buffered: the chunks come spread over the upstream's time. A busy machine may
+    # deliver a late chunk together with the next one, so judge the spread, not each gap.
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
-    assert len(arrivals) == 5 and all(0.1 <= gap <= 0.25 for gap in gaps), gaps
+    assert len(arrivals) == 5, arrivals
+    assert arrivals[-1] - arrivals[0] >= 0.5 * 4 * 0.15, gaps
+    assert sum(gap >= 0.075 for gap in gaps) >= 2, gaps
 
 
 async def test_async_stream_and_disconnect_aborts_upstream(agw: AsyncOpenAI, sim: Any) -> None:

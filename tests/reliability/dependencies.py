@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from bigshot_llm.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import DEFAULT_DEPENDENCY_TIMEOUTS, make_settings
 from tests.reliability.helpers import (
     ADMIN,
     ADMIN_KEY,
@@ -78,12 +78,10 @@ def user_key(client: httpx.Client, name: str = "dependency-user") -> dict[str, s
 
 def gateway(tmp_path: Path, sim: Any, **overrides: Any) -> ThreadedServer:
     """The gateway in process in front of the simulator, health checks off."""
+    values: dict[str, Any] = {**DEFAULT_DEPENDENCY_TIMEOUTS, "health_check_seconds": 0}
+    values.update(overrides)
     settings = make_settings(
-        tmp_path,
-        bootstrap_admin_key=ADMIN_KEY,
-        lmstudio_api_base=f"{sim.url}/v1",
-        health_check_seconds=0,
-        **overrides,
+        tmp_path, bootstrap_admin_key=ADMIN_KEY, lmstudio_api_base=f"{sim.url}/v1", **values
     )
     return ThreadedServer(create_app(settings))
 

@@ -17,8 +17,8 @@ connections already open as well as new ones:
 `cut()` resets every open connection and refuses new ones (a restarting server, seen from its
 clients); `restore()` listens again on the same port. `open_connections` counts client
 connections not yet closed, which tests compare with a baseline to find leaks. An idle
-timeout (no byte either way, like a server's keep-alive timeout) closes pooled connections
-quickly, so a client's pool returns to its baseline without waiting for its own expiry.
+timeout (no byte either way after an answer, like a server's keep-alive timeout) closes pooled
+connections quickly, so a client's pool returns to its baseline without waiting for its own expiry.
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ class _Conn:
     generation: int = -1
     sent: int = 0  # bytes upstream → client since the faults last changed
     last_activity: float = field(default_factory=time.monotonic)
+    # Whether the last bytes went upstream → client: an answer was delivered and the connection
+    # sits in the client's pool. Until then a quiet connection is one still waiting for its
+    # answer (a busy machine's slow first token), which a keep-alive timeout must not close.
+    answered: bool = False
 
 
 class FaultProxy:
@@ -149,7 +153,10 @@ class FaultProxy:
             await asyncio.sleep(min(0.1, self.idle_timeout / 4))
             now = time.monotonic()
             for conn in list(self._conns):
-                if not self.faults.blackhole and now - conn.last_activity > self.idle_timeout:
+                idle = now - conn.last_activity
+                if self.faults.blackhole or not conn.answered:
+                    continue
+                if idle > self.idle_timeout:
                     _close(conn.client)
                     if conn.upstream is not None:
                         _close(conn.upstream)
@@ -218,6 +225,7 @@ class FaultProxy:
                 except OSError:
                     data = b""
                 conn.last_activity = time.monotonic()
+                conn.answered = downstream
                 if not data:
                     break
                 queue.put_nowait((time.monotonic(), data))

@@ -117,6 +117,7 @@ def test_a_wheel_from_a_clean_checkout_ships_the_built_ui(tmp_path: Path) -> Non
     else:
         pytest.fail(f"index.html names none of the shipped scripts: {index}")
     assert "bigshot_llm/migrations/env.py" in names or any("migrations/" in n for n in names)
+    assert "bigshot_llm/sim/catalogue.json" in names  # `bigshot-llm`'s simulator needs its models
 
 
 def test_the_build_runs_npm_when_the_ui_is_missing(tmp_path: Path) -> None:

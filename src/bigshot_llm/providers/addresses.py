@@ -207,19 +207,27 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddress]:
+async def resolve_addresses(host: str, port: int, timeout: float) -> list[IPAddress]:
+    """The addresses `host` stands for (itself when it is a literal), in resolver order.
+
+    Raises `OSError` or `TimeoutError` when the name cannot be resolved within `timeout`.
+    """
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
         pass
     loop = asyncio.get_running_loop()
+    infos = await asyncio.wait_for(
+        loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=timeout
+    )
+    return list(dict.fromkeys(_address(str(info[4][0])) for info in infos))
+
+
+async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddress]:
     try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=timeout or 10.0
-        )
+        return await resolve_addresses(host, port, timeout or 10.0)
     except (OSError, TimeoutError) as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-    return list(dict.fromkeys(_address(str(info[4][0])) for info in infos))
 
 
 def guarded_httpx_transport(

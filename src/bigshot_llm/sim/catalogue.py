@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Literal
+from importlib import resources
+from typing import Any, Literal
 
 ModelType = Literal["llm", "vlm", "embeddings"]
 ReasoningStyle = Literal["none", "reasoning_content", "reasoning", "think_tags"]
@@ -40,105 +42,14 @@ class ModelSpec:
 
 
 def default_models() -> list[ModelSpec]:
-    """The default catalogue: two LLMs (both call tools), one VLM, three reasoning models (one
-    of each reasoning shape) and one embeddings model."""
-    return [
-        ModelSpec(
-            key="qwen2.5-7b-instruct",
-            type="llm",
-            publisher="lmstudio-community",
-            arch="qwen2",
-            quantization="Q4_K_M",
-            bits_per_weight=4.0,
-            size_bytes=4_683_073_536,
-            params_string="7B",
-            max_context_length=32768,
-            display_name="Qwen2.5 7B Instruct",
-            trained_for_tool_use=True,
-        ),
-        ModelSpec(
-            key="llama-3.2-1b-instruct",
-            type="llm",
-            publisher="lmstudio-community",
-            arch="llama",
-            quantization="Q8_0",
-            bits_per_weight=8.0,
-            size_bytes=1_321_083_136,
-            params_string="1B",
-            max_context_length=131072,
-            display_name="Llama 3.2 1B Instruct",
-            trained_for_tool_use=True,
-        ),
-        ModelSpec(
-            key="gemma-3-4b-it",
-            type="vlm",
-            publisher="lmstudio-community",
-            arch="gemma3",
-            quantization="Q4_K_M",
-            bits_per_weight=4.0,
-            size_bytes=3_341_081_856,
-            params_string="4B",
-            max_context_length=131072,
-            display_name="Gemma 3 4B Instruct",
-        ),
-        ModelSpec(
-            key="qwen3-8b",
-            type="llm",
-            publisher="lmstudio-community",
-            arch="qwen3",
-            quantization="Q4_K_M",
-            bits_per_weight=4.0,
-            size_bytes=5_027_783_488,
-            params_string="8B",
-            max_context_length=40960,
-            display_name="Qwen3 8B",
-            trained_for_tool_use=True,
-            reasoning="reasoning_content",
-            reasoning_options=("off", "on"),
-            reasoning_default="on",
-        ),
-        ModelSpec(
-            key="gpt-oss-20b",
-            type="llm",
-            publisher="openai",
-            arch="gpt-oss",
-            quantization="MXFP4",
-            bits_per_weight=4.25,
-            size_bytes=12_109_565_632,
-            params_string="20B",
-            max_context_length=131072,
-            display_name="gpt-oss 20B",
-            trained_for_tool_use=True,
-            reasoning="reasoning",
-            reasoning_options=("low", "medium", "high"),
-            reasoning_default="medium",
-        ),
-        ModelSpec(
-            key="deepseek-r1-distill-qwen-7b",
-            type="llm",
-            publisher="lmstudio-community",
-            arch="qwen2",
-            quantization="Q4_K_M",
-            bits_per_weight=4.0,
-            size_bytes=4_683_073_536,
-            params_string="7B",
-            max_context_length=131072,
-            display_name="DeepSeek R1 Distill Qwen 7B",
-            reasoning="think_tags",
-        ),
-        ModelSpec(
-            key="text-embedding-nomic-embed-text-v1.5",
-            type="embeddings",
-            publisher="nomic-ai",
-            arch="nomic-bert",
-            quantization="Q4_K_M",
-            bits_per_weight=4.0,
-            size_bytes=84_106_624,
-            params_string="137M",
-            max_context_length=2048,
-            display_name="Nomic Embed Text v1.5",
-        ),
-    ]
+    """The default catalogue (`catalogue.json`): two LLMs (both call tools), one VLM, three
+    reasoning models (one of each reasoning shape) and one embeddings model."""
+    entries: list[dict[str, Any]] = json.loads(
+        resources.files(__package__).joinpath("catalogue.json").read_text()
+    )
+    for entry in entries:  # JSON has no tuples
+        entry["reasoning_options"] = tuple(entry.get("reasoning_options", ()))
+    return [ModelSpec(**entry) for entry in entries]
 
 
 DEFAULT_LOADED: tuple[str, ...] = ("qwen2.5-7b-instruct", "text-embedding-nomic-embed-text-v1.5")

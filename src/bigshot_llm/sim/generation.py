@@ -138,28 +138,6 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     }
 
 
-def chat_response(
-    cid: str, created: int, model: str, answer: Answer, prompt_tokens: int
-) -> dict[str, Any]:
-    """Non-streaming ``chat.completion`` body."""
-    return {
-        "id": cid,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": answer.text},
-                "logprobs": None,
-                "finish_reason": answer.finish_reason,
-            }
-        ],
-        "usage": usage(prompt_tokens, answer.completion_tokens),
-        "system_fingerprint": model,
-    }
-
-
 def text_response(
     cid: str, created: int, model: str, answer: Answer, prompt_tokens: int
 ) -> dict[str, Any]:

@@ -1,21 +1,19 @@
 """per-key rate limit and concurrent-stream cap (revision 0003, after 0002, 2026-11-26)."""
 
-from __future__ import annotations
-
 import sqlalchemy as sa
-from alembic import op
 
-revision, down_revision = "0003", "0002"
-branch_labels = depends_on = None
+from bigshot_llm.migrations.ops import add_columns, drop_columns
+
+revision, down_revision, branch_labels, depends_on = "0003", "0002", None, None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("max_streams", sa.Integer(), nullable=True))
+    add_columns(
+        "api_keys",
+        sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
+        sa.Column("max_streams", sa.Integer(), nullable=True),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.drop_column("max_streams")
-        batch_op.drop_column("rate_limit_per_minute")
+    drop_columns("api_keys", "max_streams", "rate_limit_per_minute")

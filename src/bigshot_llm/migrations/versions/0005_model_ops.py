@@ -3,45 +3,41 @@
 Revision 0005, after 0004 (2026-11-28).
 """
 
-from __future__ import annotations
-
 import sqlalchemy as sa
-from alembic import op
-from sqlmodel.sql.sqltypes import AutoString
 
-revision, down_revision = "0005", "0004"
-branch_labels = depends_on = None
+from bigshot_llm.migrations.ops import (
+    add_columns,
+    create_table,
+    drop_columns,
+    drop_table,
+    name,
+    owner,
+    when,
+)
+
+revision, down_revision, branch_labels, depends_on = "0005", "0004", None, None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("provider_configs", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("exclusive_loading", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-
-    op.create_table(
-        "comparisons",
-        sa.Column("id", AutoString(length=32), nullable=False),
-        sa.Column("owner_id", sa.String(length=32), nullable=False),
-        sa.Column("prompt", sa.Text(), nullable=True),
-        sa.Column("messages", sa.JSON(), nullable=False),
-        sa.Column("params", sa.JSON(), nullable=False),
-        sa.Column("targets", sa.JSON(), nullable=False),
-        sa.Column("results", sa.JSON(), nullable=False),
-        sa.Column("status", AutoString(length=16), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+    add_columns(
+        "provider_configs",
+        sa.Column("exclusive_loading", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
-    with op.batch_alter_table("comparisons", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_comparisons_owner_created", ["owner_id", "created_at"], unique=False
-        )
+    create_table(
+        "comparisons",
+        name("id", 32),
+        owner("owner_id"),
+        sa.Column("prompt", sa.Text(), nullable=True),
+        *(
+            sa.Column(field, sa.JSON(), nullable=False)
+            for field in ("messages", "params", "targets", "results")
+        ),
+        name("status", 16),
+        when("created_at"),
+        indexes=(("ix_comparisons_owner_created", ["owner_id", "created_at"]),),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("comparisons", schema=None) as batch_op:
-        batch_op.drop_index("ix_comparisons_owner_created")
-    op.drop_table("comparisons")
-    with op.batch_alter_table("provider_configs", schema=None) as batch_op:
-        batch_op.drop_column("exclusive_loading")
+    drop_table("comparisons", "ix_comparisons_owner_created")
+    drop_columns("provider_configs", "exclusive_loading")

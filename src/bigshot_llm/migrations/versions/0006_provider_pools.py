@@ -1,22 +1,15 @@
-"""provider pools: several base URLs behind one provider config.
-
-Revision 0006, after 0005 (2026-11-29).
-"""
-
-from __future__ import annotations
+"""provider pools: several base URLs behind one provider config (revision 0006, 2026-11-29)."""
 
 import sqlalchemy as sa
-from alembic import op
 
-revision, down_revision = "0006", "0005"
-branch_labels = depends_on = None
+from bigshot_llm.migrations.ops import add_columns, drop_columns
+
+revision, down_revision, branch_labels, depends_on = "0006", "0005", None, None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("provider_configs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("pool_urls", sa.JSON(), nullable=True))
+    add_columns("provider_configs", sa.Column("pool_urls", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("provider_configs", schema=None) as batch_op:
-        batch_op.drop_column("pool_urls")
+    drop_columns("provider_configs", "pool_urls")

@@ -3,22 +3,20 @@
 Revision 0007, after 0006 (2026-12-02).
 """
 
-from __future__ import annotations
-
 import sqlalchemy as sa
-from alembic import op
 
-revision, down_revision = "0007", "0006"
-branch_labels = depends_on = None
+from bigshot_llm.migrations.ops import add_columns, drop_columns
+
+revision, down_revision, branch_labels, depends_on = "0007", "0006", None, None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("max_streams", sa.Integer(), nullable=True))
+    add_columns(
+        "users",
+        sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
+        sa.Column("max_streams", sa.Integer(), nullable=True),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("max_streams")
-        batch_op.drop_column("rate_limit_per_minute")
+    drop_columns("users", "max_streams", "rate_limit_per_minute")

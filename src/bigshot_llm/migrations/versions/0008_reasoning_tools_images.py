@@ -3,35 +3,28 @@
 Revision 0008, after 0007 (2026-12-01).
 """
 
-from __future__ import annotations
-
 import sqlalchemy as sa
-from alembic import op
-from sqlmodel.sql.sqltypes import AutoString
 
-revision, down_revision = "0008", "0007"
-branch_labels = depends_on = None
+from bigshot_llm.migrations.ops import add_columns, drop_columns, name
+
+revision, down_revision, branch_labels, depends_on = "0008", "0007", None, None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("reasoning", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("tool_calls", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("tool_call_id", AutoString(length=128), nullable=True))
-        batch_op.add_column(sa.Column("parts", sa.JSON(), nullable=True))
-    with op.batch_alter_table("provider_configs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("split_think_tags", sa.Boolean(), nullable=True))
-        batch_op.add_column(
-            sa.Column("repair_v1", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    add_columns(
+        "messages",
+        sa.Column("reasoning", sa.Text(), nullable=True),
+        sa.Column("tool_calls", sa.JSON(), nullable=True),
+        name("tool_call_id", 128, nullable=True),
+        sa.Column("parts", sa.JSON(), nullable=True),
+    )
+    add_columns(
+        "provider_configs",
+        sa.Column("split_think_tags", sa.Boolean(), nullable=True),
+        sa.Column("repair_v1", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("provider_configs", schema=None) as batch_op:
-        batch_op.drop_column("repair_v1")
-        batch_op.drop_column("split_think_tags")
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_column("parts")
-        batch_op.drop_column("tool_call_id")
-        batch_op.drop_column("tool_calls")
-        batch_op.drop_column("reasoning")
+    drop_columns("provider_configs", "repair_v1", "split_think_tags")
+    drop_columns("messages", "parts", "tool_call_id", "tool_calls", "reasoning")

@@ -16,13 +16,10 @@ gateway into the private network.
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 from bigshot_llm.errors import RequestValidationFailed
-from bigshot_llm.providers.addresses import AddressPolicy, IPAddress, classify
+from bigshot_llm.providers.addresses import AddressPolicy, IPAddress, classify, resolve_addresses
 
 __all__ = ["IPAddress", "check_url", "classify", "resolve"]
 
@@ -34,18 +31,11 @@ def _refuse(field: str, reason: str) -> RequestValidationFailed:
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
+    """The addresses of `host`, or none when it does not resolve within 3 s."""
     try:
-        return [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=3.0
-        )
+        return await resolve_addresses(host, port, 3.0)
     except (OSError, TimeoutError):
         return []
-    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 async def check_url(

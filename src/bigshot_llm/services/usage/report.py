@@ -121,18 +121,14 @@ async def summarize(
 
 async def _add_names(session: AsyncSession, group_by: list[str], groups: list[dict]) -> None:
     """Key and user groups get the key's / user's name next to the id."""
-    if "key" in group_by:
-        ids = {g["key"] for g in groups if g["key"]}
-        found = await session.exec(select(ApiKey.id, ApiKey.name).where(col(ApiKey.id).in_(ids)))
+    for dimension, table in (("key", ApiKey), ("user", User)):
+        if dimension not in group_by:
+            continue
+        ids = {g[dimension] for g in groups if g[dimension]}
+        found = await session.exec(select(table.id, table.name).where(col(table.id).in_(ids)))
         names = dict(found.all())
         for group in groups:
-            group["key_name"] = names.get(group["key"])
-    if "user" in group_by:
-        ids = {g["user"] for g in groups if g["user"]}
-        found_users = await session.exec(select(User.id, User.name).where(col(User.id).in_(ids)))
-        user_names = dict(found_users.all())
-        for group in groups:
-            group["user_name"] = user_names.get(group["user"])
+            group[f"{dimension}_name"] = names.get(group[dimension])
 
 
 async def recent(session: AsyncSession, where: UsageFilter, limit: int) -> list[dict[str, Any]]:
