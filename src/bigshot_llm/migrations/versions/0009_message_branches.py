@@ -4,21 +4,15 @@ Revision 0009, after 0008 (2026-12-02). Existing conversations become one branch
 message follows the one before it, and the last one is the head.
 """
 
-from __future__ import annotations
-
 import sqlalchemy as sa
 from alembic import op
-from sqlmodel.sql.sqltypes import AutoString
 
-revision, down_revision = "0009", "0008"
-branch_labels = depends_on = None
+from bigshot_llm.migrations.ops import add_columns, drop_columns, name
+
+revision, down_revision, branch_labels, depends_on = "0009", "0008", None, None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("parent_id", AutoString(length=32), nullable=True))
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("head_message_id", AutoString(length=32), nullable=True))
+def _chain_existing_messages() -> None:
     bind = op.get_bind()
     rows = bind.execute(
         sa.text("SELECT id, conversation_id FROM messages ORDER BY conversation_id, created_at, id")
@@ -39,8 +33,12 @@ def upgrade() -> None:
         )
 
 
+def upgrade() -> None:
+    add_columns("messages", name("parent_id", 32, nullable=True))
+    add_columns("conversations", name("head_message_id", 32, nullable=True))
+    _chain_existing_messages()
+
+
 def downgrade() -> None:
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.drop_column("head_message_id")
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_column("parent_id")
+    drop_columns("conversations", "head_message_id")
+    drop_columns("messages", "parent_id")
