@@ -69,6 +69,12 @@ export function answerStored(stream: LiveStream, server: ConversationMessage[] |
   // that event has it (one requested before may answer later and still lack it). A continued
   // answer was there all along: only a newer list has its new text.
   if (requestedAt > stream.finishedAt) return true;
+  if (stream.phase === "error" && stream.userMessageId) {
+    // A failed answer has no id in its final event: it is stored once an error answer
+    // follows the question in the list.
+    const at = server.findIndex((m) => m.id === stream.userMessageId);
+    if (at >= 0 && server.slice(at + 1).some((m) => m.role === "assistant" && m.status === "error")) return true;
+  }
   return !stream.continues && !!id && server.some((m) => m.id === id);
 }
 

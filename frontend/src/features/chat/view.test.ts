@@ -59,6 +59,15 @@ describe("the conversation as shown", () => {
     expect(running[1]).toMatchObject({ id: "live-stream-1", live: true });
   });
 
+  it("a failed answer (no id) is stored once an error answer follows its question", () => {
+    const failed: LiveStream = { ...stream, phase: "error", done: null, error: { code: "x", message: "y" } };
+    const question = [stored("u1", "user", "question")];
+    expect(answerStored(failed, question, 10)).toBe(false);
+    const withError = [...question, { ...stored("a1", "assistant", ""), status: "error" as const }];
+    expect(answerStored(failed, withError, 10)).toBe(true);
+    expect(buildMessages(withError, 10, failed).filter((m) => m.role === "assistant")).toHaveLength(1);
+  });
+
   it("recognises the answer by its id even in an older list", () => {
     const list = [stored("u1", "user", "question"), stored("a1", "assistant", "answer")];
     expect(answerStored(stream, list, 10)).toBe(true);
