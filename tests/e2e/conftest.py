@@ -114,6 +114,9 @@ def gateway(
         tmp_path_factory.mktemp("e2e"),
         lmstudio_api_base=f"{sim.url}/v1",
         model_cache_ttl=2.0,
+        # Users' own providers point at the scripted upstream and simulators on loopback
+        # ports the tests pick at random.
+        allowed_upstream_hosts="127.0.0.1,localhost",
     )
     with ThreadedServer(create_app(settings)) as server:
         yield server

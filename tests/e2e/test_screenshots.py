@@ -8,13 +8,16 @@ exercises every screen without rewriting committed pictures.
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import sign_in, use_scripted_provider
+from tests.conftest import ADMIN_KEY
+from tests.e2e.conftest import ADMIN, sign_in, use_scripted_provider
 from tests.e2e.scripted import Script
 from tests.e2e.test_ui_features import RICH_ANSWER
 from tests.support.servers import ThreadedServer
@@ -139,5 +142,118 @@ def test_feature_screenshots(
                     page.get_by_role("button", name="More").click()
                     page.wait_for_selector("[role=menu]")
                     shoot(page, f"menu-{label}-{scheme}.png", tmp_path)
+            finally:
+                context.close()
+
+
+def gradient_png(width: int = 240, height: int = 150) -> bytes:
+    """A small colourful PNG (a sunset-like gradient), made here for the image screenshots."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)
+        for x in range(width):
+            sun = (x - width * 0.7) ** 2 + (y - height * 0.55) ** 2 < (height * 0.18) ** 2
+            sky = (255, 200 - y, 90 + y // 2) if y < height * 0.62 else (40, 70 + y // 4, 120)
+            rows.extend((255, 236, 150) if sun else sky)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def _daily_conversation(gateway: ThreadedServer) -> str:
+    """A reasoning model's tool call and answer, regenerated once (two versions), made
+    through the API with the admin key (who may load models)."""
+
+    def turn(client: httpx.Client, **body: Any) -> dict[str, Any]:
+        created = client.post("/api/v1/chat/streams", json=body)
+        assert created.status_code == 201, created.text
+        data = created.json()["data"]
+        assert "event: done" in client.get(data["events_url"]).text
+        return dict(data)
+
+    with httpx.Client(base_url=gateway.url, headers=ADMIN, timeout=30) as client:
+        first = turn(
+            client,
+            model="qwen3-8b",
+            message="What is the weather in Oslo now? Use get_weather",
+            tools=[WEATHER_TOOL],
+        )
+        conv = first["conversation_id"]
+        items = client.get(f"/api/v1/conversations/{conv}/messages").json()["data"]["items"]
+        call = items[-1]["tool_calls"][0]
+        turn(
+            client,
+            conversation_id=conv,
+            tool_results=[{"tool_call_id": call["id"], "content": "sunny, 21 °C"}],
+        )
+        items = client.get(f"/api/v1/conversations/{conv}/messages").json()["data"]["items"]
+        turn(client, conversation_id=conv, regenerate_message_id=items[-1]["id"])
+    return str(conv)
+
+
+def test_daily_feature_screenshots(
+    browser: Any, gateway: ThreadedServer, sim: Any, tmp_path: Path
+) -> None:
+    """Thinking, tool calls, answer versions, an image attached for a vision model and
+    (desktop) search results and a chat's own settings, on desktop and phone, light and
+    dark."""
+    sim.state.token_delay = 0
+    sim.state.reasoning_tokens = 30
+    try:
+        conversation = _daily_conversation(gateway)
+    finally:
+        sim.state.reasoning_tokens = 8
+        sim.state.load_model("qwen2.5-7b-instruct")
+    picture = tmp_path / "sunset.png"
+    picture.write_bytes(gradient_png())
+    for scheme in ("light", "dark"):
+        for size, label in ((DESKTOP, "desktop"), (PHONE, "mobile")):
+            context = browser.new_context(viewport=size, color_scheme=scheme)
+            context.set_default_timeout(8000)
+            try:
+                page = context.new_page()
+                page.goto(f"{gateway.url}/c/{conversation}#key={ADMIN_KEY}")
+                page.wait_for_selector("[data-testid=versions]")
+                page.wait_for_selector("[data-testid=provider-status]:has-text('online')")
+                page.locator("article.assistant").last.locator(".thinking-toggle").click()
+                page.get_by_test_id("tool-call").first.locator("summary").click()
+                page.select_option("#model-select", "gemma-3-4b-it")
+                page.get_by_test_id("image-picker").set_input_files(str(picture))
+                page.wait_for_selector("ul.attachments img")
+                page.fill("#composer-input", "What is in this picture?")
+                page.locator(".chat-scroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+                shoot(page, f"daily-{label}-{scheme}.png", tmp_path)
+                if label == "desktop":
+                    page.fill("#history-search", "Oslo")
+                    page.wait_for_selector("[data-testid=search-results] mark")
+                    page.locator("#history-search").blur()
+                    shoot(page, f"search-{label}-{scheme}.png", tmp_path)
+                    page.fill("#history-search", "")
+                    page.click("button[aria-label=Settings]")
+                    page.wait_for_selector("#preset-select")
+                    shoot(page, f"chat-settings-{label}-{scheme}.png", tmp_path)
             finally:
                 context.close()

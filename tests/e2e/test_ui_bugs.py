@@ -38,6 +38,7 @@ def gateway(
         lmstudio_api_base=f"{sim.url}/v1",
         model_cache_ttl=2.0,
         stream_grace_seconds=GRACE,
+        allowed_upstream_hosts="127.0.0.1,localhost",  # users' providers on loopback ports
     )
     with ThreadedServer(create_app(settings)) as server:
         yield server

@@ -48,6 +48,12 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/llm-providers/models/{model}/load"): "user",  # 403 inside on globals
     ("POST", "/api/v1/llm-providers/models/{model}/unload"): "user",
     ("POST", "/api/v1/llm-providers/discover"): "admin",
+    ("GET", "/api/v1/llm-providers/capacity"): "user",
+    ("GET", "/api/v1/llm-providers/presets"): "admin",
+    ("PUT", "/api/v1/llm-providers/presets/{model}"): "admin",
+    ("DELETE", "/api/v1/llm-providers/presets/{model}"): "admin",
+    ("POST", "/api/v1/llm-providers/models/{model}/download"): "admin",
+    ("GET", "/api/v1/llm-providers/downloads/{job_id}"): "admin",
     ("POST", "/api/v1/compare"): "user",
     ("GET", "/api/v1/compare"): "user",
     ("GET", "/api/v1/compare/{comparison_id}"): "user",
@@ -57,6 +63,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/conversations/{conversation_id}"): "user",
     ("DELETE", "/api/v1/conversations/{conversation_id}"): "user",
     ("GET", "/api/v1/conversations/{conversation_id}/messages"): "user",
+    ("GET", "/api/v1/conversations/search"): "user",
+    ("POST", "/api/v1/conversations/import"): "user",
+    ("GET", "/api/v1/conversations/{conversation_id}/export"): "user",
+    ("POST", "/api/v1/conversations/{conversation_id}/messages/{message_id}/select"): "user",
+    ("DELETE", "/api/v1/conversations/{conversation_id}/messages/{message_id}"): "user",
     ("POST", "/api/v1/chat/streams"): "user",
     ("GET", "/api/v1/chat/streams/{stream_id}"): "user",
     ("DELETE", "/api/v1/chat/streams/{stream_id}"): "user",
@@ -88,6 +99,7 @@ OBJECT_PARAMS = (
     "stream_id",
     "model_id",
     "response_id",
+    "message_id",
 )
 
 
@@ -158,6 +170,7 @@ async def alices_objects(client: httpx.AsyncClient, sim: Any, user_headers: dict
         "conversation_id": data["conversation_id"],
         "stream_id": data["stream_id"],
         "model_id": "alice-lms/qwen2.5-7b-instruct",
+        "message_id": data["user_message_id"],
     }
 
 
@@ -186,7 +199,7 @@ async def test_another_users_objects_are_404(
                 continue
             assert "hello" not in response.text
         checked += 1
-    assert checked >= 12
+    assert checked >= 15
     # and alice still has all of it
     own = await client.get(
         f"/api/v1/conversations/{alices_objects['conversation_id']}", headers=user_headers

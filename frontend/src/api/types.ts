@@ -35,6 +35,12 @@ export type StreamCreate = S["StreamCreate"];
 export type StreamCreated = S["StreamCreated"];
 export type StreamPublic = S["StreamPublic"];
 export type ContextReport = S["ContextReport"];
+export type TextPart = S["TextPart"];
+export type ImagePart = S["ImagePart"];
+export type ContentPart = TextPart | ImagePart;
+export type Preset = S["Preset"];
+export type ConversationFile = S["ConversationFile"];
+export type SearchHit = Refine<S["SearchHit"], "conversation", { conversation: Conversation }>;
 export type Usage = S["Usage"];
 
 export type CompareTarget = S["CompareTarget"];
@@ -66,6 +72,9 @@ export interface ModelInfo {
   loaded_context_length?: number | null;
   quantization?: string | null;
   publisher?: string | null;
+  /** Reads images (LM Studio reports it; `type: "vlm"` says the same). */
+  vision?: boolean | null;
+  tool_use?: boolean | null;
 }
 
 /** `provider` in model listings: who answered. */
@@ -107,15 +116,39 @@ export interface MessageStats extends StreamStats {
   finish_reason?: string | null;
   /** Why a cancelled answer stopped: "stopped" (the user), "abandoned", "shutdown"… */
   cancel_reason?: string | null;
+  /** How many times the answer was continued after being cut. */
+  continued?: number | null;
   usage_estimated?: boolean | null;
   context?: ContextReport | null;
 }
 
+/** A tool call as stored with an assistant message (OpenAI's shape). */
+export interface ToolCall {
+  id: string;
+  type?: string;
+  function: { name: string; arguments: string };
+}
+
 export type ConversationMessage = Refine<
   S["MessagePublic"],
-  "stats" | "usage" | "error",
-  { stats?: MessageStats | null; usage: Usage | null; error: ErrorBody | null }
+  "stats" | "usage" | "error" | "tool_calls" | "parts",
+  {
+    stats?: MessageStats | null;
+    usage: Usage | null;
+    error: ErrorBody | null;
+    tool_calls?: ToolCall[] | null;
+    parts?: ContentPart[] | null;
+  }
 >;
+
+/** A chat stream's `tool_call` event: one whole call. */
+export interface ToolCallEvent {
+  index: number;
+  id: string;
+  type: string;
+  name: string;
+  arguments: string;
+}
 
 /** Payloads of the chat stream's SSE events (`delta`, `done`, `error`). */
 export interface DeltaEvent {

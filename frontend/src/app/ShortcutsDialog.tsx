@@ -38,7 +38,6 @@ export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
           ))}
         </tbody>
       </table>
-      <p className="hint">Regenerating an answer gets its shortcut once the gateway can keep answer versions.</p>
     </Modal>
   );
 }

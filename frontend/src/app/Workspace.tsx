@@ -8,17 +8,19 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
 import { errorBody } from "../api/client";
 import { describeError, PROVIDER_DOWN_CODES } from "../api/errors";
-import type { ErrorBody, Me } from "../api/types";
+import type { Conversation, ConversationFile, ContentPart, ErrorBody, Me, StreamCreate } from "../api/types";
 import { ChatView } from "../features/chat/ChatView";
 import { Composer } from "../features/chat/Composer";
 import { contextUse, ContextMeter } from "../features/chat/ContextMeter";
 import { download, fileName, toJson, toMarkdown } from "../features/chat/exportChat";
+import type { MessageActions, UiMessage } from "../features/chat/Message";
 import { isActive, useStreamRegistry, useStreams, type LiveStream } from "../features/chat/streams";
 import { useConversationView } from "../features/chat/useConversationView";
 import { CompareDialog } from "../features/compare/CompareDialog";
 import { Account } from "../features/history/Account";
 import { Sidebar } from "../features/history/Sidebar";
 import { HISTORY_KEY, useConversations } from "../features/history/useConversations";
+import { useSearch } from "../features/history/useSearch";
 import { JitLoadingNotice } from "../features/models/ModelLoadControls";
 import { ModelInfoPanel } from "../features/models/ModelInfoPanel";
 import { useChosenModel } from "../features/models/useChosenModel";
@@ -26,6 +28,7 @@ import { contextLength, useModels, useProviderKinds } from "../features/models/u
 import { ProvidersDialog } from "../features/providers/ProvidersDialog";
 import { useProviders } from "../features/providers/useProviders";
 import { SettingsPanel } from "../features/settings/SettingsPanel";
+import { presetParams, useChatParams } from "../features/settings/useChatParams";
 import { API_MAX_TOKENS, usePreferences } from "../features/settings/usePreferences";
 import { UsageDialog } from "../features/usage/UsageDialog";
 import { ErrorText } from "../ui/ErrorText";
@@ -45,6 +48,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
   const providers = useProviders(client);
   const models = useModels(client, providers.activeId);
   const history = useConversations(client);
+  const search = useSearch(client);
   const kinds = useProviderKinds(client);
   const conversationId = useConversationRoute();
 
@@ -86,6 +90,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
         void queryClient.invalidateQueries({ queryKey: ["conversation", stream.conversationId] });
       }
       void queryClient.invalidateQueries({ queryKey: HISTORY_KEY });
+      void queryClient.invalidateQueries({ queryKey: ["search"] });
       if (stream.phase === "done" || (stream.phase === "stopped" && stream.text)) reportOutcome(stream.providerId, true);
       else if (stream.error && PROVIDER_DOWN_CODES.has(stream.error.code))
         reportOutcome(stream.providerId, false, describeError(stream.error).sentence);
@@ -95,6 +100,10 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
   const view = useConversationView({ client, registry, streams, conversationId, draftKey });
   const live = view.live;
   const streaming = isActive(live);
+  const chatParams = useChatParams(client, view.conversation, settings, update);
+  const params = chatParams.params;
+  const maxTokens = Math.min(params.max_tokens, maxTokensLimit);
+  const vision = !!(selectedModel?.vision ?? selectedModel?.type === "vlm");
 
   // A deleted chat's address (or a mistyped one) becomes a new chat, with a word about it.
   useEffect(() => {
@@ -104,8 +113,12 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
     }
   }, [view.gone]);
 
-  const send = useCallback(
-    async (text: string): Promise<boolean> => {
+  /** Start a turn: a new message, or a regenerated, edited or continued one. */
+  const startTurn = useCallback(
+    async (
+      request: Partial<StreamCreate>,
+      meta: { after?: string | null; continues?: string | null; prefix?: string } = {},
+    ): Promise<boolean> => {
       setSendError(null);
       setNotice(null);
       const { key, result } = registry.start(
@@ -113,12 +126,12 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
           conversation_id: conversationId,
           provider: providers.activeId ?? null,
           model: chosenModel,
-          message: text,
-          temperature: settings.temperature,
-          max_tokens: Math.min(settings.max_tokens, maxTokensLimit),
-          system: settings.system_prompt.trim() || null,
+          temperature: params.temperature,
+          max_tokens: maxTokens,
+          system: params.system_prompt.trim() || null,
+          ...request,
         },
-        { providerId: providers.activeId ?? null, model: chosenModel },
+        { providerId: providers.activeId ?? null, model: chosenModel, ...meta },
       );
       if (!conversationId) setDraftKey(key);
       const { error } = await result;
@@ -130,7 +143,80 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
       }
       return true;
     },
-    [chosenModel, conversationId, maxTokensLimit, providers.activeId, registry, reportOutcome, settings],
+    [chosenModel, conversationId, maxTokens, params, providers.activeId, registry, reportOutcome],
+  );
+
+  const send = useCallback(
+    (text: string, images: string[] = []): Promise<boolean> => {
+      const parts: ContentPart[] = [
+        ...(text ? [{ type: "text" as const, text }] : []),
+        ...images.map((url) => ({ type: "image_url" as const, image_url: { url } })),
+      ];
+      return startTurn({ message: images.length ? parts : text });
+    },
+    [startTurn],
+  );
+
+  const refreshConversation = useCallback(() => {
+    if (!conversationId) return;
+    void queryClient.invalidateQueries({ queryKey: ["messages", conversationId] });
+    void queryClient.invalidateQueries({ queryKey: ["conversation", conversationId] });
+  }, [conversationId, queryClient]);
+
+  // One object while nothing changes: the messages are memoised and a token re-renders none.
+  const actions = useMemo((): MessageActions => {
+    const messagePath = (m: UiMessage, rest = "") =>
+      `/api/v1/conversations/${encodeURIComponent(conversationId ?? "")}/messages/${encodeURIComponent(m.id)}${rest}`;
+    return {
+    busy: streaming || !conversationId,
+    onRegenerate: (m) => void startTurn({ regenerate_message_id: m.id }, { after: m.parentId ?? null }),
+    onContinue: (m) => void startTurn({ continue_message_id: m.id }, { continues: m.id, prefix: m.content }),
+    onEdit: (m, text) => {
+      const images = m.images ?? [];
+      const message: StreamCreate["message"] = images.length
+        ? [{ type: "text", text }, ...images.map((url) => ({ type: "image_url" as const, image_url: { url } }))]
+        : text;
+      return startTurn({ edit_message_id: m.id, message }, { after: m.parentId ?? null });
+    },
+    onDelete: (m) => {
+      setSendError(null);
+      client.del(messagePath(m)).then(refreshConversation, (err: unknown) => setSendError(errorBody(err)));
+    },
+    onVersion: (m, id) => {
+      setSendError(null);
+      client
+        .post<Conversation>(messagePath({ ...m, id }, "/select"))
+        .then(refreshConversation, (err: unknown) => setSendError(errorBody(err)));
+    },
+    };
+  }, [client, conversationId, refreshConversation, startTurn, streaming]);
+  const regenerateLast = () => {
+    if (streaming || !conversationId) return false;
+    const lastAnswer = [...view.items].reverse().find((m) => m.role === "assistant" && !m.live);
+    if (!lastAnswer || view.items[view.items.length - 1] !== lastAnswer) return false;
+    actions.onRegenerate(lastAnswer);
+    return true;
+  };
+
+  const importChat = useCallback(
+    async (file: File): Promise<string | null> => {
+      let body: unknown;
+      try {
+        body = JSON.parse(await file.text());
+      } catch {
+        return `${file.name} is not a JSON file (choose one made by "Export as JSON").`;
+      }
+      try {
+        const made = await client.post<Conversation>("/api/v1/conversations/import", body);
+        void queryClient.invalidateQueries({ queryKey: HISTORY_KEY });
+        navigate(made.id);
+        setDrawerOpen(false);
+        return null;
+      } catch (err) {
+        return `Could not import ${file.name}: ${errorBody(err).message}`;
+      }
+    },
+    [client, queryClient],
   );
 
   const newChat = useCallback(() => {
@@ -171,7 +257,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
     return true;
   }, [live, registry]);
 
-  useShortcuts({ newChat, focusComposer, stop, help: () => setPanel("shortcuts") });
+  useShortcuts({ newChat, focusComposer, stop, regenerate: regenerateLast, help: () => setPanel("shortcuts") });
 
   // A model that is not loaded is loaded by LM Studio on first use: say so until text flows,
   // then refresh the list so the picker shows it loaded. Only where load state is reported.
@@ -196,7 +282,13 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
   const exportChat = (format: "md" | "json") => {
     const input = { conversation: view.conversation, messages: view.items, model: chosenModel };
     if (format === "md") download(fileName(input, "md"), toMarkdown(input), "text/markdown");
-    else download(fileName(input, "json"), toJson(input), "application/json");
+    else if (!conversationId) download(fileName(input, "json"), toJson(input), "application/json");
+    else
+      // The server's file has every branch and imports back as it was.
+      client.get<ConversationFile>(`/api/v1/conversations/${encodeURIComponent(conversationId)}/export`).then(
+        (file) => download(fileName(input, "json"), `${JSON.stringify(file, null, 2)}\n`, "application/json"),
+        (err: unknown) => setSendError(errorBody(err)),
+      );
   };
 
   const banner = (
@@ -246,9 +338,27 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
         {settingsOpen && (
           <SettingsPanel
             id="settings-panel"
-            settings={settings}
+            settings={params}
             sync={prefs.sync}
-            onChange={update}
+            onChange={chatParams.update}
+            scope={chatParams.scope}
+            statusText={chatParams.scope === "chat" ? chatParams.status : undefined}
+            presets={settings.presets}
+            onApplyPreset={(preset) => chatParams.update(presetParams(preset, params))}
+            onSavePreset={(name) =>
+              update({
+                presets: [
+                  ...settings.presets.filter((p) => p.name.toLowerCase() !== name.toLowerCase()),
+                  {
+                    name,
+                    system_prompt: params.system_prompt.trim() || null,
+                    temperature: params.temperature,
+                    max_tokens: params.max_tokens,
+                  },
+                ],
+              })
+            }
+            onDeletePreset={(name) => update({ presets: settings.presets.filter((p) => p.name !== name) })}
             onClose={() => setSettingsOpen(false)}
             maxTokensLimit={maxTokensLimit}
             limitSource={
@@ -261,8 +371,9 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
           model={chosenModel}
           loading={view.loading}
           banner={banner}
-          onSuggestion={send}
+          onSuggestion={(text) => void send(text)}
           canSend={!noModelReason && !streaming}
+          actions={actions}
         />
         <div className="composer-wrap">
           {jitLoading && chosenModel && <JitLoadingNotice model={chosenModel} />}
@@ -278,11 +389,13 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
             stopping={live?.phase === "stopping"}
             disabled={!!noModelReason}
             disabledReason={noModelReason}
+            vision={vision}
+            model={chosenModel}
           />
           <div className="composer-bar">
             <p className="composer-note">
               {chosenModel
-                ? `${chosenModel} · temperature ${settings.temperature} · max ${Math.min(settings.max_tokens, maxTokensLimit)} tokens`
+                ? `${chosenModel} · temperature ${params.temperature} · max ${maxTokens} tokens`
                 : " "}
             </p>
             <ContextMeter use={contextUse(view.items)} limit={modelContext} />
@@ -304,6 +417,8 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
           onOpen={openConversation}
           onRename={history.rename}
           onDelete={deleteConversation}
+          search={search}
+          onImport={importChat}
           footer={<Account me={me} theme={settings.theme} onTheme={(theme) => update({ theme })} onSignOut={onSignOut} />}
         />
       </aside>
@@ -312,8 +427,8 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
       {panel === "compare" && (
         <CompareDialog
           client={client}
-          temperature={settings.temperature}
-          maxTokens={Math.min(settings.max_tokens, maxTokensLimit)}
+          temperature={params.temperature}
+          maxTokens={maxTokens}
           initial={activeProvider && chosenModel ? { provider: activeProvider.name, model: chosenModel } : undefined}
           onClose={() => setPanel(null)}
         />

@@ -1,6 +1,7 @@
 /**
  * Keyboard shortcuts of the whole page (listed in the help dialog). Chosen not to clash with
- * the browser's own: Ctrl+Shift+O, Shift+Esc and Ctrl+/ are what ChatGPT users know.
+ * the browser's own: Ctrl+Shift+O, Shift+Esc and Ctrl+/ are what ChatGPT users know; Alt+R
+ * regenerates (Ctrl+Shift+R would reload the page).
  */
 import { useEffect, useRef } from "react";
 
@@ -15,6 +16,7 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ["Ctrl", "Shift", "O"], does: "New chat" },
   { keys: ["Shift", "Esc"], alt: ["/"], does: "Focus the message box" },
   { keys: ["Esc"], does: "Stop the answer being written" },
+  { keys: ["Alt", "R"], does: "Regenerate the last answer (the earlier one stays as a version)" },
   { keys: ["Enter"], does: "Send the message" },
   { keys: ["Shift", "Enter"], does: "New line in the message" },
   { keys: ["↑", "↓"], does: "Move between chats in the history (F2 renames, Delete deletes)" },
@@ -25,6 +27,8 @@ export interface ShortcutHandlers {
   newChat: () => void;
   focusComposer: () => void;
   stop: () => boolean;
+  /** Regenerate the last answer; false when there is none to regenerate. */
+  regenerate: () => boolean;
   help: () => void;
 }
 
@@ -53,6 +57,9 @@ export function useShortcuts(handlers: ShortcutHandlers): void {
       } else if (mod && (key === "/" || key === "?")) {
         event.preventDefault();
         h.help();
+      } else if (event.altKey && !mod && !event.shiftKey && event.code === "KeyR") {
+        // event.code: Option+R types "®" on a Mac keyboard, but it is still the R key.
+        if (!dialogOpen() && h.regenerate()) event.preventDefault();
       } else if (key === "Escape" && event.shiftKey) {
         event.preventDefault();
         h.focusComposer();

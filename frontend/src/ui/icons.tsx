@@ -91,3 +91,19 @@ export const MoreIcon = icon(
     <circle cx="19" cy="12" r="1" />
   </>,
 );
+export const ChevronLeftIcon = icon(<path d="m15 18-6-6 6-6" />);
+export const ChevronRightIcon = icon(<path d="m9 18 6-6-6-6" />);
+export const ContinueIcon = icon(<path d="M5 12h12M13 6l6 6-6 6" />);
+export const PaperclipIcon = icon(
+  <path d="m21 11-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8L13.3 3a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6L15 6.5" />,
+);
+export const SearchIcon = icon(
+  <>
+    <circle cx="11" cy="11" r="7" />
+    <path d="m20 20-3.5-3.5" />
+  </>,
+);
+export const UploadIcon = icon(<path d="M12 21V9M7 14l5-5 5 5M5 3h14" />);
+export const WrenchIcon = icon(
+  <path d="M14.7 6.3a4 4 0 0 0-5.4 5.4L3 18l3 3 6.3-6.3a4 4 0 0 0 5.4-5.4l-2.5 2.5-2.5-.5-.5-2.5z" />,
+);

@@ -186,6 +186,9 @@ class Conversation(SQLModel, table=True):
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+    # 0011: the last message of the branch on show (messages form a tree through parent_id:
+    # a regenerated answer or an edited question is a sibling of the one it replaces).
+    head_message_id: str | None = Field(default=None, max_length=32)
 
 
 class Message(SQLModel, table=True):
@@ -216,6 +219,8 @@ class Message(SQLModel, table=True):
     )
     tool_call_id: str | None = Field(default=None, max_length=128)
     parts: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # 0011: the message this one follows (None: the first of a branch from the start).
+    parent_id: str | None = Field(default=None, max_length=32)
 
 
 class UserPreference(SQLModel, table=True):

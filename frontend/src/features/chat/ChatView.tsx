@@ -1,6 +1,6 @@
 /** The conversation: messages (auto-scrolling while at the bottom) and an empty-state welcome. */
 import { useEffect, useLayoutEffect, useRef, type ReactNode } from "react";
-import { Message, type UiMessage } from "./Message";
+import { Message, type MessageActions, type UiMessage } from "./Message";
 import "./chat.css";
 
 const SUGGESTIONS = [
@@ -17,9 +17,10 @@ interface ChatViewProps {
   banner?: ReactNode;
   onSuggestion: (text: string) => void;
   canSend: boolean;
+  actions?: MessageActions;
 }
 
-export function ChatView({ messages, model, loading, banner, onSuggestion, canSend }: ChatViewProps) {
+export function ChatView({ messages, model, loading, banner, onSuggestion, canSend, actions }: ChatViewProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
 
@@ -37,7 +38,7 @@ export function ChatView({ messages, model, loading, banner, onSuggestion, canSe
   useLayoutEffect(() => {
     const el = scroller.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [messages.length, last?.content, last?.status]);
+  }, [messages.length, last?.content, last?.reasoning, last?.status]);
 
   if (loading) {
     return (
@@ -70,8 +71,8 @@ export function ChatView({ messages, model, loading, banner, onSuggestion, canSe
         </div>
       ) : (
         <div className="messages" role="log" aria-live="polite" aria-relevant="additions">
-          {messages.map((m) => (
-            <Message key={m.id} message={m} />
+          {messages.map((m, i) => (
+            <Message key={m.id} message={m} actions={actions} last={i === messages.length - 1} />
           ))}
         </div>
       )}

@@ -58,6 +58,31 @@ async function started(bodies = [new FakeSse()], hooks = {}) {
 }
 
 describe("StreamRegistry", () => {
+  it("shows the thinking live, open, then collapsed once the answer starts, and tool calls", async () => {
+    const { body } = await started();
+    await act(async () => {
+      body.emit("reasoning", { text: "Let me " }, 1);
+      body.emit("reasoning", { text: "think." }, 2);
+      await flush();
+    });
+    const toggle = screen.getByRole("button", { name: "Thinking…" });
+    expect(toggle).toHaveAttribute("aria-expanded", "true");
+    expect(screen.getByTestId("thinking")).toHaveTextContent("Let me think.");
+    await act(async () => {
+      body.emit("delta", { text: "Answer" }, 3);
+      body.emit("tool_call", { index: 0, id: "call-1", type: "function", name: "lookup", arguments: '{"q":"x"}' }, 4);
+      await flush();
+    });
+    expect(screen.getByRole("button", { name: "Thought (3 words)" })).toHaveAttribute("aria-expanded", "false");
+    expect(screen.getByTestId("tool-call")).toHaveTextContent("Called lookup");
+    expect(screen.getByTestId("tool-call")).toHaveTextContent('"q": "x"');
+    await act(async () => {
+      screen.getByRole("button", { name: "Thought (3 words)" }).click();
+      await flush();
+    });
+    expect(screen.getByTestId("thinking")).toHaveTextContent("Let me think.");
+  });
+
   it("posts the message, follows the events with the key as a header and renders tokens", async () => {
     const onFinish = vi.fn();
     const { body, calls } = await started([new FakeSse()], { onFinish });

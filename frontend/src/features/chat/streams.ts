@@ -23,6 +23,9 @@ import type {
   StreamCreate,
   StreamCreated,
   StreamErrorEvent,
+  StreamPublic,
+  ToolCall,
+  ToolCallEvent,
 } from "../../api/types";
 
 export type StreamPhase = "starting" | "streaming" | "reconnecting" | "stopping" | "done" | "stopped" | "error";
@@ -37,8 +40,21 @@ export interface LiveStream {
   /** The message this stream answers; null when attached to a stream started elsewhere. */
   userText: string | null;
   userMessageId: string | null;
+  /** Images sent with the message (data URLs), shown with it. */
+  userImages: string[];
+  /**
+   * Where the answer goes in the conversation: after this message (the path beyond it is
+   * hidden while the stream runs: a regenerated answer, an edited question), `null` from the
+   * start (the first question edited), `undefined` after everything (an ordinary turn).
+   */
+  after?: string | null;
+  /** Continuing an answer: its id and the text it had (the stream's text follows it). */
+  continues?: string | null;
+  prefix?: string;
   phase: StreamPhase;
   text: string;
+  reasoning: string;
+  toolCalls: ToolCall[];
   done: DoneEvent | null;
   error: StreamErrorEvent | null;
   context: ContextReport | null;
@@ -136,16 +152,31 @@ export class StreamRegistry {
     return full;
   }
 
-  start(request: StreamCreate, meta: { providerId: string | null; model: string | null }): StartResult {
+  start(
+    request: StreamCreate,
+    meta: {
+      providerId: string | null;
+      model: string | null;
+      after?: string | null;
+      continues?: string | null;
+      prefix?: string;
+    },
+  ): StartResult {
     const stream = this.add({
       conversationId: request.conversation_id ?? null,
       streamId: null,
       providerId: meta.providerId,
       model: meta.model,
       userText: messageText(request.message),
+      userImages: messageImages(request.message),
       userMessageId: null,
+      after: meta.after,
+      continues: meta.continues ?? null,
+      prefix: meta.prefix ?? "",
       phase: "starting",
       text: "",
+      reasoning: "",
+      toolCalls: [],
       done: null,
       error: null,
       context: null,
@@ -185,15 +216,25 @@ export class StreamRegistry {
       providerId: null,
       model: null,
       userText: null,
+      userImages: [],
       userMessageId: null,
       phase: "starting",
       text: "",
+      reasoning: "",
+      toolCalls: [],
       done: null,
       error: null,
       context: null,
       finishedAt: null,
     });
     this.follow(stream.key, streamId, "0");
+    // A stream that continues an answer grows that answer in place (after a reload too).
+    this.client.get<StreamPublic>(`/api/v1/chat/streams/${encodeURIComponent(streamId)}`).then(
+      (info) => {
+        if (info.continues_message_id) this.set(stream.key, { continues: info.continues_message_id });
+      },
+      () => undefined, // the events say how it ends
+    );
     return stream;
   }
 
@@ -220,6 +261,19 @@ export class StreamRegistry {
         if (event.event === "delta") {
           const data = eventData<DeltaEvent>(event);
           if (data?.text) this.set(key, { text: s.text + data.text, phase: phaseNow() });
+          return false;
+        }
+        if (event.event === "reasoning") {
+          const data = eventData<DeltaEvent>(event);
+          if (data?.text) this.set(key, { reasoning: s.reasoning + data.text, phase: phaseNow() });
+          return false;
+        }
+        if (event.event === "tool_call") {
+          const data = eventData<ToolCallEvent>(event);
+          if (data?.name) {
+            const call = { id: data.id, type: data.type, function: { name: data.name, arguments: data.arguments } };
+            this.set(key, { toolCalls: [...s.toolCalls, call], phase: phaseNow() });
+          }
           return false;
         }
         if (event.event === "done") {
@@ -321,6 +375,12 @@ export function useStreamRegistry(client: ApiClient, hooks: RegistryHooks): Stre
   registry.hooks = hooks;
   useEffect(() => () => registry.close(), [registry]);
   return registry;
+}
+
+/** The images (data URLs) of a message the user sends. */
+export function messageImages(message: StreamCreate["message"]): string[] {
+  if (message == null || typeof message === "string") return [];
+  return message.flatMap((part) => (part.type === "image_url" ? [part.image_url.url] : []));
 }
 
 /** The text of a message the user sends: the string itself, or its text parts joined. */

@@ -18,6 +18,12 @@ export function fromServer(m: ConversationMessage): UiMessage {
     id: m.id,
     role: m.role,
     content: m.content,
+    reasoning: m.reasoning ?? null,
+    toolCalls: m.tool_calls ?? null,
+    toolCallId: m.tool_call_id ?? null,
+    images: (m.parts ?? []).flatMap((p) => (p.type === "image_url" ? [p.image_url.url] : [])),
+    parentId: m.parent_id ?? null,
+    siblings: m.siblings ?? [m.id],
     status: m.status,
     model: m.model,
     stats: m.stats,
@@ -32,10 +38,16 @@ export function fromServer(m: ConversationMessage): UiMessage {
 
 export function fromStream(s: LiveStream): UiMessage {
   const status = isActive(s) ? "streaming" : s.phase === "done" ? "complete" : s.phase === "stopped" ? "cancelled" : "error";
+  // Finished and stored: its own id, so its actions work before the list is fetched again.
+  const storedId = s.continues ?? (isActive(s) ? null : (s.done?.message_id ?? null));
   return {
-    id: `live-${s.key}`,
+    id: storedId ?? `live-${s.key}`,
     role: "assistant",
-    content: s.text,
+    content: (s.prefix ?? "") + s.text,
+    reasoning: s.reasoning || null,
+    toolCalls: s.toolCalls.length ? s.toolCalls : null,
+    live: isActive(s) || !storedId,
+    parentId: s.after !== undefined ? s.after : s.userMessageId,
     status,
     model: s.done?.model ?? s.model,
     stats: s.done?.stats ?? null,
@@ -54,8 +66,16 @@ export function answerStored(stream: LiveStream, server: ConversationMessage[] |
   if (isActive(stream) || stream.finishedAt == null || !server) return false;
   const id = stream.done?.message_id;
   // The server stores the answer before it sends the final event: a list *requested* after
-  // that event has it (one requested before may answer later and still lack it).
-  return requestedAt > stream.finishedAt || (!!id && server.some((m) => m.id === id));
+  // that event has it (one requested before may answer later and still lack it). A continued
+  // answer was there all along: only a newer list has its new text.
+  if (requestedAt > stream.finishedAt) return true;
+  if (stream.phase === "error" && stream.userMessageId) {
+    // A failed answer has no id in its final event: it is stored once an error answer
+    // follows the question in the list.
+    const at = server.findIndex((m) => m.id === stream.userMessageId);
+    if (at >= 0 && server.slice(at + 1).some((m) => m.role === "assistant" && m.status === "error")) return true;
+  }
+  return !stream.continues && !!id && server.some((m) => m.id === id);
 }
 
 export function buildMessages(
@@ -63,12 +83,30 @@ export function buildMessages(
   requestedAt: number,
   live: LiveStream | undefined,
 ): UiMessage[] {
-  const list = (server ?? []).filter((m) => m.role !== "system").map(fromServer);
+  let list = (server ?? []).filter((m) => m.role !== "system").map(fromServer);
   if (!live || answerStored(live, server, requestedAt)) return list;
+  // A regenerated, edited or continued turn replaces what followed its place.
+  const cut = live.continues
+    ? list.findIndex((m) => m.id === live.continues)
+    : live.after === null
+      ? 0
+      : live.after !== undefined
+        ? list.findIndex((m) => m.id === live.after) + 1 || -1
+        : -1;
+  // A continued answer shows its stored text, then what the stream adds.
+  const continued = live.continues && cut >= 0 ? list[cut] : undefined;
+  if (cut >= 0) list = list.slice(0, cut);
   const ids = new Set(list.map((m) => m.id));
-  if (live.userText != null && !(live.userMessageId && ids.has(live.userMessageId)))
-    list.push({ id: `user-${live.key}`, role: "user", content: live.userText, status: "complete" });
-  list.push(fromStream(live));
+  const asked = live.userText != null || live.userImages.length > 0;
+  if (asked && !(live.userMessageId && ids.has(live.userMessageId)))
+    list.push({
+      id: `user-${live.key}`,
+      role: "user",
+      content: live.userText ?? "",
+      images: live.userImages,
+      status: "complete",
+    });
+  list.push(fromStream(continued ? { ...live, prefix: continued.content } : live));
   return list;
 }
 

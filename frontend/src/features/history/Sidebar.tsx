@@ -7,7 +7,8 @@
  */
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import type { Conversation } from "../../api/types";
-import { PencilIcon, PlusIcon, TrashIcon } from "../../ui/icons";
+import { PencilIcon, PlusIcon, SearchIcon, TrashIcon, UploadIcon } from "../../ui/icons";
+import type { SearchApi } from "./useSearch";
 import "./history.css";
 
 interface SidebarProps {
@@ -26,6 +27,55 @@ interface SidebarProps {
   onRename: (id: string, title: string) => Promise<void>;
   onDelete: (id: string) => Promise<void>;
   footer: ReactNode;
+  search?: SearchApi;
+  /** Import a conversation from a JSON file; resolves to an error sentence, or null. */
+  onImport?: (file: File) => Promise<string | null>;
+}
+
+/** The snippet with the query's first match marked. */
+function Highlighted({ text, query }: { text: string; query: string }) {
+  const at = text.toLowerCase().indexOf(query.trim().toLowerCase());
+  if (!query.trim() || at < 0) return <>{text}</>;
+  const end = at + query.trim().length;
+  return (
+    <>
+      {text.slice(0, at)}
+      <mark>{text.slice(at, end)}</mark>
+      {text.slice(end)}
+    </>
+  );
+}
+
+function SearchResults({ search, currentId, onOpen }: { search: SearchApi; currentId: string | null; onOpen: (id: string) => void }) {
+  if (search.error) return <p className="error-text small">{search.error}</p>;
+  if (!search.hits.length)
+    return <p className="muted small">{search.searching ? "Searching…" : "No chat mentions that."}</p>;
+  return (
+    <>
+      <p className="muted small search-count" role="status">
+        {search.total === 1 ? "1 chat" : `${search.total.toLocaleString("en")} chats`}
+      </p>
+      <ul className="search-results" aria-label="Search results" data-testid="search-results">
+        {search.hits.map((hit) => (
+          <li key={hit.conversation.id} className={hit.conversation.id === currentId ? "current" : undefined}>
+            <button type="button" className="search-hit" onClick={() => onOpen(hit.conversation.id)}>
+              <span className="conversation-title">{hit.conversation.title || "New chat"}</span>
+              <span className="search-snippet">
+                <Highlighted text={hit.snippet} query={search.query} />
+              </span>
+            </button>
+          </li>
+        ))}
+        {search.hasMore && (
+          <li>
+            <button type="button" className="ghost small" onClick={search.loadMore}>
+              More results
+            </button>
+          </li>
+        )}
+      </ul>
+    </>
+  );
 }
 
 function when(iso: string): string {
@@ -170,7 +220,10 @@ function Item(props: ItemProps) {
 }
 
 export function Sidebar(props: SidebarProps) {
-  const { conversations, currentId, loading, available, error, onNew, onOpen, footer } = props;
+  const { conversations, currentId, loading, available, error, onNew, onOpen, footer, search } = props;
+  const importer = useRef<HTMLInputElement>(null);
+  const [importing, setImporting] = useState(false);
+  const [importError, setImportError] = useState<string | null>(null);
   const list = useRef<HTMLUListElement>(null);
   const sentinel = useRef<HTMLLIElement>(null);
   const [focusId, setFocusId] = useState<string | null>(null);
@@ -233,17 +286,77 @@ export function Sidebar(props: SidebarProps) {
         </span>
         <span>bigshot-llm</span>
       </div>
-      <button type="button" className="new-chat" onClick={onNew}>
-        <PlusIcon size={16} /> New chat
-      </button>
+      <div className="sidebar-new">
+        <button type="button" className="new-chat" onClick={onNew}>
+          <PlusIcon size={16} /> New chat
+        </button>
+        {props.onImport && (
+          <>
+            <button
+              type="button"
+              className="icon-button"
+              aria-label="Import a chat"
+              title="Import a chat (a JSON file from Export as JSON)"
+              disabled={importing}
+              onClick={() => importer.current?.click()}
+            >
+              <UploadIcon size={16} />
+            </button>
+            <input
+              ref={importer}
+              type="file"
+              accept="application/json,.json"
+              hidden
+              data-testid="import-file"
+              onChange={async (e) => {
+                const file = e.target.files?.[0];
+                e.target.value = "";
+                if (!file || !props.onImport) return;
+                setImporting(true);
+                setImportError(await props.onImport(file));
+                setImporting(false);
+              }}
+            />
+          </>
+        )}
+      </div>
+      {importError && (
+        <p className="error-text small" role="alert" data-testid="import-error">
+          {importError}
+        </p>
+      )}
+      {search && (
+        <div className="history-search" role="search">
+          <SearchIcon size={15} />
+          <label className="visually-hidden" htmlFor="history-search">
+            Search chats
+          </label>
+          <input
+            id="history-search"
+            type="search"
+            placeholder="Search chats"
+            value={search.query}
+            maxLength={200}
+            onChange={(e) => search.setQuery(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape" && search.query) {
+                e.stopPropagation();
+                search.setQuery("");
+              }
+            }}
+          />
+        </div>
+      )}
       <h2 className="sidebar-heading" id="history-heading">
-        History
+        {search?.active ? "Search results" : "History"}
       </h2>
       <p id="history-keys" className="visually-hidden">
         Arrow keys move between chats, Enter opens one, F2 renames it, Delete deletes it.
       </p>
       <div className="conversation-scroll">
-        {!available ? (
+        {search?.active ? (
+          <SearchResults search={search} currentId={currentId} onOpen={onOpen} />
+        ) : !available ? (
           <p className="muted small">History is not available on this gateway.</p>
         ) : loading && !conversations.length ? (
           <p className="muted small">Loading…</p>

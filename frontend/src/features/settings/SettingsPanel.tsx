@@ -1,6 +1,11 @@
-/** Generation settings (temperature, max tokens, system prompt), saved per user. */
+/**
+ * Chat parameters (temperature, max tokens, system prompt): an open chat's own, or the
+ * defaults new chats start from (saved per user); and presets to apply or save.
+ */
 import { useEffect, useState } from "react";
-import { LIMITS, type Settings, type SyncState } from "./usePreferences";
+import type { Preset } from "../../api/types";
+import type { ChatParams, ParamsScope } from "./useChatParams";
+import { LIMITS, MAX_PRESETS, type SyncState } from "./usePreferences";
 import "./settings.css";
 
 const SYNC_TEXT: Record<SyncState, string> = {
@@ -13,9 +18,17 @@ const SYNC_TEXT: Record<SyncState, string> = {
 
 interface SettingsPanelProps {
   id: string;
-  settings: Settings;
+  settings: ChatParams;
   sync: SyncState;
-  onChange: (patch: Partial<Settings>) => void;
+  onChange: (patch: Partial<ChatParams>) => void;
+  /** "chat": the open chat's own parameters; "defaults": what new chats start with. */
+  scope?: ParamsScope;
+  /** Replaces the preferences' sync state (an open chat saves to the conversation). */
+  statusText?: string;
+  presets?: Preset[];
+  onApplyPreset?: (preset: Preset) => void;
+  onSavePreset?: (name: string) => void;
+  onDeletePreset?: (name: string) => void;
   onClose: () => void;
   /** The chosen model's limit for max tokens (its context length, at most the API's 32 768). */
   maxTokensLimit: number;
@@ -76,7 +89,16 @@ export function SettingsPanel({
   onClose,
   maxTokensLimit,
   limitSource,
+  scope = "defaults",
+  statusText,
+  presets = [],
+  onApplyPreset,
+  onSavePreset,
+  onDeletePreset,
 }: SettingsPanelProps) {
+  const [chosen, setChosen] = useState("");
+  const [naming, setNaming] = useState<string | null>(null);
+  const preset = presets.find((p) => p.name === chosen);
   const t = LIMITS.temperature;
   const m = { min: LIMITS.max_tokens.min, max: Math.max(LIMITS.max_tokens.min, maxTokensLimit) };
   const shownMax = Math.min(settings.max_tokens, m.max);
@@ -93,11 +115,76 @@ export function SettingsPanel({
       }}
     >
       <div className="settings-head">
-        <h2 id="settings-title">Settings</h2>
+        <h2 id="settings-title">{scope === "chat" ? "This chat's settings" : "Settings for new chats"}</h2>
         <span className="sync-state" role="status" data-testid="settings-sync">
-          {SYNC_TEXT[sync]}
+          {statusText ?? SYNC_TEXT[sync]}
         </span>
       </div>
+      {onApplyPreset && (
+        <div className="presets" role="group" aria-label="Presets">
+          <label htmlFor="preset-select">Preset</label>
+          <select id="preset-select" value={chosen} onChange={(e) => setChosen(e.target.value)}>
+            <option value="">{presets.length ? "Choose a preset…" : "No presets yet"}</option>
+            {presets.map((p) => (
+              <option key={p.name} value={p.name}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+          <button type="button" className="ghost small" disabled={!preset} onClick={() => preset && onApplyPreset(preset)}>
+            Apply
+          </button>
+          <button
+            type="button"
+            className="ghost small"
+            disabled={!preset}
+            onClick={() => {
+              if (preset) onDeletePreset?.(preset.name);
+              setChosen("");
+            }}
+          >
+            Delete
+          </button>
+          {naming === null ? (
+            <button
+              type="button"
+              className="ghost small"
+              disabled={presets.length >= MAX_PRESETS}
+              title={presets.length >= MAX_PRESETS ? `At most ${MAX_PRESETS} presets` : undefined}
+              onClick={() => setNaming("")}
+            >
+              Save as preset…
+            </button>
+          ) : (
+            <form
+              className="preset-name"
+              onSubmit={(e) => {
+                e.preventDefault();
+                const name = naming.trim();
+                if (!name) return;
+                onSavePreset?.(name);
+                setChosen(name);
+                setNaming(null);
+              }}
+            >
+              <label className="visually-hidden" htmlFor="preset-name">
+                Preset name
+              </label>
+              <input
+                id="preset-name"
+                autoFocus
+                maxLength={60}
+                value={naming}
+                placeholder="Preset name"
+                onChange={(e) => setNaming(e.target.value)}
+              />
+              <button type="submit" className="primary small" disabled={!naming.trim()}>
+                Save
+              </button>
+            </form>
+          )}
+        </div>
+      )}
       <div className="settings-grid">
         <div className="field">
           <div className="field-label">

@@ -8,7 +8,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../../api/client";
 import { ApiError } from "../../api/client";
-import type { Preferences, ThemeChoice } from "../../api/types";
+import type { Preferences, Preset, ThemeChoice } from "../../api/types";
 
 export interface Settings {
   temperature: number;
@@ -17,7 +17,11 @@ export interface Settings {
   model: string | null;
   provider: string | null;
   theme: ThemeChoice;
+  /** Saved chat parameters (name, system prompt, temperature, max tokens). */
+  presets: Preset[];
 }
+
+export const MAX_PRESETS = 20;
 
 export const DEFAULT_SETTINGS: Settings = {
   temperature: 0.7,
@@ -26,10 +30,11 @@ export const DEFAULT_SETTINGS: Settings = {
   model: null,
   provider: null,
   theme: "system",
+  presets: [],
 };
 
-/** The API accepts max_tokens 1–32 768 (StreamCreate); a model's own limit may be lower. */
-export const API_MAX_TOKENS = 32768;
+/** The API accepts max_tokens up to 262 144 (StreamCreate); the model's own limit is lower. */
+export const API_MAX_TOKENS = 262144;
 export const FALLBACK_MAX_TOKENS = 4096;
 
 export const LIMITS = {
@@ -59,6 +64,10 @@ export function normalize(raw: Preferences | Partial<Settings> | null | undefine
   if (typeof raw.model === "string" && raw.model) out.model = raw.model;
   if (typeof raw.provider === "string" && raw.provider) out.provider = raw.provider;
   if (raw.theme === "light" || raw.theme === "dark" || raw.theme === "system") out.theme = raw.theme;
+  if (Array.isArray(raw.presets))
+    out.presets = raw.presets
+      .filter((p): p is Preset => !!p && typeof p === "object" && typeof p.name === "string" && !!p.name.trim())
+      .slice(0, MAX_PRESETS);
   return out;
 }
 

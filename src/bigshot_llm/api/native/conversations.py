@@ -8,15 +8,19 @@ from fastapi import Query
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, SessionDep, StreamsDep
-from bigshot_llm.api.responses import ok
+from bigshot_llm.api.responses import dumps, ok
 from bigshot_llm.api.routing import api_router
+from bigshot_llm.errors import Conflict
 from bigshot_llm.schemas.base import Deleted, Envelope, Page
 from bigshot_llm.schemas.conversations import (
     ConversationCreate,
+    ConversationFile,
     ConversationPublic,
     ConversationUpdate,
     MessagePublic,
+    SearchHit,
 )
+from bigshot_llm.services.chat import branches, search, transfer
 from bigshot_llm.services.chat import conversations as service
 from bigshot_llm.services.chat.streams import StreamManager
 
@@ -24,11 +28,22 @@ router = api_router("/api/v1/conversations", tags=["conversations"])
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+SearchQuery = Annotated[
+    str, Query(min_length=1, max_length=200, pattern=r"\S", description="text to look for")
+]
 
 
 def _active(streams: StreamManager, conversation_id: str) -> str | None:
     handle = streams.running_for(conversation_id)
     return handle.id if handle else None
+
+
+def _not_running(streams: StreamManager, conversation_id: str) -> None:
+    if streams.running_for(conversation_id) is not None:
+        raise Conflict(
+            "this conversation has a running stream: stop it or wait for it",
+            code="stream_running",
+        )
 
 
 @router.get("", response_model=Envelope[Page[ConversationPublic]])
@@ -45,6 +60,34 @@ async def list_conversations(
     rows, total = await service.list_owned(session, principal.user_id, limit=limit, offset=offset)
     items = [service.conversation_public(c, _active(streams, c.id)) for c in rows]
     return ok(Page(items=items, total=total, limit=limit, offset=offset))
+
+
+@router.get("/search", response_model=Envelope[Page[SearchHit]])
+async def search_conversations(
+    principal: CurrentUser,
+    session: SessionDep,
+    q: SearchQuery,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> Response:
+    """Search your conversations
+
+    Titles and message text (every version), case-insensitive; most recently active first,
+    each with the first matching message."""
+    return ok(
+        await search.search(session, principal.user_id, q.strip(), limit=limit, offset=offset)
+    )
+
+
+@router.post("/import", status_code=201, response_model=Envelope[ConversationPublic])
+async def import_conversation(
+    body: ConversationFile, principal: CurrentUser, session: SessionDep
+) -> Response:
+    """Import a conversation from a JSON file (from export)
+
+    It becomes a new conversation of yours, every branch kept."""
+    conv = await transfer.import_file(session, principal.user_id, body)
+    return ok(service.conversation_public(conv), status_code=201)
 
 
 @router.post("", status_code=201, response_model=Envelope[ConversationPublic])
@@ -108,6 +151,58 @@ async def list_messages(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Response:
-    """Its messages, oldest first"""
+    """Its messages: the branch on show, oldest first
+
+    Each message lists its versions (`siblings`); choose one with `.../select`."""
     conv = await service.get_owned(session, principal.user_id, conversation_id)
-    return ok(await service.list_messages(session, conv.id, limit=limit, offset=offset))
+    return ok(await service.list_messages(session, conv, limit=limit, offset=offset))
+
+
+@router.get("/{conversation_id}/export", response_model=ConversationFile)
+async def export_conversation(
+    conversation_id: str, principal: CurrentUser, session: SessionDep
+) -> Response:
+    """Export it as a JSON file (every branch), for import"""
+    conv = await service.get_owned(session, principal.user_id, conversation_id)
+    file = await transfer.export(session, conv)
+    return Response(
+        dumps(file),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="chat-{conv.id}.json"'},
+    )
+
+
+@router.post(
+    "/{conversation_id}/messages/{message_id}/select", response_model=Envelope[ConversationPublic]
+)
+async def select_version(
+    conversation_id: str,
+    message_id: str,
+    principal: CurrentUser,
+    session: SessionDep,
+    streams: StreamsDep,
+) -> Response:
+    """Show this version of a turn
+
+    The conversation continues from it (its newest continuation is shown)."""
+    conv = await service.get_owned(session, principal.user_id, conversation_id)
+    _not_running(streams, conv.id)
+    await branches.select_version(session, conv, message_id)
+    return ok(service.conversation_public(conv))
+
+
+@router.delete("/{conversation_id}/messages/{message_id}", response_model=Envelope[Deleted])
+async def delete_message(
+    conversation_id: str,
+    message_id: str,
+    principal: CurrentUser,
+    session: SessionDep,
+    streams: StreamsDep,
+) -> Response:
+    """Delete one message
+
+    What followed it now follows the message before it."""
+    conv = await service.get_owned(session, principal.user_id, conversation_id)
+    _not_running(streams, conv.id)
+    await branches.delete_message(session, conv, message_id)
+    return ok(Deleted(id=message_id))

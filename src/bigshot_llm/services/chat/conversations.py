@@ -10,15 +10,16 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import Conversation, Message, utcnow
 from bigshot_llm.db.pages import fetch_page
-from bigshot_llm.errors import NotFound, RequestValidationFailed
+from bigshot_llm.errors import Conflict, NotFound, RequestValidationFailed
 from bigshot_llm.schemas.base import Page
 from bigshot_llm.schemas.conversations import (
     ConversationPublic,
@@ -27,6 +28,7 @@ from bigshot_llm.schemas.conversations import (
     StreamCreate,
 )
 from bigshot_llm.services.access.auth import Principal
+from bigshot_llm.services.chat import branches
 from bigshot_llm.services.chat import context_window as cw
 from bigshot_llm.services.chat.context_window import Turn
 from bigshot_llm.services.generation.routing import Router, Target
@@ -62,11 +64,14 @@ def conversation_public(
         created_at=conv.created_at,
         updated_at=conv.updated_at,
         active_stream_id=active_stream_id,
+        head_message_id=conv.head_message_id,
     )
 
 
-def message_public(msg: Message) -> MessagePublic:
-    return MessagePublic.model_validate(msg, from_attributes=True)
+def message_public(msg: Message, tree: branches.Tree | None = None) -> MessagePublic:
+    public = MessagePublic.model_validate(msg, from_attributes=True)
+    public.siblings = tree.siblings(msg) if tree else [msg.id]
+    return public
 
 
 async def create(
@@ -106,14 +111,13 @@ async def list_owned(
 
 
 async def list_messages(
-    session: AsyncSession, conversation_id: str, *, limit: int, offset: int
+    session: AsyncSession, conv: Conversation, *, limit: int, offset: int
 ) -> Page[MessagePublic]:
-    """Oldest first."""
-    where = [col(Message.conversation_id) == conversation_id]
-    order = [col(Message.created_at), col(Message.id)]
-    rows, total = await fetch_page(session, Message, where, order, limit=limit, offset=offset)
-    items = [message_public(m) for m in rows]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    """The branch on show, oldest first, each message with its versions."""
+    tree = await branches.tree(session, conv.id)
+    path = tree.path_to(conv.head_message_id)
+    items = [message_public(m, tree) for m in path[offset : offset + limit]]
+    return Page(items=items, total=len(path), limit=limit, offset=offset)
 
 
 async def update(session: AsyncSession, conv: Conversation, body: ConversationUpdate) -> None:
@@ -134,15 +138,11 @@ async def delete(session: AsyncSession, conv: Conversation) -> None:
     await session.commit()
 
 
-async def history(session: AsyncSession, conversation_id: str) -> list[Turn]:
-    """The turns a model should see: everything with content except failed answers."""
-    stmt = (
-        select(Message)
-        .where(col(Message.conversation_id) == conversation_id)
-        .order_by(col(Message.created_at), col(Message.id))
-    )
+def history(path: list[Message]) -> list[Turn]:
+    """The turns a model should see of a branch: everything with content except failed
+    answers."""
     turns = []
-    for msg in (await session.exec(stmt)).all():
+    for msg in path:
         # A cancelled answer's tool calls may be cut off: only its text counts.
         tool_calls = msg.tool_calls if msg.status == "complete" else None
         if msg.status == "error" or not (msg.content or msg.parts or tool_calls):
@@ -192,9 +192,12 @@ async def add_message(
     tool_calls: list[dict[str, Any]] | None = None,
     tool_call_id: str | None = None,
     parts: list[dict[str, Any]] | None = None,
+    parent_id: str | None | EllipsisType = ...,
 ) -> Message:
-    """Store a turn and touch the conversation (its first user message names it)."""
+    """Store a turn after `parent_id` (default: the head) and make it the conversation's
+    head; touch the conversation (its first user message names it)."""
     msg = Message(
+        parent_id=conv.head_message_id if isinstance(parent_id, EllipsisType) else parent_id,
         conversation_id=conv.id,
         role=role,
         content=content,
@@ -211,6 +214,7 @@ async def add_message(
     if role == "user" and not conv.title:
         conv.title = title_from(content) or None
     conv.updated_at = msg.created_at = utcnow()
+    conv.head_message_id = msg.id
     session.add(msg)
     session.add(conv)
     await session.flush()
@@ -221,20 +225,77 @@ async def store_answer(
     sessions: async_sessionmaker[AsyncSession],
     conversation_id: str,
     content: str,
+    *,
+    parent_id: str | None,
     **fields: Any,
 ) -> str | None:
-    """Store an assistant turn in its own session; None if the conversation is gone (or the
-    database failed: the generation must still end cleanly)."""
+    """Store an assistant turn after `parent_id` in its own session; None if the conversation
+    is gone (or the database failed: the generation must still end cleanly)."""
     try:
         async with sessions() as session:
             conv = await session.get(Conversation, conversation_id)
             if conv is None:  # deleted while generating
                 return None
-            message = await add_message(session, conv, "assistant", content, **fields)
+            message = await add_message(
+                session, conv, "assistant", content, parent_id=parent_id, **fields
+            )
             await session.commit()
             return message.id
     except Exception:
         log.exception("could not store an answer in conversation %s", conversation_id)
+        return None
+
+
+def _summed_usage(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The continuation's usage, its completion tokens counting the earlier part too."""
+    if not after:
+        return before
+    usage = dict(after)
+    earlier = (before or {}).get("completion_tokens")
+    if isinstance(earlier, int) and isinstance(usage.get("completion_tokens"), int):
+        usage["completion_tokens"] += earlier
+        if isinstance(usage.get("prompt_tokens"), int):
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    return usage
+
+
+async def extend_answer(
+    sessions: async_sessionmaker[AsyncSession],
+    message_id: str,
+    content: str,
+    *,
+    status: str,
+    usage: dict[str, Any] | None,
+    stats: dict[str, Any] | None,
+    reasoning: str | None = None,
+    error: dict[str, Any] | None = None,
+    **_: Any,
+) -> str | None:
+    """Append a continuation to the answer it continues (a failed one leaves it as it was)."""
+    try:
+        async with sessions() as session:
+            msg = await session.get(Message, message_id)
+            conv = await session.get(Conversation, msg.conversation_id) if msg else None
+            if msg is None or conv is None:
+                return None
+            if status == "error" and not content:
+                return msg.id
+            msg.content += content
+            if reasoning:
+                msg.reasoning = (msg.reasoning or "") + reasoning
+            msg.status = "complete" if status == "error" else status
+            msg.usage = _summed_usage(msg.usage, usage)
+            continued = int((msg.stats or {}).get("continued", 0)) + 1
+            msg.stats = {**(stats or {}), "continued": continued}
+            conv.updated_at = utcnow()
+            session.add(msg)
+            session.add(conv)
+            await session.commit()
+            return msg.id
+    except Exception:
+        log.exception("could not extend answer %s", message_id)
         return None
 
 
@@ -246,18 +307,63 @@ class PlannedTurn:
     model: str
     body: dict[str, Any]  # OpenAI-shaped chat request, without `stream`
     fit: cw.ContextFit
+    base_id: str | None = None  # the message the new turn follows
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedTurn:
-    """A user message stored and the admitted generation that answers it."""
+    """A user message stored (or the message answered again) and the admitted generation
+    that answers it."""
 
     conversation_id: str
-    user_message_id: str
+    user_message_id: str | None  # what the answer follows (None: the first message)
     target: Target
     model: str
     fit: cw.ContextFit
     generation: Generation
+    continues: str | None = None  # the answer this generation goes on writing
+
+
+def _field_error(field: str, reason: str) -> RequestValidationFailed:
+    return RequestValidationFailed(
+        f"{field}: {reason}", details=[{"loc": ["body", field], "msg": reason}]
+    )
+
+
+def _base_of(req: StreamCreate, conv: Conversation | None, tree: branches.Tree) -> str | None:
+    """The message the new turn follows: the head, or what the named message follows."""
+    if conv is None:
+        return None
+    for field, role in (
+        ("regenerate_message_id", "assistant"),
+        ("edit_message_id", "user"),
+        ("continue_message_id", "assistant"),
+    ):
+        message_id = getattr(req, field)
+        if message_id is None:
+            continue
+        msg = tree.by_id.get(message_id)
+        if msg is None:
+            raise _field_error(field, f"'{message_id}' is not a message of this conversation")
+        if msg.role != role:
+            raise _field_error(field, f"'{message_id}' is a {msg.role} message, not {role}")
+        if field == "continue_message_id":
+            finish = (msg.stats or {}).get("finish_reason")
+            if msg.status == "error" or (msg.status == "complete" and finish != "length"):
+                raise _field_error(
+                    field, "only an answer cut at max tokens (or stopped) can be continued"
+                )
+            if tree.children.get(msg.id):
+                raise Conflict(
+                    "this answer has later messages: only the last answer of a branch can "
+                    "be continued",
+                    code="not_last_message",
+                )
+            return msg.id
+        if field == "regenerate_message_id" and msg.parent_id not in tree.by_id:
+            raise _field_error(field, "this answer follows no message to answer again")
+        return msg.parent_id if msg.parent_id in tree.by_id else None
+    return conv.head_message_id
 
 
 Admit = Callable[[PlannedTurn], Awaitable[Generation]]
@@ -314,11 +420,15 @@ async def plan_turn(
     max_tokens = req.max_tokens if req.max_tokens is not None else saved.get("max_tokens")
     system = req.system if req.system is not None else saved.get("system")
     context_length = await cw.context_length_for(router, target, model, default_context_length)
-    past = await history(session, conv.id) if conv else []
+    tree = await branches.tree(session, conv.id) if conv else branches.Tree.of(())
+    base_id = _base_of(req, conv, tree)
+    past = history(tree.path_to(base_id))
     new = _tool_turns(req, past)
     if req.message is not None:
         new.append(Turn("user", req.message_text(), parts=req.message_parts()))
     turns = answered_calls_only([*past, *new])
+    # Continuing: the cut answer is sent last, as the start of the reply the model goes on
+    # writing (OpenAI-compatible servers continue a trailing assistant message).
     fit = cw.fit_history(
         system,
         turns,
@@ -331,7 +441,7 @@ async def plan_turn(
         body["temperature"] = temperature
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
-    return PlannedTurn(target, model, body, fit)
+    return PlannedTurn(target, model, body, fit, base_id)
 
 
 async def prepare_turn(
@@ -371,20 +481,37 @@ async def prepare_turn(
             conv.model = plan.model  # the conversation remembers the latest choice
             if req.provider:
                 conv.provider = req.provider
-        stored: Message | None = None
+        answers: str | None = plan.base_id  # regenerating: the message answered again
+        if req.regenerate_message_id:
+            conv.head_message_id = plan.base_id  # the new version is on show from now on
         for result in req.tool_results or ():
             stored = await add_message(
                 session, conv, "tool", result.content, tool_call_id=result.tool_call_id
             )
+            answers = stored.id
         if req.message is not None:
             # The parts as sent upstream: remote images are inlined by now, so later turns
             # neither fetch them again nor lose them when the URL goes away.
             sent = plan.body["messages"][-1].get("content")
             parts = sent if isinstance(sent, list) else None
-            stored = await add_message(session, conv, "user", req.message_text(), parts=parts)
-        assert stored is not None  # the schema asks for a message or tool results
+            stored = await add_message(
+                session, conv, "user", req.message_text(), parts=parts, parent_id=answers
+            )
+            answers = stored.id
+        if req.continue_message_id:
+            continued = await session.get(Message, req.continue_message_id)
+            answers = continued.parent_id if continued else None
+        session.add(conv)
         await session.commit()
     except BaseException:
         await generation.aclose()  # gives the stream slot back
         raise
-    return PreparedTurn(conv.id, stored.id, plan.target, plan.model, plan.fit, generation)
+    return PreparedTurn(
+        conv.id,
+        answers,
+        plan.target,
+        plan.model,
+        plan.fit,
+        generation,
+        continues=req.continue_message_id,
+    )

@@ -37,6 +37,7 @@ class StreamHandle:
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     remote: bool = False  # owned by another replica: read and stop only
     warnings: list[str] = field(default_factory=list)  # what the request was told
+    continues: str | None = None  # the answer this stream goes on writing (continue)
 
     @property
     def id(self) -> str:
@@ -57,4 +58,5 @@ class StreamHandle:
             subscribers=self.buffer.subscribers,
             context=ContextReport(**self.context),
             user_message_id=self.user_message_id,
+            continues_message_id=meta.continues_message_id,
         )

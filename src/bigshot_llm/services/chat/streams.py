@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -236,11 +237,13 @@ class StreamManager:
             context=turn.fit.report(),
             user_message_id=turn.user_message_id,
             key_id=principal.key_id,
+            continues_message_id=turn.continues,
         )
         handle = StreamHandle(
             self._buffer_factory(meta), generation.stats, turn.fit.report(), turn.user_message_id
         )
         handle.warnings = generation.warnings
+        handle.continues = turn.continues
         self._streams[meta.stream_id] = handle
         handle.task = asyncio.create_task(
             self._run(handle, generation), name=f"chat-stream-{meta.stream_id}"
@@ -322,9 +325,17 @@ class StreamManager:
                 details[key] = payload[key]
         if handle.cancel_reason:
             details["cancel_reason"] = handle.cancel_reason
-        message_id = await conversations.store_answer(
-            self._sessions,
-            meta.conversation_id,
+        store = (
+            functools.partial(conversations.extend_answer, self._sessions, handle.continues)
+            if handle.continues
+            else functools.partial(
+                conversations.store_answer,
+                self._sessions,
+                meta.conversation_id,
+                parent_id=handle.user_message_id,
+            )
+        )
+        message_id = await store(
             stats.text,
             status=status,
             model=payload["model"] or meta.model,

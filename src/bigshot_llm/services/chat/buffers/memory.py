@@ -42,6 +42,7 @@ class StreamMeta:
     context: dict[str, int] = field(default_factory=dict)
     user_message_id: str | None = None
     key_id: str = ""  # the API key that started it: its token lives no longer than the key
+    continues_message_id: str | None = None  # the answer it goes on writing (continue)
 
 
 class StreamBuffer(Protocol):

@@ -54,6 +54,7 @@ def _meta_hash(meta: StreamMeta, replica: str) -> dict[str, str]:
         "context": orjson.dumps(meta.context).decode(),
         "user_message_id": meta.user_message_id or "",
         "key_id": meta.key_id,
+        "continues_message_id": meta.continues_message_id or "",
         "replica": replica,
         "closed": "0",
     }
@@ -72,6 +73,7 @@ def _meta_from_hash(raw: dict[Any, Any]) -> StreamMeta:
         context=orjson.loads(h["context"]),
         user_message_id=h["user_message_id"] or None,
         key_id=h.get("key_id", ""),
+        continues_message_id=h.get("continues_message_id") or None,
     )
 
 

@@ -1,0 +1,44 @@
+"""message branches: each message's parent and each conversation's branch on show.
+
+Revision 0011, after 0010 (2026-12-02). Existing conversations become one branch: every
+message follows the one before it, and the last one is the head.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from bigshot_llm.migrations.ops import add_columns, drop_columns, name
+
+revision, down_revision, branch_labels, depends_on = "0011", "0010", None, None
+
+
+def _chain_existing_messages() -> None:
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text("SELECT id, conversation_id FROM messages ORDER BY conversation_id, created_at, id")
+    ).all()
+    last: dict[str, str] = {}
+    for message_id, conversation_id in rows:
+        parent = last.get(conversation_id)
+        if parent is not None:
+            bind.execute(
+                sa.text("UPDATE messages SET parent_id = :p WHERE id = :i"),
+                {"p": parent, "i": message_id},
+            )
+        last[conversation_id] = message_id
+    for conversation_id, head in last.items():
+        bind.execute(
+            sa.text("UPDATE conversations SET head_message_id = :h WHERE id = :c"),
+            {"h": head, "c": conversation_id},
+        )
+
+
+def upgrade() -> None:
+    add_columns("messages", name("parent_id", 32, nullable=True))
+    add_columns("conversations", name("head_message_id", 32, nullable=True))
+    _chain_existing_messages()
+
+
+def downgrade() -> None:
+    drop_columns("conversations", "head_message_id")
+    drop_columns("messages", "parent_id")
