@@ -408,3 +408,33 @@ async def test_a_client_that_leaves_the_queue_frees_its_place(
     assert after[-1][0] == "done"
     assert sim.state.served == ["holds", "next"]  # the leaver never reached the upstream
     assert report["in_use"] == 0 and report["queued"] == 0
+
+
+async def test_capacity_shows_a_user_only_the_providers_they_may_use(
+    tmp_path: Path, sim: Any
+) -> None:
+    """Two users' own providers may share a name: each sees the queue of their own only."""
+    with gateway_for(tmp_path, sim, allowed_upstream_hosts=f"127.0.0.1:{sim.port}") as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=DEADLINE) as client:
+            owners = {name: await user_key(client, name) for name in ("bea", "cal")}
+            ids = {}
+            for name, headers in owners.items():
+                created = await client.post(
+                    "/api/v1/llm-providers",
+                    json={"name": "my-box", "kind": "lmstudio", "base_url": sim.url},
+                    headers=headers,
+                )
+                assert created.status_code == 201, created.text
+                ids[name] = created.json()["data"]["id"]
+            body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
+            answer = await client.post(
+                CHAT, json={**body, "provider": ids["bea"]}, headers=owners["bea"]
+            )
+            assert answer.status_code == 200, answer.text
+            seen = {}
+            for name, headers in owners.items():
+                report = await client.get(CAPACITY, headers=headers)
+                assert report.status_code == 200, report.text
+                seen[name] = [row for row in report.json()["data"] if row["provider"] == "my-box"]
+            assert len(seen["bea"]) == 1  # her own provider's model, admitted once
+            assert seen["cal"] == []  # the same name, but not his provider

@@ -28,9 +28,8 @@ async def capacity(principal: CurrentUser, resources: ResourcesDep) -> Response:
     admission = resources.admission
     if admission is None:
         return ok([])
-    usable = {r.name for r in resources.registry.usable_by(principal)}
-    rows = [row for row in admission.snapshot() if row["provider"] in usable]
-    return ok([ModelCapacity.model_validate(row) for row in rows])
+    usable = {r.id for r in resources.registry.usable_by(principal)}
+    return ok([ModelCapacity.model_validate(row) for row in admission.snapshot(usable)])
 
 
 @router.get("/presets", response_model=Envelope[list[PresetPublic]])

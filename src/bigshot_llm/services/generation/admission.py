@@ -18,7 +18,7 @@ import itertools
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,10 +199,14 @@ class Admission:
 
     # ---- reporting ------------------------------------------------------------------------
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        """Per provider and model: slots, in use and queued, with each lane's share."""
+    def snapshot(self, provider_ids: Collection[str] | None = None) -> list[dict[str, Any]]:
+        """Per provider and model: slots, in use and queued, with each lane's share; only the
+        providers in `provider_ids` when given (what one caller may use: names are not unique
+        across users)."""
         out = []
-        for group in self.groups.values():
+        for (provider_id, _), group in self.groups.items():
+            if provider_ids is not None and provider_id not in provider_ids:
+                continue
             out.append(
                 {
                     "provider": group.provider,
