@@ -12,6 +12,7 @@ import base64
 import contextlib
 import json
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +171,14 @@ def test_continue_an_answer_cut_at_max_tokens(
     page.fill("#max-tokens-number", "400")
     page.keyboard.press("Tab")
     expect(page.get_by_test_id("settings-sync")).to_have_text("Saved with this chat")
+    # "Saved" is also what the panel says before the debounced save starts: wait for the
+    # server to hold the new limit (a busy machine may take a while to send it).
+    with httpx.Client(base_url=gateway.url, headers=auth(user_key), timeout=10) as client:
+        deadline = time.monotonic() + 20
+        path = f"/api/v1/conversations/{conversation_of(page)}"
+        while client.get(path).json()["data"]["settings"].get("max_tokens") != 400:
+            assert time.monotonic() < deadline, "the chat's max tokens were never saved"
+            time.sleep(0.05)
     page.click("button[aria-label=Settings]")
     sim.state.token_delay = 0.02  # slow enough to reload while it writes
     sim.state.tokens = 300

@@ -299,6 +299,8 @@ async def test_duplicate_instances_add_their_slots(gateway: ThreadedServer, sim:
 
 def test_metrics_show_queue_depth_and_slots(gateway: ThreadedServer, sim: Any) -> None:
     with httpx.Client(base_url=gateway.url, timeout=DEADLINE) as client:
+        # Labels name only models the provider listed (else "other"): list them first.
+        assert client.get("/api/v1/llm-providers/models", headers=ADMIN).status_code == 200
         body = {"model": MODEL, "messages": [{"role": "user", "content": "m"}]}
         assert client.post(CHAT, json=body, headers=ADMIN).status_code == 200
         metrics = client.get("/metrics", headers=ADMIN).text

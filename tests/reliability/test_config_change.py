@@ -46,11 +46,14 @@ async def one_stream(client: httpx.AsyncClient, i: int, started: asyncio.Event |
 
 async def test_switching_the_active_provider_under_load(tmp_path: Path) -> None:
     with (
-        running_sim(tokens=40, token_delay=0.03, seed="old") as old,
+        running_sim(tokens=40, token_delay=0.03, seed="old", parallel=1000) as old,
         running_sim(tokens=5, seed="new") as new,
     ):
         settings = make_settings(
-            tmp_path, bootstrap_admin_key=ADMIN_KEY, lmstudio_api_base=f"{old.url}/v1"
+            tmp_path,
+            bootstrap_admin_key=ADMIN_KEY,
+            lmstudio_api_base=f"{old.url}/v1",
+            admission_enabled=False,  # all 50 streams on the old server at once, not 4 of them
         )
         with ThreadedServer(create_app(settings)) as gateway:
             limits = httpx.Limits(max_connections=200)

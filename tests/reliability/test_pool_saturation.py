@@ -35,6 +35,7 @@ def start_gateway(tmp_path: Path, sim: Any, pool_timeout: float, max_connections
         lmstudio_api_base=f"{sim.url}/v1",
         health_check_seconds=0,
         upstream_pool_timeout_seconds=pool_timeout,
+        admission_enabled=False,  # the connection pool's own bound, not the GPU slots'
     )
     server = ThreadedServer(create_app(settings)).start()
     providers = httpx.get(f"{server.url}/api/v1/llm-providers", headers=ADMIN, timeout=10)
@@ -51,7 +52,7 @@ def start_gateway(tmp_path: Path, sim: Any, pool_timeout: float, max_connections
 
 @pytest.fixture
 def sim() -> Iterator[Any]:
-    with running_sim(tokens=10, token_delay=0.1) as server:  # each stream lasts about 1 s
+    with running_sim(tokens=10, token_delay=0.1, parallel=1000) as server:  # each stream lasts about 1 s
         yield server
 
 

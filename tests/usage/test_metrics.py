@@ -151,7 +151,8 @@ async def test_only_listed_models_become_labels(
     )
     assert listed.status_code == 200, listed.text
     text = (await client.get("/metrics")).text
-    assert "made-up-model" not in text
+    assert "made-up-model" not in text  # the GPU queue gauges included
+    assert "bigshot_gpu_slots{" in text  # which exist: the listed model was admitted
     found = samples(text)
     models = {lab.get("model") for lab, _ in found["bigshot_llm_requests_total"]}
     assert models <= {CHAT_MODEL, "other"}

@@ -107,6 +107,7 @@ class SimState:
         seed: str = "",
         models: Iterable[ModelSpec] | None = None,
         loaded: Iterable[str] | None = None,
+        parallel: int = 4,
     ) -> None:
         self._lock = threading.RLock()
         self._listeners: list[FaultListener] = []
@@ -119,6 +120,7 @@ class SimState:
             "seed": seed,
             "models": list(models) if models is not None else None,
             "loaded": list(loaded) if loaded is not None else None,
+            "parallel": parallel,
         }
         self._apply_defaults(**self._init_kwargs)
 
@@ -134,6 +136,7 @@ class SimState:
         seed: str,
         models: list[ModelSpec] | None,
         loaded: list[str] | None,
+        parallel: int,
     ) -> None:
         with self._lock:
             self.tokens: int = tokens
@@ -167,7 +170,7 @@ class SimState:
             self.streams_faulted: int = 0
             self.loads_total: int = 0
             self.unloads_total: int = 0
-            self.parallel: int = 4
+            self.parallel: int = parallel
             self.parallel_by_key: dict[str, int] = {}
             self.duplicates: dict[str, int] = {}
             self.auto_evict: bool = True

@@ -17,7 +17,7 @@ def running_sim(
     """Start a :class:`SimServer` on 127.0.0.1 (ephemeral port by default) and stop it after.
 
     ``state_overrides`` go to :class:`SimState` (``tokens``, ``token_delay``, ``jit_loading``,
-    ``jit_load_delay``, ``require_api_key``, ``seed``, ``models``, ``loaded``).
+    ``jit_load_delay``, ``require_api_key``, ``seed``, ``models``, ``loaded``, ``parallel``).
     """
     if state is not None and state_overrides:
         raise TypeError("pass either state or state overrides, not both")

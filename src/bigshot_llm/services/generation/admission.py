@@ -67,6 +67,10 @@ class StickyRoutes:
             self._lanes.popitem(last=False)
 
 
+# Groups kept before idle ones for models no provider listed are forgotten.
+MAX_GROUPS = 256
+
+
 @dataclass(eq=False)
 class Group:
     """One model on one provider: its lanes and its queue."""
@@ -79,6 +83,13 @@ class Group:
     run_seconds: float = DEFAULT_RUN_SECONDS  # moving average of a generation's slot time
     waited_total: int = 0
     last_used: float = field(default_factory=time.monotonic)
+    # The /metrics labels: a global provider's name (else "user") and a model the provider
+    # listed (else "other"), so made-up names never become series.
+    labels: tuple[str, str] = ("other", "other")
+
+    @property
+    def idle(self) -> bool:
+        return not self.queue.waiters and self.running == 0
 
     @property
     def slots(self) -> int:
@@ -125,17 +136,23 @@ class Admission:
         priority: str = "normal",
         sessions: tuple[str, ...] = (),
         timeout: float | None = None,
+        labels: tuple[str, str] = ("other", "other"),
     ) -> Pass | None:
         """A pass to wait with (None: this provider is not admission-controlled). Raises
-        `QueueFull` at once when the model's queue is at its bound."""
+        `QueueFull` at once when the model's queue is at its bound.
+
+        `labels` are the metric labels (provider, model); a model labelled "other" (one the
+        provider never listed) keeps no group once idle, so made-up names cannot grow memory."""
         if not self.capacity.controlled(target, model):
             return None
         lanes = self.capacity.lanes(target, model)
         key = (target.record.id, model)
         group = self.groups.get(key)
         if group is None:
+            if len(self.groups) >= MAX_GROUPS:
+                self._forget_idle_unlisted()
             group = self.groups[key] = Group(target.record.name, model, lanes)
-        group.lanes, group.order = lanes, target.record.pool_order
+        group.lanes, group.order, group.labels = lanes, target.record.pool_order, labels
         if len(group.queue) >= self.max_queue:
             retry = max(1, int(group.estimate(1)))
             raise QueueFull(
@@ -152,6 +169,11 @@ class Admission:
             prefer=next(filter(None, (self.sticky.get(key) for key in sessions)), None),
         )
         return Pass(self, group, waiter, sessions, time.monotonic() + wait)
+
+    def _forget_idle_unlisted(self) -> None:
+        for key, group in list(self.groups.items()):
+            if group.idle and group.labels[1] == "other":
+                del self.groups[key]
 
     # ---- granting slots -------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from bigshot_llm.services.generation.stats import StreamStats
 from bigshot_llm.services.generation.sticky import client_session, session_key
 from bigshot_llm.services.generation.structured import check_answer, is_strict_schema
 from bigshot_llm.services.providers.lifecycle import may_load, supports_loading
+from bigshot_llm.services.providers.registry import ProviderRecord
 from bigshot_llm.services.usage.metering import (
     CANCELLED,
     Ticket,
@@ -204,12 +205,8 @@ class GenerationService:
         )
         # Labels only for what the provider listed: a made-up model name (or a user's own
         # provider name) must not become a permanent /metrics series.
-        return Ticket(
-            self.usage,
-            source,
-            metric_provider=record.name if record.owner_id is None else "user",
-            metric_model=model if self.router.catalog.listed(record, model) else "other",
-        )
+        provider_label, model_label = metric_labels(record, model, self.router.catalog.listed)
+        return Ticket(self.usage, source, metric_provider=provider_label, metric_model=model_label)
 
     async def _pass(
         self, request: GenerationRequest, target: Target, model: str, body: dict[str, Any]
@@ -224,6 +221,7 @@ class GenerationService:
             priority=request.principal.priority or request.priority or "normal",
             sessions=tuple(filter(None, (request.session, session_key(body)))),
             timeout=request.queue_timeout,
+            labels=metric_labels(target.record, model, self.router.catalog.listed),
         )
 
     async def call(self, request: GenerationRequest) -> Answer:
@@ -541,3 +539,15 @@ async def _abandon(first: asyncio.Future[Event] | None, events: AsyncIterator[Ev
         with contextlib.suppress(BaseException):
             await first
     await close_iterator(events)
+
+
+def metric_labels(
+    record: ProviderRecord, model: str, listed: Callable[[ProviderRecord, str], bool]
+) -> tuple[str, str]:
+    """The /metrics labels of a generation: a global provider's name (a user's own provider is
+    "user") and a model the provider listed (a made-up name is "other"), so that no request can
+    add a permanent series."""
+    return (
+        record.name if record.owner_id is None else "user",
+        model if listed(record, model) else "other",
+    )

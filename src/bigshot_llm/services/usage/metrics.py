@@ -191,7 +191,7 @@ class Metrics:
 
     def observe_queue(self, group: Any, waited: float | None) -> None:
         """A GPU queue changed (admission's `Group`): depth and slots, and a finished wait."""
-        labels = (group.provider, group.model)
+        labels = group.labels  # never a made-up model name or a user's provider name
         self.queue_depth.labels(*labels).set(len(group.queue))
         self.gpu_slots_in_use.labels(*labels).set(group.running)
         self.gpu_slots.labels(*labels).set(group.slots)
