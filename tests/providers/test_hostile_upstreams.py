@@ -367,8 +367,12 @@ async def test_data_events_slower_than_bytes_but_within_the_idle_time_are_fine()
         return False
 
     with HostileServer(handler) as upstream:
-        spec = spec_for(upstream.url, stream_idle_timeout=0.6)
+        # Events ~0.45 s apart, the idle time 4× that (a busy machine's late timers stay far
+        # inside it), the whole stream longer than it: only a per-event idle clock passes.
+        spec = spec_for(upstream.url, stream_idle_timeout=2.0)
+        started = time.monotonic()
         chunks = await with_provider(spec, lambda p: collect(p.stream_chat(BODY)))
+        assert time.monotonic() - started > 2.0
     texts = [c.data["choices"][0]["delta"].get("content") for c in chunks]
     assert texts == ["", "t0 ", "t1 ", "t2 ", "t3 ", None]
 
