@@ -58,7 +58,10 @@ class Rig:
 
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[Rig]:
-    with running_sim(tokens=24, token_delay=0.01, parallel=1000) as sim, FaultProxy(sim.port) as proxy:
+    with (
+        running_sim(tokens=24, token_delay=0.01, parallel=1000) as sim,
+        FaultProxy(sim.port) as proxy,
+    ):
         settings = make_settings(
             tmp_path,
             bootstrap_admin_key=ADMIN_KEY,

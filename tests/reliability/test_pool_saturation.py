@@ -52,7 +52,8 @@ def start_gateway(tmp_path: Path, sim: Any, pool_timeout: float, max_connections
 
 @pytest.fixture
 def sim() -> Iterator[Any]:
-    with running_sim(tokens=10, token_delay=0.1, parallel=1000) as server:  # each stream lasts about 1 s
+    # Each stream lasts about 1 s; the simulator runs them all at once (no LM Studio queue).
+    with running_sim(tokens=10, token_delay=0.1, parallel=1000) as server:
         yield server
 
 
