@@ -7,17 +7,20 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
+from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bigshot_llm.db.models import WebhookDelivery
 from bigshot_llm.main import create_app
 from bigshot_llm.settings import Settings
 from tests.conftest import ADMIN_KEY, auth
@@ -39,6 +42,7 @@ class Receiver:
             routes=[
                 Route("/hook", self.hook, methods=["POST"]),
                 Route("/moved", self.moved, methods=["POST"]),
+                Route("/hang", self.hang, methods=["POST"]),
             ]
         )
 
@@ -48,6 +52,11 @@ class Receiver:
             self.failures -= 1
             return Response("boom", status_code=500)
         return Response("ok")
+
+    async def hang(self, request: Request) -> Response:
+        self.calls.append((dict(request.headers), await request.body()))
+        await asyncio.sleep(60)  # never answers in time: the gateway gives up first
+        return Response("late")
 
     async def moved(self, request: Request) -> Response:
         return RedirectResponse("/hook", status_code=307)
@@ -241,3 +250,24 @@ async def test_retries_survive_a_restart(
 
 def client_of(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+async def test_a_delivery_cut_off_by_a_shutdown_is_due_again_at_once(
+    settings: Settings, receiver: tuple[Receiver, str]
+) -> None:
+    """A worker that stops mid-delivery (a restart, a deploy) hands the row back instead of
+    leaving it claimed for the lease (40 s), so the next worker sends it at once."""
+    rec, url = receiver
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with client_of(app) as client:
+            await register(client, f"{url}/hang", ["provider.down"])
+            dispatcher = app.state.resources.webhooks
+            assert await dispatcher.emit("provider.down", {"provider": "x"}) == 1
+            await until(lambda: len(rec.calls) == 1)  # sent, waiting for the answer
+            await dispatcher.close()  # what a shutdown does mid-delivery
+            async with app.state.resources.sessions() as session:
+                [row] = (await session.exec(select(WebhookDelivery))).all()
+            assert row.status == "pending"
+            assert row.next_attempt_at is not None
+            assert row.next_attempt_at.replace(tzinfo=UTC) <= datetime.now(UTC)

@@ -199,7 +199,7 @@ class WebhookDispatcher:
             )
             due = (await session.exec(stmt)).all()
             lease = now + timedelta(seconds=self.policy.timeout + 30)
-            claimed = []
+            claimed: list[str] = []
             for delivery_id, scheduled in due:
                 result = await session.exec(
                     update(WebhookDelivery)
@@ -211,8 +211,34 @@ class WebhookDispatcher:
                 if result.rowcount == 1:
                     claimed.append(delivery_id)
             await session.commit()
-        await asyncio.gather(*(self._attempt(d) for d in claimed), return_exceptions=True)
+        attempts = {d: asyncio.ensure_future(self._attempt(d)) for d in claimed}
+        try:
+            await asyncio.gather(*attempts.values(), return_exceptions=True)
+        except asyncio.CancelledError:
+            # Stopped mid-delivery (a shutdown): hand the unfinished rows back, due now, so
+            # the next worker sends them at once instead of after the lease. The receiver may
+            # see one twice (deliveries are at least once; the body's `id` tells them apart).
+            # (gather has cancelled its children already: an unfinished one ended cancelled)
+            unfinished = [d for d, t in attempts.items() if t.cancelled() or not t.done()]
+            for task in attempts.values():
+                task.cancel()
+            await asyncio.shield(self._release(unfinished))
+            raise
         return len(claimed)
+
+    async def _release(self, delivery_ids: list[str]) -> None:
+        if not delivery_ids:
+            return
+        with contextlib.suppress(Exception):  # the database may be what stopped us
+            async with asyncio.timeout(5), self._sessions() as session:
+                await session.exec(
+                    update(WebhookDelivery)
+                    .where(col(WebhookDelivery.id).in_(delivery_ids))
+                    .where(col(WebhookDelivery.status) == "pending")
+                    .where(col(WebhookDelivery.next_attempt_at) > utcnow())  # still leased
+                    .values(next_attempt_at=utcnow())
+                )
+                await session.commit()
 
     async def _attempt(self, delivery_id: str, *, retry: bool = True) -> WebhookDelivery:
         async with self._sessions() as session:
