@@ -60,7 +60,9 @@ class Rig:
 def rig(tmp_path: Path) -> Iterator[Rig]:
     with (
         running_sim(tokens=24, token_delay=0.01, parallel=1000) as sim,
-        FaultProxy(sim.port) as proxy,
+        # Its keep-alive timeout is a backstop: the gateway drops idle connections after 0.3 s
+        # itself, and a busy machine can hold a finished answer back for a second.
+        FaultProxy(sim.port, idle_timeout=3.0) as proxy,
     ):
         settings = make_settings(
             tmp_path,
