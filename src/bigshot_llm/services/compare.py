@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -62,25 +63,18 @@ def encode_event(event_id: int, name: str, payload: dict[str, Any]) -> bytes:
     return numbered_event(event_id, name.encode(), orjson.dumps(payload))
 
 
+@dataclass(eq=False)
 class _Run:
     """One comparison in flight: per-target tasks feeding one queue of encoded events (the
     compare multiplexer is this surface's encoder)."""
 
-    def __init__(
-        self,
-        service: CompareService,
-        row_id: str,
-        targets: list[Generation | GatewayError],
-        results: list[dict[str, Any]],
-        release: Release,
-    ) -> None:
-        self.service = service
-        self.row_id = row_id
-        self.targets = targets
-        self.results = results
-        self.release = release
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.event_id = 0
+    service: CompareService
+    row_id: str
+    targets: list[Generation | GatewayError]
+    results: list[dict[str, Any]]
+    release: Release
+    queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue, init=False)
+    event_id: int = field(default=0, init=False)
 
     def put(self, name: str, payload: dict[str, Any]) -> None:
         self.event_id += 1

@@ -27,6 +27,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -65,28 +66,21 @@ BufferFactory = Callable[[StreamMeta], StreamBuffer]
 STOP_WAIT_SECONDS = 10.0
 
 
+@dataclass(eq=False)
 class StreamManager:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        generation: GenerationService,
-        *,
-        grace: float,
-        keep: float,
-        default_context_length: int,
-        buffer_factory: BufferFactory = MemoryStreamBuffer,
-        remote: RemoteStreams | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._generation = generation
-        self.grace = grace
-        self.keep = keep
-        self.default_context_length = default_context_length
-        self._buffer_factory = buffer_factory
-        self._remote = remote
-        self._streams: dict[str, StreamHandle] = {}
-        self._opening_conversations: set[str] = set()
-        self._sweeper: asyncio.Task[None] | None = None
+    """The chat streams of this replica: started, replayed to (re)attaching clients, stopped."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    generation: GenerationService
+    _: KW_ONLY
+    grace: float
+    keep: float
+    default_context_length: int
+    buffer_factory: BufferFactory = MemoryStreamBuffer
+    remote: RemoteStreams | None = None
+    _streams: dict[str, StreamHandle] = field(default_factory=dict, init=False)
+    _opening_conversations: set[str] = field(default_factory=set, init=False)
+    _sweeper: asyncio.Task[None] | None = field(default=None, init=False)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -119,9 +113,9 @@ class StreamManager:
     async def find(self, stream_id: str) -> StreamHandle | None:
         """A stream of this replica, else one another replica runs (with Redis)."""
         handle = self.get(stream_id)
-        if handle is not None or self._remote is None:
+        if handle is not None or self.remote is None:
             return handle
-        buffer = await self._remote.load(stream_id)
+        buffer = await self.remote.load(stream_id)
         if buffer is None:
             return None
         stats = StreamStats()
@@ -139,7 +133,7 @@ class StreamManager:
         meta = handle.buffer.meta
         if not meta.key_id:
             return False  # a stream without a known key (an older replica's): refuse
-        async with self._sessions() as session:
+        async with self.sessions() as session:
             stmt = (
                 select(ApiKey.id)
                 .join(User, col(User.id) == col(ApiKey.user_id))
@@ -166,7 +160,7 @@ class StreamManager:
         The generation takes the caller's stream slot before anything is stored (429
         `too_many_streams` past the cap) and holds it until it ends.
         """
-        async with self._sessions() as session:
+        async with self.sessions() as session:
             conv = None
             if req.conversation_id:
                 conv = await conversations.get_owned(
@@ -176,12 +170,12 @@ class StreamManager:
             try:
                 turn = await conversations.prepare_turn(
                     session,
-                    self._generation.router,
+                    self.generation.router,
                     principal,
                     req,
                     conv,
                     self.default_context_length,
-                    admit=lambda plan: self._generation.stream(
+                    admit=lambda plan: self.generation.stream(
                         GenerationRequest(
                             principal,
                             "chat",
@@ -240,7 +234,7 @@ class StreamManager:
             continues_message_id=turn.continues,
         )
         handle = StreamHandle(
-            self._buffer_factory(meta), generation.stats, turn.fit.report(), turn.user_message_id
+            self.buffer_factory(meta), generation.stats, turn.fit.report(), turn.user_message_id
         )
         handle.warnings = generation.warnings
         handle.continues = turn.continues
@@ -326,11 +320,11 @@ class StreamManager:
         if handle.cancel_reason:
             details["cancel_reason"] = handle.cancel_reason
         store = (
-            functools.partial(conversations.extend_answer, self._sessions, handle.continues)
+            functools.partial(conversations.extend_answer, self.sessions, handle.continues)
             if handle.continues
             else functools.partial(
                 conversations.store_answer,
-                self._sessions,
+                self.sessions,
                 meta.conversation_id,
                 parent_id=handle.user_message_id,
             )
@@ -396,8 +390,8 @@ class StreamManager:
     async def _stop_remote(self, handle: StreamHandle) -> None:
         """Ask the owning replica to cancel, then wait for the final event to be stored."""
         buffer = handle.buffer
-        if not buffer.closed and self._remote is not None:
-            await self._remote.cancel(handle.id, "stopped")
+        if not buffer.closed and self.remote is not None:
+            await self.remote.cancel(handle.id, "stopped")
 
             async def drained() -> None:
                 async for _ in buffer.read_after(buffer.last_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from sqlalchemy import delete as sa_delete
@@ -54,25 +55,17 @@ def _snapshot(row: ProviderConfig) -> dict[str, Any]:
     return data
 
 
+@dataclass(eq=False)
 class ProviderConfigService:
     """The write side; every method commits its change and its audit event together."""
 
-    def __init__(
-        self,
-        session: AsyncSession,
-        registry: ProviderRegistry,
-        box: SecretBox,
-        *,
-        allowed_hosts: frozenset[str] = frozenset(),
-        max_providers: int = 0,
-        max_pool_urls: int = 0,
-    ) -> None:
-        self.session = session
-        self.registry = registry
-        self.box = box
-        self.allowed_hosts = allowed_hosts
-        self.max_providers = max_providers  # per non-admin user; 0 = unlimited
-        self.max_pool_urls = max_pool_urls  # over all of a non-admin user's providers
+    session: AsyncSession
+    registry: ProviderRegistry
+    box: SecretBox
+    _: KW_ONLY
+    allowed_hosts: frozenset[str] = frozenset()
+    max_providers: int = 0  # per non-admin user; 0 = unlimited
+    max_pool_urls: int = 0  # over all of a non-admin user's providers
 
     def _check_caps(
         self, principal: Principal, pool_urls: list[str] | None, *, replacing: str | None = None

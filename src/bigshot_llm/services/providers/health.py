@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,25 +33,20 @@ except ImportError:  # pragma: no cover - Windows: every worker checks
     fcntl = None  # type: ignore[assignment]
 
 
+@dataclass(eq=False)
 class HealthMonitor:
-    def __init__(
-        self,
-        registry: ProviderRegistry,
-        dispatcher: WebhookDispatcher,
-        *,
-        interval: float,
-        metrics: Metrics | None = None,
-        lock_path: Path | None = None,
-    ) -> None:
-        self.registry = registry
-        self.dispatcher = dispatcher
-        self.interval = interval
-        self.metrics = metrics
-        self.lock_path = lock_path
-        self.up: dict[str, bool] = {}
-        self.models: dict[str, dict[str, str | None]] = {}
-        self._lock_file: IO[bytes] | None = None
-        self._task: asyncio.Task[None] | None = None
+    """Checks every provider each `interval` seconds (one worker per host holds the lock)."""
+
+    registry: ProviderRegistry
+    dispatcher: WebhookDispatcher
+    _: KW_ONLY
+    interval: float
+    metrics: Metrics | None = None
+    lock_path: Path | None = None
+    up: dict[str, bool] = field(default_factory=dict, init=False)
+    models: dict[str, dict[str, str | None]] = field(default_factory=dict, init=False)
+    _lock_file: IO[bytes] | None = field(default=None, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def start(self) -> None:
         if self.interval > 0:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -139,23 +140,16 @@ def _loader(target: Target) -> ModelLoader:
     return provider  # type: ignore[return-value]
 
 
+@dataclass(eq=False)
 class ModelOps:
     """Load/unload on one provider, then invalidate, audit and notify."""
 
-    def __init__(
-        self,
-        router: Router,
-        session: AsyncSession,
-        notify: Notify | None,
-        *,
-        presets: PresetLookup | None = None,
-        loaded: Loaded | None = None,
-    ) -> None:
-        self.router = router
-        self.session = session
-        self.notify = notify
-        self.presets = presets  # the model's stored load options, under the call's own
-        self.loaded = loaded  # told of every load (the idle TTL covers gateway-loaded models)
+    router: Router
+    session: AsyncSession
+    notify: Notify | None
+    _: KW_ONLY
+    presets: PresetLookup | None = None  # the model's stored load options, under the call's own
+    loaded: Loaded | None = None  # told of every load (the idle TTL covers gateway-loaded models)
 
     async def load(
         self, principal: Principal, target: Target, model: str, *, options: dict[str, Any]

@@ -9,6 +9,7 @@ all, whichever worker answers. Gauges say how their values combine across worker
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Any
 
 from prometheus_client import (
@@ -58,6 +59,12 @@ class LabelCache:
         return getattr(self.metric, name)
 
 
+def _labelled(kind: Any, name: str, doc: str, labels: tuple[str, ...], **options: Any) -> Any:
+    """A metric; a labelled one is wrapped in a `LabelCache`."""
+    metric = kind(name, doc, list(labels), **options)
+    return LabelCache(metric) if labels else metric
+
+
 class Metrics:
     """Every metric the gateway exports, bound to one registry (or to the multiprocess files)."""
 
@@ -66,127 +73,111 @@ class Metrics:
         # In multi-process mode values go to files; the objects need no registry at all.
         self.registry = registry if registry is not None else CollectorRegistry()
         reg: Any = None if self.multiprocess else self.registry
-        self.http_requests = Counter(
+        counter = partial(_labelled, Counter, registry=reg)
+        histogram = partial(_labelled, Histogram, registry=reg)
+        gauge = partial(_labelled, Gauge, registry=reg)
+        http = ("method", "route")
+        by_provider = ("provider", "model")
+        self.http_requests = counter(
             "bigshot_http_requests",
             "HTTP requests by route template, method and status",
-            ["method", "route", "status"],
-            registry=reg,
+            (*http, "status"),
         )
-        self.http_duration = Histogram(
+        self.http_duration = histogram(
             "bigshot_http_request_duration_seconds",
             "Time to the end of the answer, by route template",
-            ["method", "route"],
+            http,
             buckets=LATENCY_BUCKETS,
-            registry=reg,
         )
-        self.upstream_latency = Histogram(
+        self.upstream_latency = histogram(
             "bigshot_upstream_latency_seconds",
             "Time spent waiting for the provider (a whole stream for streamed calls)",
-            ["provider", "endpoint"],
+            ("provider", "endpoint"),
             buckets=LATENCY_BUCKETS,
-            registry=reg,
         )
-        self.overhead = Histogram(
+        self.overhead = histogram(
             "bigshot_gateway_overhead_seconds",
             "Non-streaming LLM calls: total time minus upstream time",
-            ["route"],
+            ("route",),
             buckets=OVERHEAD_BUCKETS,
-            registry=reg,
         )
-        self.ttft = Histogram(
+        self.ttft = histogram(
             "bigshot_ttft_seconds",
             "Time to first token of streamed generations",
-            ["provider", "model"],
+            by_provider,
             buckets=LATENCY_BUCKETS,
-            registry=reg,
         )
-        self.tokens_per_second = Histogram(
+        self.tokens_per_second = histogram(
             "bigshot_tokens_per_second",
             "Generation speed of streamed generations",
-            ["provider", "model"],
+            by_provider,
             buckets=RATE_BUCKETS,
-            registry=reg,
         )
-        self.tokens = Counter(
+        self.tokens = counter(
             "bigshot_tokens",
             "Tokens by model and direction (in = prompt, out = completion)",
-            ["model", "direction"],
-            registry=reg,
+            ("model", "direction"),
         )
-        self.llm_requests = Counter(
+        self.llm_requests = counter(
             "bigshot_llm_requests",
             "LLM requests by provider, model, endpoint and outcome (ok, an error code, cancelled)",
-            ["provider", "model", "endpoint", "status"],
-            registry=reg,
+            (*by_provider, "endpoint", "status"),
         )
-        self.active_streams = Gauge(
+        self.active_streams = gauge(
             "bigshot_active_streams",
             "Generations streaming right now",
-            registry=reg,
+            (),
             multiprocess_mode="livesum",
         )
-        self.queue_depth = Gauge(
+        self.queue_depth = gauge(
             "bigshot_gpu_queue_depth",
             "Generations waiting for a free slot of their model",
-            ["provider", "model"],
-            registry=reg,
+            by_provider,
             multiprocess_mode="livesum",
         )
-        self.gpu_slots_in_use = Gauge(
+        self.gpu_slots_in_use = gauge(
             "bigshot_gpu_slots_in_use",
             "Generations holding a slot of their model (this process)",
-            ["provider", "model"],
-            registry=reg,
+            by_provider,
             multiprocess_mode="livesum",
         )
-        self.gpu_slots = Gauge(
+        self.gpu_slots = gauge(
             "bigshot_gpu_slots",
             "Parallel slots of a model over its instances and pool members",
-            ["provider", "model"],
-            registry=reg,
+            by_provider,
             multiprocess_mode="livemostrecent",
         )
-        self.queue_wait = Histogram(
+        self.queue_wait = histogram(
             "bigshot_gpu_queue_wait_seconds",
             "Time generations waited for a slot",
-            ["provider", "model"],
+            by_provider,
             buckets=LATENCY_BUCKETS,
-            registry=reg,
         )
-        self.cache_hits = Counter("bigshot_model_cache_hits", "Model-list cache hits", registry=reg)
-        self.cache_misses = Counter(
-            "bigshot_model_cache_misses", "Model-list cache misses", registry=reg
-        )
-        self.provider_up = Gauge(
+        self.cache_hits = counter("bigshot_model_cache_hits", "Model-list cache hits", ())
+        self.cache_misses = counter("bigshot_model_cache_misses", "Model-list cache misses", ())
+        self.provider_up = gauge(
             "bigshot_provider_up",
             "1 when the last health check of the provider succeeded, else 0",
-            ["provider", "provider_id"],
-            registry=reg,
+            ("provider", "provider_id"),
             multiprocess_mode="livemostrecent",
         )
-        self.rate_limited = Counter(
+        self.rate_limited = counter(
             "bigshot_rate_limit_rejections",
             "Requests answered 429 (request rate or concurrent-stream limits)",
-            ["route"],
-            registry=reg,
+            ("route",),
         )
-        self.webhook_deliveries = Counter(
+        self.webhook_deliveries = counter(
             "bigshot_webhook_deliveries",
             "Webhook delivery attempts by event and outcome",
-            ["event", "outcome"],
-            registry=reg,
+            ("event", "outcome"),
         )
-        self.dependency_errors = Counter(
+        self.dependency_errors = counter(
             "bigshot_dependency_errors",
             "Failed calls to a dependency the gateway degrades without (Redis: rate limits, "
             "stream slots)",
-            ["dependency", "use"],
-            registry=reg,
+            ("dependency", "use"),
         )
         self._cache_seen = (0, 0)
-        for name, value in list(vars(self).items()):
-            if isinstance(value, Counter | Gauge | Histogram) and value._labelnames:
-                setattr(self, name, LabelCache(value))
         self._dependency_seen: dict[tuple[str, str], int] = {}
 
     def observe_queue(self, group: Any, waited: float | None) -> None:

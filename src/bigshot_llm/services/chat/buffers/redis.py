@@ -21,6 +21,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import orjson
@@ -77,21 +78,15 @@ def _meta_from_hash(raw: dict[Any, Any]) -> StreamMeta:
     )
 
 
+@dataclass(eq=False)
 class RedisStreamStore:
     """Creates owner buffers, loads other replicas' streams, and asks owners to cancel."""
 
-    def __init__(
-        self,
-        redis: Any,
-        *,
-        prefix: str,
-        replica_id: str,
-        publish_cancel: CancelPublisher | None = None,
-    ) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self.replica_id = replica_id
-        self.publish_cancel = publish_cancel
+    redis: Any
+    _: KW_ONLY
+    prefix: str
+    replica_id: str
+    publish_cancel: CancelPublisher | None = None
 
     def keys(self, stream_id: str) -> tuple[str, str, str]:
         base = f"{self.prefix}:cs:{stream_id}"
