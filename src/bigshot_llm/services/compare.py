@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,17 +35,7 @@ from bigshot_llm.schemas.compare import (
     ComparisonSummary,
 )
 from bigshot_llm.services.access.auth import Principal
-from bigshot_llm.services.generation.events import (
-    Chunk,
-    Done,
-    Failed,
-    Loading,
-    Queued,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallAssembler,
-    ToolCallDelta,
-)
+from bigshot_llm.services.generation.events import Failed, named_events
 from bigshot_llm.services.generation.service import (
     Generation,
     GenerationRequest,
@@ -108,29 +99,16 @@ class _Run:
             self._failed(index, None, target)
             return
         stats = target.stats
-        calls = ToolCallAssembler()
         try:
-            async for event in target:  # closing it (also when cancelled) stops the upstream
-                if isinstance(event, Chunk):
-                    for part in event.parts:
-                        if isinstance(part, TextDelta):
-                            self.put("delta", {"target": index, "text": part.text})
-                        elif isinstance(part, ReasoningDelta):
-                            self.put("reasoning", {"target": index, "text": part.text})
-                        elif isinstance(part, ToolCallDelta):
-                            for call in calls.feed(part):
-                                self.put("tool_call", {"target": index, **call.payload()})
-                elif isinstance(event, Done):
-                    for call in calls.finish():
-                        self.put("tool_call", {"target": index, **call.payload()})
-                    done = event.payload()
-                    result.update(status="done", **_produced(stats), **done)
-                    self.put("done", {"target": index, **done})
-                elif isinstance(event, Queued | Loading):
-                    name = "queued" if isinstance(event, Queued) else "loading"
-                    self.put(name, {"target": index, **event.payload()})
-                elif isinstance(event, Failed):
-                    self._failed(index, stats, event.error)
+            # closing the generation (also when cancelled) stops the upstream
+            async with aclosing(named_events(aiter(target))) as named:
+                async for name, payload, event in named:
+                    if name == "error" and isinstance(event, Failed):
+                        self._failed(index, stats, event.error)
+                        continue
+                    if name == "done":
+                        result.update(status="done", **_produced(stats), **payload)
+                    self.put(name, {"target": index, **payload})
         except asyncio.CancelledError:
             result.update(status="cancelled", **_produced(stats), stats=stats.timings())
             raise

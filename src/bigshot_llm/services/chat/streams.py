@@ -27,6 +27,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
@@ -42,17 +43,7 @@ from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.chat import conversations
 from bigshot_llm.services.chat.buffers.memory import MemoryStreamBuffer, StreamBuffer, StreamMeta
 from bigshot_llm.services.chat.handle import RemoteStreams, StreamHandle, hash_token
-from bigshot_llm.services.generation.events import (
-    Chunk,
-    Done,
-    Failed,
-    Loading,
-    Queued,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallAssembler,
-    ToolCallDelta,
-)
+from bigshot_llm.services.generation.events import Done, Failed, named_events
 from bigshot_llm.services.generation.service import (
     Generation,
     GenerationRequest,
@@ -254,32 +245,19 @@ class StreamManager:
         buffer = handle.buffer
         error: GatewayError | None = None
         extra: dict[str, Any] = {}
-        calls = ToolCallAssembler()
         try:
             try:
-                async for event in generation:
-                    if handle.cancel_reason is not None:
-                        # task.cancel() can be swallowed by a library's wait_for (Python 3.11).
-                        raise asyncio.CancelledError
-                    if isinstance(event, Chunk):
-                        for part in event.parts:
-                            if isinstance(part, TextDelta):
-                                await buffer.append("delta", {"text": part.text})
-                            elif isinstance(part, ReasoningDelta):
-                                await buffer.append("reasoning", {"text": part.text})
-                            elif isinstance(part, ToolCallDelta):
-                                for call in calls.feed(part):
-                                    await buffer.append("tool_call", call.payload())
-                    elif isinstance(event, Queued | Loading):
-                        name = "queued" if isinstance(event, Queued) else "loading"
-                        await buffer.append(name, event.payload())
-                    elif isinstance(event, Failed):
-                        error = event.error
-                    elif isinstance(event, Done):
-                        for call in calls.finish():
-                            await buffer.append("tool_call", call.payload())
-                        extra = event.extra
-                        break
+                async with aclosing(named_events(aiter(generation))) as named:
+                    async for name, payload, event in named:
+                        if handle.cancel_reason is not None:
+                            # task.cancel() can be swallowed by a library's wait_for (3.11).
+                            raise asyncio.CancelledError
+                        if name == "error" and isinstance(event, Failed):
+                            error = event.error
+                        elif name == "done" and isinstance(event, Done):
+                            extra = event.extra
+                        else:
+                            await buffer.append(name, payload)
             finally:
                 await generation.aclose()
         except asyncio.CancelledError:

@@ -13,6 +13,7 @@ their wire format and never parse upstream JSON themselves.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,3 +227,35 @@ class Loading:
 
 
 Event = Chunk | Done | Failed | Queued | Loading
+
+
+NamedEvent = tuple[str, dict[str, Any], Event]
+
+
+async def named_events(events: AsyncIterator[Event]) -> AsyncGenerator[NamedEvent, None]:
+    """A generation's events as the native names and payloads every native-shaped surface
+    sends (the native API, chat streams, compare): `queued`/`loading`, `reasoning`, `delta`,
+    whole `tool_call`s (a call goes out once its arguments are complete), then `done` or
+    `error`, after which it stops. Each item also carries the event it came from (the
+    tool calls completed by the end carry the `Done`: tell the items apart by name)."""
+    calls = ToolCallAssembler()
+    async for event in events:
+        if isinstance(event, Chunk):
+            for part in event.parts:
+                if isinstance(part, TextDelta):
+                    yield "delta", {"text": part.text}, event
+                elif isinstance(part, ReasoningDelta):
+                    yield "reasoning", {"text": part.text}, event
+                elif isinstance(part, ToolCallDelta):
+                    for call in calls.feed(part):
+                        yield "tool_call", call.payload(), event
+        elif isinstance(event, Queued | Loading):
+            yield ("queued" if isinstance(event, Queued) else "loading"), event.payload(), event
+        elif isinstance(event, Done):
+            for call in calls.finish():
+                yield "tool_call", call.payload(), event
+            yield "done", event.payload(), event
+            return
+        elif isinstance(event, Failed):
+            yield "error", event.error.to_dict(), event
+            return
