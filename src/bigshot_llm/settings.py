@@ -20,15 +20,15 @@ DEFAULT_LMSTUDIO_BASE = "http://localhost:1234/v1"
 DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
 
 
-def _gw(name: str) -> AliasChoices:
-    return AliasChoices(f"BIGSHOT_{name}", f"bigshot_{name.lower()}")
-
-
 class Settings(BaseSettings):
     """Every setting of the gateway; `.env.example` documents each one."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_prefix="BIGSHOT_",  # the gateway's own settings; the seed's names are aliases
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
     )
 
     # The seed's names, unprefixed.
@@ -53,168 +53,100 @@ class Settings(BaseSettings):
     )
 
     # The gateway's own.
-    data_dir: Path = Field(Path("data"), validation_alias=_gw("DATA_DIR"))
-    database_url: str | None = Field(None, validation_alias=_gw("DATABASE_URL"))
-    redis_url: str | None = Field(None, validation_alias=_gw("REDIS_URL"))
-    host: str = Field("127.0.0.1", validation_alias=_gw("HOST"))
-    port: int = Field(8000, ge=1, le=65535, validation_alias=_gw("PORT"))
-    workers: int = Field(1, ge=1, le=64, validation_alias=_gw("WORKERS"))
-    bootstrap_admin_key: str | None = Field(None, validation_alias=_gw("BOOTSTRAP_ADMIN_KEY"))
-    secret_key: str | None = Field(None, validation_alias=_gw("SECRET_KEY"))
+    data_dir: Path = Field(Path("data"))
+    database_url: str | None = Field(None)
+    redis_url: str | None = Field(None)
+    host: str = Field("127.0.0.1")
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    bootstrap_admin_key: str | None = Field(None)
+    secret_key: str | None = Field(None)
     # Only `bigshot-llm secrets rotate` reads these (never the command line: argv is public).
-    old_secret_key: str | None = Field(None, validation_alias=_gw("OLD_SECRET_KEY"))
-    new_secret_key: str | None = Field(None, validation_alias=_gw("NEW_SECRET_KEY"))
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
-        "INFO", validation_alias=_gw("LOG_LEVEL")
-    )
-    http_transport: Literal["aiohttp", "httpx"] = Field(
-        "aiohttp", validation_alias=_gw("HTTP_TRANSPORT")
-    )
-    model_cache_ttl: float = Field(300.0, ge=0, validation_alias=_gw("MODEL_CACHE_TTL"))
-    max_body_bytes: int = Field(1_048_576, ge=1024, validation_alias=_gw("MAX_BODY_BYTES"))
-    sse_ping_seconds: float = Field(15.0, gt=0, validation_alias=_gw("SSE_PING_SECONDS"))
-    retry_attempts: int = Field(2, ge=0, le=5, validation_alias=_gw("RETRY_ATTEMPTS"))
-    upstream_keepalive_seconds: float = Field(
-        4.0, gt=0, le=300, validation_alias=_gw("UPSTREAM_KEEPALIVE_SECONDS")
-    )
-    default_context_length: int = Field(
-        4096, ge=256, validation_alias=_gw("DEFAULT_CONTEXT_LENGTH")
-    )
-    stream_grace_seconds: float = Field(
-        30.0, gt=0, le=3600, validation_alias=_gw("STREAM_GRACE_SECONDS")
-    )
-    stream_buffer_seconds: float = Field(
-        300.0, gt=0, le=86400, validation_alias=_gw("STREAM_BUFFER_SECONDS")
-    )
-    cors_origins: str = Field("", validation_alias=_gw("CORS_ORIGINS"))
-    auto_migrate: bool = Field(True, validation_alias=_gw("AUTO_MIGRATE"))
-    rate_limit_user: int = Field(120, ge=0, validation_alias=_gw("RATE_LIMIT_USER"))
-    rate_limit_admin: int = Field(0, ge=0, validation_alias=_gw("RATE_LIMIT_ADMIN"))
-    max_streams_user: int = Field(4, ge=0, validation_alias=_gw("MAX_STREAMS_USER"))
+    old_secret_key: str | None = Field(None)
+    new_secret_key: str | None = Field(None)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO")
+    http_transport: Literal["aiohttp", "httpx"] = Field("aiohttp")
+    model_cache_ttl: float = Field(300.0, ge=0)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    sse_ping_seconds: float = Field(15.0, gt=0)
+    retry_attempts: int = Field(2, ge=0, le=5)
+    upstream_keepalive_seconds: float = Field(4.0, gt=0, le=300)
+    default_context_length: int = Field(4096, ge=256)
+    stream_grace_seconds: float = Field(30.0, gt=0, le=3600)
+    stream_buffer_seconds: float = Field(300.0, gt=0, le=86400)
+    cors_origins: str = Field("")
+    auto_migrate: bool = Field(True)
+    rate_limit_user: int = Field(120, ge=0)
+    rate_limit_admin: int = Field(0, ge=0)
+    max_streams_user: int = Field(4, ge=0)
     # Sharing GPUs (README "Sharing GPUs"): admission to each model's parallel slots.
-    admission_enabled: bool = Field(True, validation_alias=_gw("ADMISSION_ENABLED"))
-    slots_default: int = Field(4, ge=1, le=1024, validation_alias=_gw("SLOTS_DEFAULT"))
-    slots_overrides: str = Field("", validation_alias=_gw("SLOTS_OVERRIDES"))
-    queue_max_per_model: int = Field(
-        64, ge=0, le=100_000, validation_alias=_gw("QUEUE_MAX_PER_MODEL")
-    )
-    queue_timeout_seconds: float = Field(
-        120.0, ge=0, le=86_400, validation_alias=_gw("QUEUE_TIMEOUT_SECONDS")
-    )
-    sticky_max_queue: int = Field(4, ge=0, le=100_000, validation_alias=_gw("STICKY_MAX_QUEUE"))
-    model_idle_ttl_seconds: float = Field(0.0, ge=0, validation_alias=_gw("MODEL_IDLE_TTL_SECONDS"))
-    model_idle_ttls: str = Field("", validation_alias=_gw("MODEL_IDLE_TTLS"))
-    model_idle_check_seconds: float = Field(
-        15.0, gt=0, le=3600, validation_alias=_gw("MODEL_IDLE_CHECK_SECONDS")
-    )
+    admission_enabled: bool = Field(True)
+    slots_default: int = Field(4, ge=1, le=1024)
+    slots_overrides: str = Field("")
+    queue_max_per_model: int = Field(64, ge=0, le=100_000)
+    queue_timeout_seconds: float = Field(120.0, ge=0, le=86_400)
+    sticky_max_queue: int = Field(4, ge=0, le=100_000)
+    model_idle_ttl_seconds: float = Field(0.0, ge=0)
+    model_idle_ttls: str = Field("")
+    model_idle_check_seconds: float = Field(15.0, gt=0, le=3600)
     # What one non-admin user may own (0 = unlimited): active keys, own providers, and pool
     # URLs over all their providers (each one is a server the gateway health-checks).
-    max_keys_per_user: int = Field(20, ge=0, le=100_000, validation_alias=_gw("MAX_KEYS_PER_USER"))
-    max_providers_per_user: int = Field(
-        10, ge=0, le=10_000, validation_alias=_gw("MAX_PROVIDERS_PER_USER")
-    )
-    max_pool_urls_per_user: int = Field(
-        8, ge=0, le=10_000, validation_alias=_gw("MAX_POOL_URLS_PER_USER")
-    )
+    max_keys_per_user: int = Field(20, ge=0, le=100_000)
+    max_providers_per_user: int = Field(10, ge=0, le=10_000)
+    max_pool_urls_per_user: int = Field(8, ge=0, le=10_000)
     # `n` (choices per request) a non-admin key may ask for; more is clamped to it.
-    max_choices_user: int = Field(1, ge=1, le=128, validation_alias=_gw("MAX_CHOICES_USER"))
-    rate_limit_fail_open: bool = Field(True, validation_alias=_gw("RATE_LIMIT_FAIL_OPEN"))
+    max_choices_user: int = Field(1, ge=1, le=128)
+    rate_limit_fail_open: bool = Field(True)
     # LM Studio's port on loopback only: a host without a port would open every local
     # service (databases, admin consoles, the gateway itself) to every user.
-    allowed_upstream_hosts: str = Field(
-        "localhost:1234,127.0.0.1:1234,[::1]:1234", validation_alias=_gw("ALLOWED_UPSTREAM_HOSTS")
-    )
-    public_url: str | None = Field(None, validation_alias=_gw("PUBLIC_URL"))
+    allowed_upstream_hosts: str = Field("localhost:1234,127.0.0.1:1234,[::1]:1234")
+    public_url: str | None = Field(None)
     # Remote images in chat messages, fetched and inlined as data URLs (LM Studio takes no
     # URLs); private hosts only when listed (for admins too).
-    image_max_bytes: int = Field(
-        10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024, validation_alias=_gw("IMAGE_MAX_BYTES")
-    )
-    image_fetch_timeout_seconds: float = Field(
-        10.0, gt=0, le=120, validation_alias=_gw("IMAGE_FETCH_TIMEOUT_SECONDS")
-    )
-    image_fetch_allowed_hosts: str = Field("", validation_alias=_gw("IMAGE_FETCH_ALLOWED_HOSTS"))
+    image_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    image_fetch_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    image_fetch_allowed_hosts: str = Field("")
     # Agent front doors: stored Responses (`store`, `previous_response_id`) and model aliases
     # (`claude-sonnet-4-5=qwen2.5-7b-instruct,gpt-5*=LMStudio Local/qwen3-8b`).
-    responses_ttl_seconds: int = Field(
-        30 * 86400, ge=60, le=3650 * 86400, validation_alias=_gw("RESPONSES_TTL_SECONDS")
-    )
-    model_aliases: str = Field("", validation_alias=_gw("MODEL_ALIASES"))
+    responses_ttl_seconds: int = Field(30 * 86400, ge=60, le=3650 * 86400)
+    model_aliases: str = Field("")
     # Usage, metrics, logs and webhooks.
-    log_format: Literal["json", "text"] | None = Field(None, validation_alias=_gw("LOG_FORMAT"))
-    usage_flush_seconds: float = Field(
-        1.0, gt=0, le=60, validation_alias=_gw("USAGE_FLUSH_SECONDS")
+    log_format: Literal["json", "text"] | None = Field(None)
+    usage_flush_seconds: float = Field(1.0, gt=0, le=60)
+    usage_batch_size: int = Field(200, ge=1, le=10_000)
+    metrics_enabled: bool = Field(
+        True, validation_alias=AliasChoices("BIGSHOT_METRICS", "metrics_enabled")
     )
-    usage_batch_size: int = Field(200, ge=1, le=10_000, validation_alias=_gw("USAGE_BATCH_SIZE"))
-    metrics_enabled: bool = Field(True, validation_alias=_gw("METRICS"))
-    metrics_loopback_open: bool = Field(True, validation_alias=_gw("METRICS_LOOPBACK_OPEN"))
-    health_check_seconds: float = Field(
-        30.0, ge=0, le=86400, validation_alias=_gw("HEALTH_CHECK_SECONDS")
-    )
-    webhook_timeout_seconds: float = Field(
-        10.0, gt=0, le=120, validation_alias=_gw("WEBHOOK_TIMEOUT_SECONDS")
-    )
-    webhook_backoff_seconds: float = Field(
-        30.0, gt=0, le=86400, validation_alias=_gw("WEBHOOK_BACKOFF_SECONDS")
-    )
-    webhook_max_age_seconds: float = Field(
-        86400.0, gt=0, le=7 * 86400, validation_alias=_gw("WEBHOOK_MAX_AGE_SECONDS")
-    )
-    webhook_poll_seconds: float = Field(
-        2.0, gt=0, le=300, validation_alias=_gw("WEBHOOK_POLL_SECONDS")
-    )
+    metrics_loopback_open: bool = Field(True)
+    health_check_seconds: float = Field(30.0, ge=0, le=86400)
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    webhook_backoff_seconds: float = Field(30.0, gt=0, le=86400)
+    webhook_max_age_seconds: float = Field(86400.0, gt=0, le=7 * 86400)
+    webhook_poll_seconds: float = Field(2.0, gt=0, le=300)
     # Dependencies: every wait on the database and on Redis is bounded (README, Reliability).
-    db_connect_timeout: float = Field(3.0, gt=0, le=120, validation_alias=_gw("DB_CONNECT_TIMEOUT"))
-    db_statement_timeout: float = Field(
-        5.0, gt=0, le=3600, validation_alias=_gw("DB_STATEMENT_TIMEOUT")
-    )
-    db_pool_timeout: float = Field(5.0, gt=0, le=120, validation_alias=_gw("DB_POOL_TIMEOUT"))
-    redis_socket_timeout: float = Field(
-        0.3, gt=0, le=30, validation_alias=_gw("REDIS_SOCKET_TIMEOUT")
-    )
-    redis_retry_seconds: float = Field(
-        2.0, ge=0, le=300, validation_alias=_gw("REDIS_RETRY_SECONDS")
-    )
-    model_error_ttl: float = Field(15.0, ge=0, le=3600, validation_alias=_gw("MODEL_ERROR_TTL"))
-    redis_prefix: str = Field(
-        "bigshot", min_length=1, max_length=64, validation_alias=_gw("REDIS_PREFIX")
-    )
-    shutdown_grace_seconds: float = Field(
-        30.0, ge=0, le=3600, validation_alias=_gw("SHUTDOWN_GRACE_SECONDS")
-    )
-    pool_health_seconds: float = Field(
-        5.0, gt=0, le=3600, validation_alias=_gw("POOL_HEALTH_SECONDS")
-    )
+    db_connect_timeout: float = Field(3.0, gt=0, le=120)
+    db_statement_timeout: float = Field(5.0, gt=0, le=3600)
+    db_pool_timeout: float = Field(5.0, gt=0, le=120)
+    redis_socket_timeout: float = Field(0.3, gt=0, le=30)
+    redis_retry_seconds: float = Field(2.0, ge=0, le=300)
+    model_error_ttl: float = Field(15.0, ge=0, le=3600)
+    redis_prefix: str = Field("bigshot", min_length=1, max_length=64)
+    shutdown_grace_seconds: float = Field(30.0, ge=0, le=3600)
+    pool_health_seconds: float = Field(5.0, gt=0, le=3600)
     # The shortcut past FastAPI's router for the hot LLM routes (api/fast_path.py); off only
     # to compare both paths.
-    fast_path: bool = Field(True, validation_alias=_gw("FAST_PATH"))
+    fast_path: bool = Field(True)
 
     # Bounds on what an upstream may send (every provider's bytes are untrusted input).
-    max_sse_event_bytes: int = Field(
-        1 << 20, ge=1024, le=1 << 30, validation_alias=_gw("MAX_SSE_EVENT_BYTES")
-    )
-    upstream_max_body_bytes: int = Field(
-        32 << 20, ge=1024, le=1 << 32, validation_alias=_gw("UPSTREAM_MAX_BODY_BYTES")
-    )
-    upstream_max_error_body_bytes: int = Field(
-        64 << 10, ge=1024, le=1 << 30, validation_alias=_gw("UPSTREAM_MAX_ERROR_BODY_BYTES")
-    )
-    upstream_max_list_body_bytes: int = Field(
-        8 << 20, ge=1024, le=1 << 32, validation_alias=_gw("UPSTREAM_MAX_LIST_BODY_BYTES")
-    )
-    upstream_pool_timeout_seconds: float = Field(
-        30.0, gt=0, le=3600, validation_alias=_gw("UPSTREAM_POOL_TIMEOUT_SECONDS")
-    )
+    max_sse_event_bytes: int = Field(1 << 20, ge=1024, le=1 << 30)
+    upstream_max_body_bytes: int = Field(32 << 20, ge=1024, le=1 << 32)
+    upstream_max_error_body_bytes: int = Field(64 << 10, ge=1024, le=1 << 30)
+    upstream_max_list_body_bytes: int = Field(8 << 20, ge=1024, le=1 << 32)
+    upstream_pool_timeout_seconds: float = Field(30.0, gt=0, le=3600)
     # Bounds on what a client may do to the server socket (`bigshot-llm serve`).
-    max_header_bytes: int = Field(
-        64 << 10, ge=1024, le=1 << 24, validation_alias=_gw("MAX_HEADER_BYTES")
-    )
-    request_timeout_seconds: float = Field(
-        30.0, gt=0, le=3600, validation_alias=_gw("REQUEST_TIMEOUT_SECONDS")
-    )
-    max_connections_per_client: int = Field(
-        2048, ge=0, le=1_000_000, validation_alias=_gw("MAX_CONNECTIONS_PER_CLIENT")
-    )
+    max_header_bytes: int = Field(64 << 10, ge=1024, le=1 << 24)
+    request_timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    max_connections_per_client: int = Field(2048, ge=0, le=1_000_000)
 
     @field_validator("lmstudio_api_base", "openai_api_base")
     @classmethod
@@ -386,11 +318,15 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _env_name(field: str) -> str:
+    """The variable a validation error's location stands for: an alias as it was read, or a
+    field, whose variable carries the prefix."""
     info = Settings.model_fields.get(field)
-    alias = info.validation_alias if info else None
+    if info is None:
+        return field.upper()
+    alias = info.validation_alias
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
-    return field.upper()
+    return f"{Settings.model_config.get('env_prefix', '')}{field}".upper()
 
 
 @lru_cache
