@@ -244,25 +244,21 @@ def cmd_secrets_rotate(_: argparse.Namespace) -> int:
         engine = make_engine(settings.effective_database_url)
         try:
             async with make_session_factory(engine)() as session:
+                providers = (await session.exec(select(ProviderConfig))).all()
+                hooks = (await session.exec(select(Webhook))).all()
+                sealed = [
+                    *((p, "api_key_encrypted", f"provider '{p.name}' ({p.id})") for p in providers),
+                    *((h, "secret_encrypted", f"webhook {h.id} ({h.url})") for h in hooks),
+                ]
                 count = 0
-                for row in (await session.exec(select(ProviderConfig))).all():
-                    if row.api_key_encrypted:
-                        try:
-                            row.api_key_encrypted = box.rotate(row.api_key_encrypted)
-                        except SecretUnreadable as exc:
-                            raise SecretUnreadable(
-                                f"provider '{row.name}' ({row.id}): {exc}; nothing was changed"
-                            ) from None
-                        session.add(row)
-                        count += 1
-                for hook in (await session.exec(select(Webhook))).all():
+                for row, attr, label in sealed:
+                    if not getattr(row, attr):
+                        continue
                     try:
-                        hook.secret_encrypted = box.rotate(hook.secret_encrypted)
+                        setattr(row, attr, box.rotate(getattr(row, attr)))
                     except SecretUnreadable as exc:
-                        raise SecretUnreadable(
-                            f"webhook {hook.id} ({hook.url}): {exc}; nothing was changed"
-                        ) from None
-                    session.add(hook)
+                        raise SecretUnreadable(f"{label}: {exc}; nothing was changed") from None
+                    session.add(row)
                     count += 1
                 await session.commit()  # all or nothing
                 return count

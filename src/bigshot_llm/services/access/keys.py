@@ -6,6 +6,10 @@ Every change that affects authentication is forgotten by the key cache of every 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -137,19 +141,28 @@ class KeyService:
         admin_only = {"rate_limit_per_minute", "max_streams", "priority"}
         if admin_only & changes.keys() and not principal.is_admin:
             raise Forbidden("only admins can change a key's limits or priority")
-        before = key_public(key).model_dump()
-        for name, value in changes.items():
-            if name == "name" and value is None:
-                continue
-            setattr(key, name, value)
-        self.session.add(key)
-        after = key_public(key).model_dump()
-        audit.record(
-            self.session, principal, "key.update", "api_key", key.id, before=before, after=after
-        )
+        changes = {k: v for k, v in changes.items() if not (k == "name" and v is None)}
+        self._change(principal, "key.update", "api_key", key, key_public, changes)
         await self.session.commit()
         await self.auth.invalidate_everywhere(key.key_hash)  # every replica, within ~1 s
         return key_public(key)
+
+    def _change(
+        self,
+        principal: Principal,
+        action: str,
+        kind: str,
+        row: ApiKey | User,
+        public: Callable[[Any], BaseModel],
+        changes: dict[str, Any],
+    ) -> None:
+        """Apply `changes` to `row` and audit them, as its public form before and after."""
+        before = public(row).model_dump()
+        for name, value in changes.items():
+            setattr(row, name, value)
+        self.session.add(row)
+        after = public(row).model_dump()
+        audit.record(self.session, principal, action, kind, row.id, before=before, after=after)
 
     async def users(self) -> list[UserPublic]:
         users = (await self.session.exec(select(User).order_by(col(User.created_at)))).all()
@@ -164,14 +177,8 @@ class KeyService:
     async def update_user(self, principal: Principal, user_id: str, body: UserUpdate) -> UserPublic:
         """An admin sets a user's limits, shared by all the user's keys."""
         user = await self._user(user_id)
-        before = user_public(user).model_dump()
-        for name, value in body.model_dump(exclude_unset=True).items():
-            setattr(user, name, value)
-        self.session.add(user)
-        after = user_public(user).model_dump()
-        audit.record(
-            self.session, principal, "user.update", "user", user.id, before=before, after=after
-        )
+        changes = body.model_dump(exclude_unset=True)
+        self._change(principal, "user.update", "user", user, user_public, changes)
         await self.session.commit()
         await self.auth.invalidate_everywhere()  # every key of the user, on every replica
         return user_public(user)

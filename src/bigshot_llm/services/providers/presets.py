@@ -57,15 +57,7 @@ class ModelPresets:
     async def put(self, model: str, provider_id: str | None, options: LoadOptions) -> PresetPublic:
         scope = provider_id or ANY
         async with self.sessions() as session:
-            row = (
-                await session.exec(
-                    select(ModelPreset).where(
-                        ModelPreset.model == model, ModelPreset.scope == scope
-                    )
-                )
-            ).first()
-            if row is None:
-                row = ModelPreset(scope=scope, model=model)
+            row = await _find(session, model, scope) or ModelPreset(scope=scope, model=model)
             row.options = options.given()
             row.updated_at = utcnow()
             session.add(row)
@@ -76,14 +68,13 @@ class ModelPresets:
     async def delete(self, model: str, provider_id: str | None) -> None:
         scope = provider_id or ANY
         async with self.sessions() as session:
-            row = (
-                await session.exec(
-                    select(ModelPreset).where(
-                        ModelPreset.model == model, ModelPreset.scope == scope
-                    )
-                )
-            ).first()
+            row = await _find(session, model, scope)
             if row is None:
                 raise NotFound(f"no preset for model '{model}'", code="preset_not_found")
             await session.delete(row)
             await session.commit()
+
+
+async def _find(session: AsyncSession, model: str, scope: str) -> ModelPreset | None:
+    stmt = select(ModelPreset).where(ModelPreset.model == model, ModelPreset.scope == scope)
+    return (await session.exec(stmt)).first()
