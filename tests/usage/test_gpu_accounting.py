@@ -103,6 +103,31 @@ async def test_a_request_alone_is_charged_its_slot_time_and_queue_time_is_apart(
     assert oldest["queue_ms"] < newest["queue_ms"]
 
 
+async def test_a_stream_that_timed_out_in_the_queue_records_its_wait_and_no_gpu_time(
+    client: httpx.AsyncClient, sim: Any
+) -> None:
+    sim.state.parallel = 1
+    sim.state.paused = True
+    listing = await client.get(
+        f"{NATIVE}/models", params={"detailed": "true", "refresh": "true"}, headers=ADMIN
+    )
+    assert listing.status_code == 200, listing.text
+    holder = asyncio.create_task(chat(client, ADMIN, "holds", stream=True))
+    await wait_until(lambda: sim.state.generating == 1, "the first to run")
+    body = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "late"}], "stream": True}
+    refused = await client.post(
+        CHAT, json=body, headers={**ADMIN, "X-Bigshot-Queue-Timeout": "0.4"}
+    )
+    assert refused.status_code == 503, refused.text
+    sim.state.paused = False
+    await asyncio.wait_for(holder, DEADLINE)
+    records = {r["status"]: r for r in await recent(client, ADMIN)}
+    late = records["queue_timeout"]
+    assert late["gpu_seconds"] == 0.0  # it never reached the upstream
+    assert late["queue_ms"] >= 350, late  # but it waited its 0.4 s
+    assert records["ok"]["gpu_seconds"] > 0
+
+
 async def test_energy_and_shadow_cost_come_from_the_declared_rates(
     client: httpx.AsyncClient, sim: Any
 ) -> None:

@@ -484,8 +484,6 @@ class Generation:
                         yield waiting
             except GatewayError as exc:
                 status = status_of(exc)
-                if ticket is not None:
-                    ticket.queue_ms = queue_ms(self.admitted)
                 await self._settle(status)
                 yield Failed(exc)
                 return
@@ -496,7 +494,6 @@ class Generation:
                 stats.started = time.perf_counter()
             if ticket is not None and self.gpu_meter is not None:
                 # Slot time runs from the upstream call until `_settle` has closed it.
-                ticket.queue_ms = queue_ms(self.admitted)
                 ticket.gpu = self.gpu_meter.start(gpu_lane(self.target, self.model, lane))
             self._chunks = self._open(lane)
             async for event in typed_events(self._chunks, stats, self.target.record.name):
@@ -527,6 +524,8 @@ class Generation:
         ticket = self._ticket
         if ticket is not None:
             ticket.recorder.stream_closed()
+            # However it ended: granted, timed out in the queue, or left it (None: never queued).
+            ticket.queue_ms = queue_ms(self.admitted)
             finish_stream(ticket, self.stats, status)
         slot, self._slot = self._slot, None
         await self._slots.release(slot)
