@@ -121,7 +121,7 @@ async def test_users_see_only_their_own_usage(
     "params",
     [
         {"group_by": "colour"},
-        {"group_by": "day,model,key"},
+        {"group_by": "day,model,key,user"},
         {"group_by": "day,day"},
         {"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
         {"format": "xml"},

@@ -3282,6 +3282,23 @@ export interface components {
              */
             unloaded?: string[];
         };
+        /**
+         * ModelPrice
+         * @description A shadow price: what a chosen cloud model charges, USD per million tokens.
+         */
+        ModelPrice: {
+            /** Input Per Mtok */
+            input_per_mtok: number;
+            /** Output Per Mtok */
+            output_per_mtok: number;
+        };
+        /** ModelPricePublic */
+        ModelPricePublic: {
+            /** Input Per Mtok */
+            input_per_mtok: number;
+            /** Output Per Mtok */
+            output_per_mtok: number;
+        };
         /** NamedFunction */
         NamedFunction: {
             /** Name */
@@ -3618,6 +3635,13 @@ export interface components {
              * @default 20
              */
             max_keepalive_connections?: number;
+            /**
+             * Model Prices
+             * @description model id → shadow price {input_per_mtok, output_per_mtok} (USD per million tokens, e.g. a cloud model's list price): each request's shadow_cost, what it would have cost
+             */
+            model_prices?: {
+                [key: string]: components["schemas"]["ModelPrice"];
+            } | null;
             /** Name */
             name: string;
             /**
@@ -3665,6 +3689,11 @@ export interface components {
              * @default 300
              */
             stream_idle_timeout?: number;
+            /**
+             * Watts Per Instance
+             * @description the power one busy instance of this provider draws (W): a request's energy is its GPU-seconds × watts / 3600 Wh
+             */
+            watts_per_instance?: number | null;
         };
         /** ProviderKindPublic */
         ProviderKindPublic: {
@@ -3750,6 +3779,10 @@ export interface components {
             max_connections: number;
             /** Max Keepalive Connections */
             max_keepalive_connections: number;
+            /** Model Prices */
+            model_prices?: {
+                [key: string]: components["schemas"]["ModelPricePublic"];
+            };
             /** Name */
             name: string;
             /** Owner Id */
@@ -3791,6 +3824,8 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /** Watts Per Instance */
+            watts_per_instance?: number | null;
         };
         /** ProviderTestResult */
         ProviderTestResult: {
@@ -3830,6 +3865,13 @@ export interface components {
             max_connections?: number | null;
             /** Max Keepalive Connections */
             max_keepalive_connections?: number | null;
+            /**
+             * Model Prices
+             * @description the whole map; null or {} clears it
+             */
+            model_prices?: {
+                [key: string]: components["schemas"]["ModelPrice"];
+            } | null;
             /** Name */
             name?: string | null;
             /** Pool Order */
@@ -3857,6 +3899,11 @@ export interface components {
             split_think_tags?: boolean | null;
             /** Stream Idle Timeout */
             stream_idle_timeout?: number | null;
+            /**
+             * Watts Per Instance
+             * @description null clears it
+             */
+            watts_per_instance?: number | null;
         };
         /**
          * QueuedEvent
@@ -4296,6 +4343,8 @@ export interface components {
         UsageGroup: {
             /** Avg Duration Ms */
             avg_duration_ms: number | null;
+            /** Avg Queue Ms */
+            avg_queue_ms?: number | null;
             /** Avg Ttft Ms */
             avg_ttft_ms: number | null;
             /** Cancelled */
@@ -4306,8 +4355,18 @@ export interface components {
             day?: string | null;
             /** Endpoint */
             endpoint?: string | null;
+            /**
+             * Energy Wh
+             * @description Wh from the providers' watts_per_instance (null: none declared)
+             */
+            energy_wh?: number | null;
             /** Errors */
             errors: number;
+            /**
+             * Gpu Seconds
+             * @description the requests' shares of their instances' time
+             */
+            gpu_seconds: number;
             /** Key */
             key?: string | null;
             /** Key Name */
@@ -4318,8 +4377,18 @@ export interface components {
             prompt_tokens: number;
             /** Provider */
             provider?: string | null;
+            /**
+             * Queue Ms
+             * @description total wait for a GPU slot
+             */
+            queue_ms?: number | null;
             /** Requests */
             requests: number;
+            /**
+             * Shadow Cost
+             * @description USD at the models' declared shadow prices (null: none declared)
+             */
+            shadow_cost?: number | null;
             /** Total Tokens */
             total_tokens: number;
             /** User */
@@ -4340,8 +4409,15 @@ export interface components {
             duration_ms: number | null;
             /** Endpoint */
             endpoint: string;
+            /** Energy Wh */
+            energy_wh?: number | null;
             /** Estimated */
             estimated: boolean;
+            /**
+             * Gpu Seconds
+             * @default 0
+             */
+            gpu_seconds?: number;
             /** Id */
             id: number;
             /** Key Id */
@@ -4354,6 +4430,10 @@ export interface components {
             provider: string | null;
             /** Provider Id */
             provider_id: string | null;
+            /** Queue Ms */
+            queue_ms?: number | null;
+            /** Shadow Cost */
+            shadow_cost?: number | null;
             /** Status */
             status: string;
             /** Streamed */
@@ -4385,18 +4465,40 @@ export interface components {
         UsageTotals: {
             /** Avg Duration Ms */
             avg_duration_ms: number | null;
+            /** Avg Queue Ms */
+            avg_queue_ms?: number | null;
             /** Avg Ttft Ms */
             avg_ttft_ms: number | null;
             /** Cancelled */
             cancelled: number;
             /** Completion Tokens */
             completion_tokens: number;
+            /**
+             * Energy Wh
+             * @description Wh from the providers' watts_per_instance (null: none declared)
+             */
+            energy_wh?: number | null;
             /** Errors */
             errors: number;
+            /**
+             * Gpu Seconds
+             * @description the requests' shares of their instances' time
+             */
+            gpu_seconds: number;
             /** Prompt Tokens */
             prompt_tokens: number;
+            /**
+             * Queue Ms
+             * @description total wait for a GPU slot
+             */
+            queue_ms?: number | null;
             /** Requests */
             requests: number;
+            /**
+             * Shadow Cost
+             * @description USD at the models' declared shadow prices (null: none declared)
+             */
+            shadow_cost?: number | null;
             /** Total Tokens */
             total_tokens: number;
         };
@@ -11524,7 +11626,7 @@ export interface operations {
     usage_summary_api_v1_usage_get: {
         parameters: {
             query?: {
-                /** @description day, model, provider, key, user, endpoint; one or two, e.g. `day,model` */
+                /** @description day, model, provider, key, user, endpoint; up to three, e.g. `day,model` or `user,model,day` (the accounting view) */
                 group_by?: string;
                 /** @description start (ISO 8601, UTC if no zone); default: 30 days ago */
                 since?: string | null;

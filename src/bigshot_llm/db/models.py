@@ -134,6 +134,12 @@ class ProviderConfig(SQLModel, table=True):
     # repaired (LM Studio's tool-call quirks, <think>) instead of relayed byte for byte.
     split_think_tags: bool | None = Field(default=None, nullable=True)
     repair_v1: bool = False
+    # 0012: accounting. The power one busy instance draws (energy = GPU-seconds × watts), and
+    # per model id a shadow price {input_per_mtok, output_per_mtok} in USD per million tokens.
+    watts_per_instance: float | None = Field(default=None, nullable=True)
+    model_prices: dict[str, dict[str, float]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class ProviderSelection(SQLModel, table=True):
@@ -294,6 +300,13 @@ class UsageRecord(SQLModel, table=True):
     estimated: bool = False
     ttft_ms: float | None = None
     duration_ms: float | None = None
+    # 0012: the request's share of its instance's slot time (1/n of each second it ran
+    # alongside n-1 others), its wait for a GPU slot, and the energy (Wh) and shadow cost
+    # (USD) from the provider's watts and the model's price when it was recorded.
+    gpu_seconds: float = 0.0
+    queue_ms: float | None = None
+    energy_wh: float | None = None
+    shadow_cost: float | None = None
 
 
 class Webhook(SQLModel, table=True):

@@ -25,6 +25,25 @@ PoolWeights = dict[
 PoolOrder = Literal["balanced", "preference"]
 
 
+class ModelPrice(Strict):
+    """A shadow price: what a chosen cloud model charges, USD per million tokens."""
+
+    input_per_mtok: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+    output_per_mtok: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+
+
+ModelPrices = dict[Annotated[Trimmed, Field(min_length=1, max_length=256)], ModelPrice]
+Watts = Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)]
+WATTS_DOC = (
+    "the power one busy instance of this provider draws (W): a request's energy is its "
+    "GPU-seconds × watts / 3600 Wh"
+)
+PRICES_DOC = (
+    "model id → shadow price {input_per_mtok, output_per_mtok} (USD per million tokens, "
+    "e.g. a cloud model's list price): each request's shadow_cost, what it would have cost"
+)
+
+
 class _ProviderFields(Strict):
     _api_key = field_validator("api_key", check_fields=False)(_header_safe)
 
@@ -47,6 +66,11 @@ class _ProviderFields(Strict):
         if not value:
             return None
         return {normalize_base_url(url): weight for url, weight in value.items()}
+
+    @field_validator("model_prices", check_fields=False)
+    @classmethod
+    def _no_empty_prices(cls, value: dict[str, ModelPrice] | None) -> dict[str, ModelPrice] | None:
+        return value or None
 
 
 class ProviderCreate(_ProviderFields):
@@ -94,6 +118,8 @@ class ProviderCreate(_ProviderFields):
         description="balanced: the least busy member (by weight); preference: the first "
         "member in order (base_url, then pool_urls) with a free slot",
     )
+    watts_per_instance: Watts | None = Field(None, description=WATTS_DOC)
+    model_prices: ModelPrices | None = Field(None, max_length=1000, description=PRICES_DOC)
     scope: Literal["global", "user"] | None = Field(
         None, description="admins create global configs by default; users always their own"
     )
@@ -134,6 +160,15 @@ class ProviderUpdate(_ProviderFields):
     repair_v1: bool | None = None
     pool_weights: PoolWeights | None = Field(None, description="null or {} clears them")
     pool_order: PoolOrder | None = None
+    watts_per_instance: Watts | None = Field(None, description="null clears it")
+    model_prices: ModelPrices | None = Field(
+        None, max_length=1000, description="the whole map; null or {} clears it"
+    )
+
+
+class ModelPricePublic(BaseModel):
+    input_per_mtok: float
+    output_per_mtok: float
 
 
 class ProviderPublic(BaseModel):
@@ -160,6 +195,8 @@ class ProviderPublic(BaseModel):
     repair_v1: bool = False
     pool_weights: dict[str, float] = Field(default_factory=dict)
     pool_order: str = "balanced"
+    watts_per_instance: float | None = None
+    model_prices: dict[str, ModelPricePublic] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
 

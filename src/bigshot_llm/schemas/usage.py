@@ -1,10 +1,11 @@
-"""Usage reports: totals grouped by day, model, provider, key, user or endpoint; recent requests."""
+"""Usage reports: totals grouped by day, model, provider, key, user or endpoint (up to three);
+recent requests. Each total carries tokens, GPU-seconds, queue time, energy and shadow cost."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class UsageTotals(BaseModel):
@@ -16,6 +17,15 @@ class UsageTotals(BaseModel):
     cancelled: int
     avg_ttft_ms: float | None
     avg_duration_ms: float | None
+    gpu_seconds: float = Field(description="the requests' shares of their instances' time")
+    queue_ms: float | None = Field(None, description="total wait for a GPU slot")
+    avg_queue_ms: float | None = None
+    energy_wh: float | None = Field(
+        None, description="Wh from the providers' watts_per_instance (null: none declared)"
+    )
+    shadow_cost: float | None = Field(
+        None, description="USD at the models' declared shadow prices (null: none declared)"
+    )
 
 
 class UsageGroup(UsageTotals):
@@ -55,6 +65,10 @@ class UsageRecordPublic(BaseModel):
     estimated: bool
     ttft_ms: float | None
     duration_ms: float | None
+    gpu_seconds: float = 0.0
+    queue_ms: float | None = None
+    energy_wh: float | None = None
+    shadow_cost: float | None = None
 
 
 class RecentUsage(BaseModel):

@@ -10,6 +10,7 @@ import type {
   ProviderUpdate,
 } from "../../api/types";
 import { Modal } from "../../ui/Modal";
+import { AccountingFields, accountingBody, accountingDraft, type AccountingDraft } from "./AccountingFields";
 import { StatusPill } from "./ProviderStatus";
 import type { ProviderHealth } from "./useProviders";
 
@@ -51,6 +52,7 @@ type Draft = {
   default_model: string;
   enabled: boolean;
   scope: "global" | "user";
+  accounting: AccountingDraft;
 };
 
 function ProviderForm({
@@ -74,6 +76,7 @@ function ProviderForm({
     default_model: initial?.default_model ?? "",
     enabled: initial?.enabled ?? true,
     scope: me.role === "admin" ? "global" : "user",
+    accounting: accountingDraft(initial),
   });
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -163,6 +166,7 @@ function ProviderForm({
             </select>
           </div>
         )}
+        <AccountingFields prefix={prefix} draft={draft.accounting} onChange={(accounting) => set({ accounting })} />
         <div className="field checkbox">
           <input
             id={`${prefix}-enabled`}
@@ -214,6 +218,7 @@ export function ProvidersDialog({
       base_url: draft.base_url.trim(),
       default_model: draft.default_model.trim() || null,
       enabled: draft.enabled,
+      ...accountingBody(draft.accounting),
     };
     if (editing === "new") {
       const body: ProviderCreate = { ...common };

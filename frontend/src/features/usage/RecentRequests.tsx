@@ -1,5 +1,6 @@
 /** The latest requests: a small SVG latency chart (duration and TTFT) and a table. */
 import type { UsageRecord } from "../../api/types";
+import { formatGpu } from "./AccountingTable";
 import { niceMax } from "./UsageChart";
 
 const WIDTH = 640;
@@ -56,6 +57,7 @@ export function RecentRequests({ records }: { records: UsageRecord[] }) {
               <th scope="col">TTFT</th>
               <th scope="col">Duration</th>
               <th scope="col">Tokens in/out</th>
+              <th scope="col">GPU time</th>
             </tr>
           </thead>
           <tbody>
@@ -74,6 +76,7 @@ export function RecentRequests({ records }: { records: UsageRecord[] }) {
                   {r.prompt_tokens}/{r.completion_tokens}
                   {r.estimated ? "≈" : ""}
                 </td>
+                <td>{formatGpu(r.gpu_seconds)}</td>
               </tr>
             ))}
           </tbody>

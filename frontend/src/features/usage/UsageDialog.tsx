@@ -1,11 +1,13 @@
-/** The usage page (a dialog like Compare): tokens or requests per day and model, and latency. */
+/** The usage page (a dialog like Compare): tokens or requests per day and model, the accounting
+ * table (user × model × day: GPU time, queue, energy, shadow cost; CSV), and latency. */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import type { ApiClient } from "../../api/client";
 import { errorBody } from "../../api/client";
 import { ErrorText } from "../../ui/ErrorText";
 import { Modal } from "../../ui/Modal";
-import { daysBetween, fetchDailyUsage, fetchRecentUsage } from "./usage";
+import { AccountingTable, formatEnergy, formatGpu, formatQueue, formatUsd } from "./AccountingTable";
+import { daysBetween, downloadAccountingCsv, fetchAccounting, fetchDailyUsage, fetchRecentUsage } from "./usage";
 import { RecentRequests, formatMs } from "./RecentRequests";
 import { formatCount, toSeries, UsageChart, type UsageMetric } from "./UsageChart";
 import "./usage.css";
@@ -20,11 +22,21 @@ export function UsageDialog({ client, onClose }: { client: ApiClient; onClose: (
     queryFn: () => fetchDailyUsage(client, days),
     placeholderData: keepPreviousData,
   });
+  const accounting = useQuery({
+    queryKey: ["usage", "accounting", days],
+    queryFn: () => fetchAccounting(client, days),
+    placeholderData: keepPreviousData,
+  });
   const latest = useQuery({ queryKey: ["usage", "recent"], queryFn: () => fetchRecentUsage(client, 50) });
+  const [exportError, setExportError] = useState<string | null>(null);
   const report = daily.data ?? null;
   const recent = latest.data ?? [];
-  const failure = daily.error ?? latest.error;
+  const failure = daily.error ?? accounting.error ?? latest.error;
   const error = failure ? errorBody(failure) : null;
+  const exportCsv = () => {
+    setExportError(null);
+    downloadAccountingCsv(client, days).catch((err: unknown) => setExportError(String(err)));
+  };
 
   const axis = useMemo(() => (report ? daysBetween(report.since, report.until) : []), [report]);
   const series = useMemo(() => (report ? toSeries(report.groups, axis, metric) : []), [report, axis, metric]);
@@ -87,9 +99,41 @@ export function UsageDialog({ client, onClose }: { client: ApiClient; onClose: (
             <dt>Avg duration</dt>
             <dd>{formatMs(totals.avg_duration_ms)}</dd>
           </div>
+          <div>
+            <dt>GPU time</dt>
+            <dd>{formatGpu(totals.gpu_seconds)}</dd>
+          </div>
+          <div>
+            <dt>Queue wait</dt>
+            <dd>{formatQueue(totals.queue_ms)}</dd>
+          </div>
+          <div>
+            <dt>Energy</dt>
+            <dd>{formatEnergy(totals.energy_wh)}</dd>
+          </div>
+          <div>
+            <dt>Shadow cost</dt>
+            <dd>{formatUsd(totals.shadow_cost)}</dd>
+          </div>
         </dl>
       )}
       {report && <UsageChart days={axis} series={series} metric={metric} />}
+      {accounting.data && (
+        <section aria-labelledby="usage-accounting-title">
+          <div className="usage-section-head">
+            <h3 id="usage-accounting-title">By user, model and day</h3>
+            <button type="button" className="ghost small" onClick={exportCsv}>
+              Download CSV
+            </button>
+          </div>
+          {exportError && (
+            <p className="inline-error" role="alert">
+              {exportError}
+            </p>
+          )}
+          <AccountingTable groups={accounting.data.groups} />
+        </section>
+      )}
       {report && (
         <section aria-labelledby="usage-recent-title">
           <h3 id="usage-recent-title">Recent requests</h3>

@@ -5,6 +5,7 @@ import { createClient } from "../../api/client";
 import type { UsageGroup } from "../../api/types";
 import { mockFetch } from "../../test/fakes";
 import { renderWithQuery } from "../../test/render";
+import { AccountingTable, formatEnergy, formatGpu, formatUsd } from "./AccountingTable";
 import { daysBetween } from "./usage";
 import { labelStep, niceMax, toSeries, UsageChart } from "./UsageChart";
 import { UsageDialog } from "./UsageDialog";
@@ -21,6 +22,10 @@ function group(day: string, model: string, total: number, requests = 1): UsageGr
     cancelled: 0,
     avg_ttft_ms: 120,
     avg_duration_ms: 900,
+    gpu_seconds: 2,
+    queue_ms: null,
+    energy_wh: null,
+    shadow_cost: null,
   };
 }
 
@@ -79,8 +84,16 @@ describe("UsageChart", () => {
 describe("UsageDialog", () => {
   it("loads the report and recent requests, and switches to requests", async () => {
     const { calls } = mockFetch({
-      "GET /api/v1/usage": () => ({
-        data: {
+      "GET /api/v1/usage": (call) => ({
+        data: call.path.includes("group_by=user%2Cmodel%2Cday")
+          ? {
+              group_by: ["user", "model", "day"],
+              since: "2026-11-26T00:00:00Z",
+              until: "2026-11-28T12:00:00Z",
+              groups: [ACCOUNTED],
+              totals: { ...ACCOUNTED, user: undefined, model: undefined, day: undefined },
+            }
+          : {
           group_by: ["day", "model"],
           since: "2026-11-26T00:00:00Z",
           until: "2026-11-28T12:00:00Z",
@@ -117,5 +130,35 @@ describe("UsageDialog", () => {
     expect(calls.some((c) => c.path.startsWith("/api/v1/usage?group_by=day%2Cmodel&since="))).toBe(true);
     await userEvent.click(screen.getByRole("button", { name: "Requests" }));
     expect(screen.getByRole("img", { name: /requests per day/ })).toBeInTheDocument();
+    // The accounting table: user × model × day with GPU time, energy and shadow cost.
+    const table = await screen.findByRole("table", { name: "Usage by user, model and day" });
+    expect(within(table).getByText("alice")).toBeInTheDocument();
+    expect(within(table).getByText("12.5 s")).toBeInTheDocument();
+    expect(within(table).getByText("0.250 Wh")).toBeInTheDocument();
+    expect(within(table).getByText("$0.0042")).toBeInTheDocument();
+    expect(calls.some((c) => c.path.startsWith("/api/v1/usage?group_by=user%2Cmodel%2Cday&since="))).toBe(true);
+    expect(screen.getByRole("button", { name: "Download CSV" })).toBeInTheDocument();
+  });
+});
+
+const ACCOUNTED: UsageGroup = {
+  ...group("2026-11-28", "qwen", 300, 4),
+  user: "u1",
+  user_name: "alice",
+  gpu_seconds: 12.5,
+  queue_ms: 800,
+  energy_wh: 0.25,
+  shadow_cost: 0.0042,
+};
+
+describe("AccountingTable", () => {
+  it("formats GPU time, energy and cost, with a dash where nothing was declared", () => {
+    expect([formatGpu(3.456), formatGpu(90), formatGpu(7200)]).toEqual(["3.46 s", "1.5 min", "2.0 h"]);
+    expect([formatEnergy(null), formatEnergy(0.5), formatEnergy(2500)]).toEqual(["–", "0.500 Wh", "2.50 kWh"]);
+    expect([formatUsd(null), formatUsd(0.00421), formatUsd(12.3)]).toEqual(["–", "$0.0042", "$12.30"]);
+    render(<AccountingTable groups={[ACCOUNTED, { ...ACCOUNTED, day: "2026-11-27", energy_wh: null }]} />);
+    const rows = screen.getAllByRole("row");
+    expect(rows[1]).toHaveTextContent("2026-11-28"); // newest day first
+    expect(rows[2]).toHaveTextContent("–");
   });
 });

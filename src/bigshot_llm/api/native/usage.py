@@ -1,4 +1,6 @@
-"""Usage of the LLM endpoints: totals grouped by day/model/provider/key, CSV, recent requests.
+"""Usage of the LLM endpoints: totals grouped by day/model/provider/key/user (up to three, such
+as `user,model,day`) with tokens, GPU-seconds, queue time, energy and shadow cost; CSV; recent
+requests.
 
 Users see their own usage; admins anyone's (`user_id`, `key_id` filters). Queued records are
 written before the query, so a request shows up as soon as it has finished.
@@ -20,7 +22,14 @@ from bigshot_llm.resources import Resources
 from bigshot_llm.schemas.base import Envelope
 from bigshot_llm.schemas.usage import RecentUsage, UsageReport
 from bigshot_llm.services.access.auth import Principal
-from bigshot_llm.services.usage.report import DIMENSIONS, UsageFilter, recent, summarize, to_csv
+from bigshot_llm.services.usage.report import (
+    DIMENSIONS,
+    MAX_DIMENSIONS,
+    UsageFilter,
+    recent,
+    summarize,
+    to_csv,
+)
 
 router = api_router("/api/v1/usage", tags=["usage"])
 
@@ -69,8 +78,10 @@ def usage_filter(
 def parse_group_by(raw: str) -> list[str]:
     dims = [d.strip() for d in raw.split(",") if d.strip()]
     unknown = [d for d in dims if d not in DIMENSIONS]
-    if unknown or len(dims) > 2 or len(set(dims)) != len(dims):
-        raise _refuse("group_by", f"one or two of {', '.join(DIMENSIONS)}, comma-separated")
+    if unknown or len(dims) > MAX_DIMENSIONS or len(set(dims)) != len(dims):
+        raise _refuse(
+            "group_by", f"up to {MAX_DIMENSIONS} of {', '.join(DIMENSIONS)}, comma-separated"
+        )
     return dims
 
 
@@ -90,7 +101,8 @@ async def usage_summary(
     group_by: str = Query(
         "day",
         max_length=40,
-        description="day, model, provider, key, user, endpoint; one or two, e.g. `day,model`",
+        description="day, model, provider, key, user, endpoint; up to three, e.g. `day,model` "
+        "or `user,model,day` (the accounting view)",
     ),
     since: datetime | None = SinceQuery,
     until: datetime | None = UntilQuery,

@@ -277,6 +277,17 @@ class Pass:
     waited: float | None = None
     _released: bool = False
     _started_at: float | None = None
+    _entered: float | None = None  # when it joined the queue
+    _left: float | None = None  # when it gave up waiting (timed out, the client left)
+
+    def queued_seconds(self) -> float | None:
+        """The wait for a slot: all of it once granted, so far (or until it gave up) before;
+        None if it never queued."""
+        if self.waited is not None:
+            return self.waited
+        if self._entered is None:
+            return None
+        return (self._left or time.monotonic()) - self._entered
 
     @property
     def lane(self) -> Lane | None:
@@ -290,7 +301,7 @@ class Pass:
         then while it does not); raises `QueueTimeout` past the deadline."""
         admission, group, waiter = self.admission, self.group, self.waiter
         group.queue.push(waiter)
-        entered = time.monotonic()
+        entered = self._entered = time.monotonic()
         try:
             await admission.dispatch(group)
             reported, reported_at = 0, 0.0
@@ -310,6 +321,7 @@ class Pass:
                     if admission.slots.shared:
                         await admission.dispatch(group)
         except BaseException:
+            self._left = time.monotonic()
             await self.release()  # out of the queue, or the slot it was just given handed on
             raise
         self.held = waiter.grant

@@ -38,6 +38,7 @@ from bigshot_llm.services.generation.sticky import client_session, session_key
 from bigshot_llm.services.generation.structured import check_answer, is_strict_schema
 from bigshot_llm.services.providers.lifecycle import may_load, supports_loading
 from bigshot_llm.services.providers.registry import ProviderRecord
+from bigshot_llm.services.usage.gpu_time import GpuMeter
 from bigshot_llm.services.usage.metering import (
     CANCELLED,
     Ticket,
@@ -45,6 +46,7 @@ from bigshot_llm.services.usage.metering import (
     status_of,
     watch_call,
 )
+from bigshot_llm.services.usage.pricing import Rates
 from bigshot_llm.services.usage.recorder import UsageRecorder, UsageSource
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,7 @@ class GenerationService:
         max_choices: int = 1,
         admission: Admission | None = None,
         switcher: ModelSwitcher | None = None,
+        gpu_meter: GpuMeter | None = None,
     ) -> None:
         self.router = router
         self.slots = slots
@@ -131,6 +134,7 @@ class GenerationService:
         self.max_choices = max_choices  # `n` for non-admin keys (BIGSHOT_MAX_CHOICES_USER)
         self.admission = admission
         self.switcher = switcher
+        self.gpu_meter = gpu_meter or GpuMeter()  # each request's share of its lane's time
 
     async def resolve(self, request: GenerationRequest) -> tuple[Target, str]:
         """The provider and the upstream model id for a request."""
@@ -206,7 +210,15 @@ class GenerationService:
         # Labels only for what the provider listed: a made-up model name (or a user's own
         # provider name) must not become a permanent /metrics series.
         provider_label, model_label = metric_labels(record, model, self.router.catalog.listed)
-        return Ticket(self.usage, source, metric_provider=provider_label, metric_model=model_label)
+        price = record.price_of(model)
+        rates = Rates(record.watts_per_instance, *(price or (None, None)))
+        return Ticket(
+            self.usage,
+            source,
+            metric_provider=provider_label,
+            metric_model=model_label,
+            rates=rates,
+        )
 
     async def _pass(
         self, request: GenerationRequest, target: Target, model: str, body: dict[str, Any]
@@ -243,7 +255,12 @@ class GenerationService:
             ticket = self._ticket(request, target, model, streamed=False)
             if ticket is None:
                 return Answer(await call, target, model, None, lane)
-            result, upstream_ms = await watch_call(ticket, call)
+            ticket.queue_ms = queue_ms(admitted)
+            timer = ticket.gpu = self.gpu_meter.start(gpu_lane(target, model, lane))
+            try:
+                result, upstream_ms = await watch_call(ticket, call)
+            finally:
+                timer.stop()  # watch_call recorded it; this only covers an escape before
             return Answer(result, target, model, upstream_ms, lane)
         finally:
             if admitted is not None:
@@ -287,6 +304,7 @@ class GenerationService:
             slot,
         )
         generation.admitted = admitted
+        generation.gpu_meter = self.gpu_meter
         if self.switcher is not None:
             switcher = self.switcher
             generation.prepare = lambda: switcher.prepare(target, model)
@@ -294,6 +312,18 @@ class GenerationService:
         if chat and is_strict_schema(response_format):
             generation.response_format = response_format
         return generation
+
+
+def gpu_lane(target: Target, model: str, lane: Lane | None) -> str:
+    """The instance a request's GPU time is shared on: admission's lane, else (admission off
+    or not controlling this provider) the provider's server and the model."""
+    return lane.key if lane is not None else f"{target.record.base_url}|{model}"
+
+
+def queue_ms(admitted: Pass | None) -> float | None:
+    """How long a request waited for its GPU slot (None: it never queued)."""
+    queued = None if admitted is None else admitted.queued_seconds()
+    return None if queued is None else queued * 1000
 
 
 def _upstream_body(body: dict[str, Any], lane: Lane | None) -> dict[str, Any]:
@@ -348,6 +378,7 @@ class Generation:
     # A strict `json_schema` the answer is checked against (`parsed`/`parse_error` in done).
     response_format: dict[str, Any] | None = field(default=None, init=False)
     _events: AsyncIterator[Event] | None = field(default=None, init=False)
+    gpu_meter: GpuMeter | None = field(default=None, init=False)
     _early: list[Event] = field(default_factory=list, init=False)  # waited past in `start`
     _first: asyncio.Future[Event] | None = field(default=None, init=False)
     _settled: bool = field(default=False, init=False)
@@ -461,6 +492,9 @@ class Generation:
             if self.admitted is not None or self.prepare is not None:
                 # Timings measure the upstream; the wait for a slot or a load is `queued_ms`.
                 stats.started = time.perf_counter()
+            if ticket is not None and self.gpu_meter is not None:
+                # Slot time runs from the upstream call until `_settle` has closed it.
+                ticket.gpu = self.gpu_meter.start(gpu_lane(self.target, self.model, lane))
             self._chunks = self._open(lane)
             async for event in typed_events(self._chunks, stats, self.target.record.name):
                 if isinstance(event, Chunk):
@@ -490,6 +524,8 @@ class Generation:
         ticket = self._ticket
         if ticket is not None:
             ticket.recorder.stream_closed()
+            # However it ended: granted, timed out in the queue, or left it (None: never queued).
+            ticket.queue_ms = queue_ms(self.admitted)
             finish_stream(ticket, self.stats, status)
         slot, self._slot = self._slot, None
         await self._slots.release(slot)

@@ -64,6 +64,14 @@ class ProviderRecord:
     # members in order (base_url first) instead of balancing them.
     pool_weights: tuple[tuple[str, float], ...] = ()  # pairs: the record stays hashable
     pool_order: str = "balanced"
+    # Accounting: the watts one busy instance draws, and model id → (input, output) shadow
+    # price in USD per million tokens (pairs: the record stays hashable).
+    watts_per_instance: float | None = None
+    model_prices: tuple[tuple[str, tuple[float, float]], ...] = ()
+
+    def price_of(self, model: str) -> tuple[float, float] | None:
+        """The model's shadow price per million (input, output) tokens, if declared."""
+        return dict(self.model_prices).get(model)
 
     def weight_of(self, url: str) -> float:
         """A pool member's weight in admission (1 unless `pool_weights` names it)."""
@@ -112,6 +120,10 @@ class ProviderRecord:
             pool_urls=list(self.pool_urls),
             split_think_tags=self.splits_think_tags,
             pool_weights=dict(self.pool_weights),
+            model_prices={
+                model: {"input_per_mtok": inp, "output_per_mtok": out}
+                for model, (inp, out) in self.model_prices
+            },
         )
 
     def summary(self) -> dict[str, Any]:
@@ -151,6 +163,7 @@ _COMPUTED = {
     "pool_urls",
     "split_think_tags",
     "pool_weights",
+    "model_prices",
 }
 _PUBLIC_FIELDS = [
     n for n in ProviderPublic.model_fields if n in _RECORD_FIELDS and n not in _COMPUTED
@@ -163,6 +176,7 @@ _NOT_COPIED = (
     "owner_is_admin",
     "repair_v1",
     "pool_weights",
+    "model_prices",
 )
 _ROW_FIELDS = [n for n in _RECORD_FIELDS if n not in _NOT_COPIED]
 
@@ -181,7 +195,20 @@ def record_from_row(
         owner_is_admin=owner_role == "admin",
         repair_v1=bool(row.repair_v1),
         pool_weights=tuple((row.pool_weights or {}).items()),
+        model_prices=_prices(row.model_prices),
     )
+
+
+def _prices(stored: dict[str, Any] | None) -> tuple[tuple[str, tuple[float, float]], ...]:
+    """The stored JSON map as hashable pairs; an entry that is not two numbers is skipped
+    (the API validates them, but a hand-edited row must not take the snapshot down)."""
+    out = []
+    for model, price in (stored or {}).items():
+        try:
+            out.append((model, (float(price["input_per_mtok"]), float(price["output_per_mtok"]))))
+        except (KeyError, TypeError, ValueError):
+            log.warning("provider model price for %r is malformed; ignored", model)
+    return tuple(out)
 
 
 class ProviderRegistry:

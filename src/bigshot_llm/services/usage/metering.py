@@ -17,6 +17,8 @@ from typing import Any
 
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.services.generation.stats import StreamStats
+from bigshot_llm.services.usage.gpu_time import GpuTimer
+from bigshot_llm.services.usage.pricing import Rates
 from bigshot_llm.services.usage.recorder import (
     SOURCE_FIELDS,
     UsageEvent,
@@ -43,13 +45,19 @@ def _tokens(value: Any) -> int:
 
 @dataclass(slots=True)
 class Ticket:
-    """Who asked what of whom; `finish` makes it a usage record."""
+    """Who asked what of whom; `finish` makes it a usage record.
+
+    The pipeline sets `gpu` when the upstream call starts (the slot time it shares) and
+    `queue_ms` once the wait for a GPU slot ended; `rates` price the result."""
 
     recorder: UsageRecorder
     source: UsageSource
     started: float = field(default_factory=time.perf_counter)
     metric_provider: str = "other"
     metric_model: str = "other"
+    rates: Rates = field(default_factory=Rates)
+    gpu: GpuTimer | None = None
+    queue_ms: float | None = None
 
     def finish(
         self,
@@ -63,16 +71,23 @@ class Ticket:
         tokens_per_second: float | None = None,
     ) -> UsageEvent:
         usage = usage or {}
+        prompt = _tokens(usage.get("prompt_tokens"))
+        completion = _tokens(usage.get("completion_tokens"))
+        gpu_seconds = round(self.gpu.stop(), 6) if self.gpu is not None else 0.0
         if duration_ms is None:
             duration_ms = round((time.perf_counter() - self.started) * 1000, 1)
         event = UsageEvent(
             **{name: getattr(self.source, name) for name in SOURCE_FIELDS},
             status=status,
-            prompt_tokens=_tokens(usage.get("prompt_tokens")),
-            completion_tokens=_tokens(usage.get("completion_tokens")),
+            prompt_tokens=prompt,
+            completion_tokens=completion,
             estimated=estimated,
             ttft_ms=ttft_ms,
             duration_ms=duration_ms,
+            gpu_seconds=gpu_seconds,
+            queue_ms=None if self.queue_ms is None else round(self.queue_ms, 1),
+            energy_wh=self.rates.energy_wh(gpu_seconds),
+            shadow_cost=self.rates.shadow_cost(prompt, completion),
             upstream_ms=upstream_ms,
             tokens_per_second=tokens_per_second,
             metric_provider=self.metric_provider,

@@ -54,6 +54,13 @@ class UsageEvent(UsageSource):
     estimated: bool = False
     ttft_ms: float | None = None
     duration_ms: float | None = None
+    # Accounting (services/usage/gpu_time.py): the request's share of its instance's time,
+    # the wait for a GPU slot before it, and what the provider's watts and the model's
+    # shadow price made of it when it was recorded (None: not declared).
+    gpu_seconds: float = 0.0
+    queue_ms: float | None = None
+    energy_wh: float | None = None
+    shadow_cost: float | None = None
     at: datetime = field(default_factory=utcnow)
     # Not stored: for metrics only.
     upstream_ms: float | None = None

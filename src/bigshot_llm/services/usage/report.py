@@ -1,4 +1,6 @@
-"""Reading usage back: totals grouped by day, model, provider, key, user or endpoint.
+"""Reading usage back: totals grouped by up to three of day, model, provider, key, user and
+endpoint (`user,model,day` is the accounting view), with tokens, GPU-seconds, queue time,
+energy and shadow cost.
 
 Aggregation runs in SQL (the `(user_id, at)`, `(key_id, at)` and `(at)` indexes serve the
 filters); days are UTC on both SQLite and Postgres.
@@ -30,7 +32,13 @@ METRICS = (
     "cancelled",
     "avg_ttft_ms",
     "avg_duration_ms",
+    "gpu_seconds",
+    "queue_ms",
+    "avg_queue_ms",
+    "energy_wh",
+    "shadow_cost",
 )
+MAX_DIMENSIONS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +89,22 @@ def _aggregates() -> list[ColumnElement[Any]]:
         ),
         func.avg(col(UsageRecord.ttft_ms)).label("avg_ttft_ms"),
         func.avg(col(UsageRecord.duration_ms)).label("avg_duration_ms"),
+        func.coalesce(func.sum(col(UsageRecord.gpu_seconds)), 0.0).label("gpu_seconds"),
+        func.sum(col(UsageRecord.queue_ms)).label("queue_ms"),
+        func.avg(col(UsageRecord.queue_ms)).label("avg_queue_ms"),
+        # NULL when no record of the group had watts / a price declared: "unknown", not 0.
+        func.sum(col(UsageRecord.energy_wh)).label("energy_wh"),
+        func.sum(col(UsageRecord.shadow_cost)).label("shadow_cost"),
     ]
+
+
+def _rounded(value: Any, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
 
 
 def _metrics(row: Any, offset: int) -> dict[str, Any]:
     requests, prompt, completion, errors, cancelled, ttft, duration = row[offset : offset + 7]
+    gpu, queued, avg_queued, energy, cost = row[offset + 7 : offset + 12]
     return {
         "requests": int(requests or 0),
         "prompt_tokens": int(prompt or 0),
@@ -95,13 +114,18 @@ def _metrics(row: Any, offset: int) -> dict[str, Any]:
         "cancelled": int(cancelled or 0),
         "avg_ttft_ms": None if ttft is None else round(float(ttft), 1),
         "avg_duration_ms": None if duration is None else round(float(duration), 1),
+        "gpu_seconds": round(float(gpu or 0.0), 3),
+        "queue_ms": _rounded(queued, 1),
+        "avg_queue_ms": _rounded(avg_queued, 1),
+        "energy_wh": _rounded(energy, 6),
+        "shadow_cost": _rounded(cost, 6),
     }
 
 
 async def summarize(
     session: AsyncSession, where: UsageFilter, group_by: list[str]
 ) -> dict[str, Any]:
-    """`{"groups": [...], "totals": {...}}` for the filter, grouped by up to two dimensions."""
+    """`{"groups": [...], "totals": {...}}` for the filter, grouped by up to three dimensions."""
     bind = session.bind
     dialect = bind.dialect.name if bind is not None else "sqlite"
     keys = [_column(d, dialect).label(d) for d in group_by]
