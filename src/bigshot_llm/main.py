@@ -35,6 +35,7 @@ from bigshot_llm.api.native import (
     model_ops,
     preferences,
     providers,
+    quotas,
     usage,
     webhooks,
 )
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat_streams.router, responses=errors)
     app.include_router(preferences.router, responses=errors)
     app.include_router(usage.router, responses=errors)
+    app.include_router(quotas.router, responses=errors)
     app.include_router(webhooks.router, responses=errors)
     app.include_router(metrics.router)
     mount_docs(app)

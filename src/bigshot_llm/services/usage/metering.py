@@ -50,6 +50,7 @@ class Ticket:
     started: float = field(default_factory=time.perf_counter)
     metric_provider: str = "other"
     metric_model: str = "other"
+    event: UsageEvent | None = None  # the record `finish` made (quotas add its usage)
 
     def finish(
         self,
@@ -79,6 +80,7 @@ class Ticket:
             metric_model=self.metric_model,
         )
         self.recorder.record(event)
+        self.event = event
         return event
 
 

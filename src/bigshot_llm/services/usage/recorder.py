@@ -54,6 +54,7 @@ class UsageEvent(UsageSource):
     estimated: bool = False
     ttft_ms: float | None = None
     duration_ms: float | None = None
+    gpu_seconds: float = 0.0  # the GPU time the request held (issue #23; quotas count it)
     at: datetime = field(default_factory=utcnow)
     # Not stored: for metrics only.
     upstream_ms: float | None = None
