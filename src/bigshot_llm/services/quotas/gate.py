@@ -121,6 +121,8 @@ class QuotaGate:
 
     async def usage(self, rules: Sequence[QuotaRule]) -> list[QuotaUsage] | None:
         """Each quota with its use this period (None: the counters cannot be read now)."""
+        if not self._usable():
+            return None
         now = self.clock()
         windows = [window(r.period, now) for r in rules]
         try:
