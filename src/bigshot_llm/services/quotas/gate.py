@@ -114,7 +114,8 @@ class QuotaGate:
         for (rule, win), value in zip(counted, values, strict=True):
             if value > rule.limit:
                 await self._undo([(name, -amount, end) for name, amount, end in increments])
-                raise exceeded(rule, value - 1, win, now)
+                # Racing requests may stand above the limit for a moment: they are undone too.
+                raise exceeded(rule, min(value - 1, rule.limit), win, now)
         admitted = QuotaPass(self, [r for r, _ in consumed], increments)
         await self._crossed([(r, w, v - 1, v) for (r, w), v in zip(counted, values, strict=True)])
         return admitted
