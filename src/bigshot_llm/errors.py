@@ -13,6 +13,7 @@
     ├── UnsupportedMediaType          415 unsupported_media_type
     ├── RequestValidationFailed       422 validation_error
     ├── RateLimited                   429 rate_limited
+    │   └── QuotaExceeded             429 quota_exceeded
     ├── ServiceUnavailable            503 service_unavailable
     └── UpstreamError                 502 bad_upstream_response
         ├── UpstreamRejected          4xx from upstream, status kept
@@ -75,6 +76,10 @@ class GatewayError(Exception):
         if openai_type is not None:
             cls.openai_type = openai_type
 
+    def surface_fields(self) -> dict[str, Any]:
+        """Fields every surface adds to its own error object (OpenAI's, Anthropic's)."""
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
         """The ``error`` object of the envelope."""
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -126,6 +131,17 @@ class RequestValidationFailed(
 class RateLimited(
     GatewayError, status=429, code="rate_limited", openai_type="rate_limit_error"
 ): ...
+
+
+class QuotaExceeded(RateLimited, code="quota_exceeded"):
+    """A quota (README "Quotas") is used up until `details["resets_at"]`.
+
+    The details (`quota`, `usage`, `resets_at`) are the envelope's `details` on `/api/v1` and
+    fields of the error object on the other surfaces, so every client sees the same facts.
+    """
+
+    def surface_fields(self) -> dict[str, Any]:
+        return dict(self.details) if isinstance(self.details, dict) else {}
 
 
 class ServiceUnavailable(GatewayError, status=503, code="service_unavailable"): ...

@@ -45,6 +45,9 @@ from bigshot_llm.services.generation.service import GenerationService
 from bigshot_llm.services.providers.health import HealthMonitor
 from bigshot_llm.services.providers.presets import ModelPresets
 from bigshot_llm.services.providers.registry import ProviderRegistry
+from bigshot_llm.services.quotas.alerts import QuotaAlerts
+from bigshot_llm.services.quotas.counters import MemoryCounters, RedisCounters
+from bigshot_llm.services.quotas.gate import QuotaGate
 from bigshot_llm.services.usage.alerts import UsageThresholds
 from bigshot_llm.services.usage.metrics import Metrics
 from bigshot_llm.services.usage.recorder import UsageRecorder
@@ -206,6 +209,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await idle.start()
         stack.push_async_callback(idle.close)
         presets = ModelPresets(core.sessions)
+        quotas = quota_gate(cluster, QuotaAlerts(core.sessions, webhooks), stack)
         switcher = ModelSwitcher(router, admission, idle, presets=presets.lookup)
         generation = GenerationService(
             router,
@@ -215,6 +219,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             max_choices=settings.max_choices_user,
             admission=admission,
             switcher=switcher,
+            quotas=quotas,
         )
         compare = CompareService(core.sessions, generation)
         stack.push_async_callback(compare.close)  # comparisons store what they have
@@ -257,7 +262,17 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             streams=streams,
             compare=compare,
             shutdown=shutdown,
+            quotas=quotas,
         )
+
+
+def quota_gate(cluster: Cluster, alerts: QuotaAlerts, stack: AsyncExitStack) -> QuotaGate:
+    """Quotas (README "Quotas"): counted in Redis when the cluster has it, else in process."""
+    stack.push_async_callback(alerts.close)  # before webhooks close: alerts still queued
+    if cluster.redis is None:
+        return QuotaGate(MemoryCounters(), alerts=alerts)
+    counters = RedisCounters(cluster.redis, cluster.key("quota"))
+    return QuotaGate(counters, shared=True, health=cluster.health, alerts=alerts)
 
 
 def gpu_admission(

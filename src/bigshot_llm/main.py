@@ -35,6 +35,7 @@ from bigshot_llm.api.native import (
     model_ops,
     preferences,
     providers,
+    quotas,
     usage,
     webhooks,
 )
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gpu.router, dependencies=rate_limited, responses=errors)
     app.include_router(discovery.router, dependencies=rate_limited, responses=errors)
     app.include_router(compare.router, dependencies=rate_limited, responses=errors)
+    # Before the provider configs: their `/llm-providers/{name}` would take `/quotas`.
+    app.include_router(quotas.router, responses=errors)
     app.include_router(providers.router, responses=errors)
     app.include_router(audit.router, responses=errors)
     app.include_router(conversations.router, responses=errors)

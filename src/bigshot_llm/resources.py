@@ -27,6 +27,7 @@ from bigshot_llm.services.generation.service import GenerationService
 from bigshot_llm.services.providers.health import HealthMonitor
 from bigshot_llm.services.providers.presets import ModelPresets
 from bigshot_llm.services.providers.registry import ProviderRegistry
+from bigshot_llm.services.quotas.gate import QuotaGate
 from bigshot_llm.services.usage.metrics import Metrics
 from bigshot_llm.services.usage.recorder import UsageRecorder
 from bigshot_llm.services.webhooks.dispatcher import WebhookDispatcher
@@ -66,3 +67,4 @@ class Resources(Core):
     streams: StreamManager
     compare: CompareService
     shutdown: ShutdownNotice
+    quotas: QuotaGate

@@ -15,6 +15,7 @@ const SENTENCES: Record<string, string> = {
   context_length_exceeded:
     "The message does not fit the model's context. Shorten it or the system prompt, or lower max tokens.",
   rate_limited: "Too many requests right now. Wait a moment and try again.",
+  quota_exceeded: "Your quota for this period is used up. It resets at the time in the details; ask an admin for more.",
   too_many_streams: "Too many answers are running at once. Wait for one to finish or stop one.",
   stream_running: "An answer is still being written in this chat. Wait for it or stop it first.",
   stream_lost: "The connection to the answer was lost and could not be resumed.",

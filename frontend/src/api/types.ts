@@ -51,6 +51,11 @@ export type UsageReport = S["UsageReport"];
 export type UsageGroup = S["UsageGroup"];
 export type UsageTotals = S["UsageTotals"];
 export type UsageRecord = S["UsageRecordPublic"];
+export type QuotaPublic = S["QuotaPublic"];
+export type QuotaCreate = S["QuotaCreate"];
+export type QuotaUsage = S["QuotaUsage"];
+export type UserPublic = S["UserPublic"];
+export type KeyPublic = S["KeyPublic"];
 
 export interface Page<T> {
   items: T[];

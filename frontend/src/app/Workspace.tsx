@@ -423,7 +423,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
         />
       </aside>
       {drawerOpen && <div className="scrim" onClick={() => setDrawerOpen(false)} aria-hidden="true" />}
-      {panel === "usage" && <UsageDialog client={client} onClose={() => setPanel(null)} />}
+      {panel === "usage" && <UsageDialog client={client} me={me} onClose={() => setPanel(null)} />}
       {panel === "compare" && (
         <CompareDialog
           client={client}

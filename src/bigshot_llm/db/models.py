@@ -396,3 +396,26 @@ class ModelPreset(SQLModel, table=True):
     model: str = Field(max_length=256)
     options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _ts()
+
+
+class Quota(SQLModel, table=True):
+    """0013: an admin's quota on a user or an API key (README "Quotas").
+
+    `subject_id` is a user's or a key's id, without a foreign key: one column names either,
+    and a revoked key's quota simply stops mattering. One quota per subject, metric and period.
+    """
+
+    __tablename__ = "quotas"
+    __table_args__ = (
+        UniqueConstraint("subject", "subject_id", "metric", "period", name="uq_quota_subject"),
+        Index("ix_quotas_subject_id", "subject_id"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    subject: str = Field(max_length=8)  # user | key
+    subject_id: str = Field(max_length=32)
+    metric: str = Field(max_length=16)  # requests | tokens | gpu_seconds
+    period: str = Field(max_length=8)  # day | month (UTC)
+    limit: float
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

@@ -3,18 +3,20 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import type { ApiClient } from "../../api/client";
+import type { Me } from "../../api/types";
 import { errorBody } from "../../api/client";
 import { ErrorText } from "../../ui/ErrorText";
 import { Modal } from "../../ui/Modal";
 import { AccountingTable, formatEnergy, formatGpu, formatQueue, formatUsd } from "./AccountingTable";
 import { daysBetween, downloadAccountingCsv, fetchAccounting, fetchDailyUsage, fetchRecentUsage } from "./usage";
+import { QuotaPanel } from "./QuotaPanel";
 import { RecentRequests, formatMs } from "./RecentRequests";
 import { formatCount, toSeries, UsageChart, type UsageMetric } from "./UsageChart";
 import "./usage.css";
 
 const RANGES = [7, 30, 90] as const;
 
-export function UsageDialog({ client, onClose }: { client: ApiClient; onClose: () => void }) {
+export function UsageDialog({ client, onClose, me }: { client: ApiClient; onClose: () => void; me?: Me }) {
   const [days, setDays] = useState<(typeof RANGES)[number]>(30);
   const [metric, setMetric] = useState<UsageMetric>("tokens");
   const daily = useQuery({
@@ -134,6 +136,7 @@ export function UsageDialog({ client, onClose }: { client: ApiClient; onClose: (
           <AccountingTable groups={accounting.data.groups} />
         </section>
       )}
+      <QuotaPanel client={client} me={me} />
       {report && (
         <section aria-labelledby="usage-recent-title">
           <h3 id="usage-recent-title">Recent requests</h3>

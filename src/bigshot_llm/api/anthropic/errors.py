@@ -38,7 +38,10 @@ def anthropic_status(exc: GatewayError) -> int:
 def error_body(exc: GatewayError) -> dict[str, Any]:
     status = anthropic_status(exc)
     kind = _TYPES.get(status, "invalid_request_error" if 400 <= status < 500 else "api_error")
-    return {"type": "error", "error": {"type": kind, "message": exc.message}}
+    return {
+        "type": "error",
+        "error": {"type": kind, "message": exc.message, **exc.surface_fields()},
+    }
 
 
 def render_anthropic_error(exc: GatewayError) -> Response:

@@ -35,6 +35,7 @@ def error_body(exc: GatewayError) -> dict[str, Any]:
             "type": exc.openai_type,
             "param": _param(exc),
             "code": exc.code,
+            **exc.surface_fields(),
         }
     }
 

@@ -32,6 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bigshot_llm.aio import stop_task
 from bigshot_llm.db.models import ApiKey, User, utcnow
 from bigshot_llm.db.outage import database_unavailable, is_database_outage
+from bigshot_llm.services.quotas.rules import QuotaRule, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class Principal:
     user_max_streams: int | None = None
     # The key's class in the GPU queues (interactive | normal | batch); None: the surface's.
     priority: str | None = None
+    # The quotas on the key and on its user (README "Quotas"), loaded with the key.
+    quotas: tuple[QuotaRule, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -228,9 +231,10 @@ class Authenticator:
                 .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
             )
             row = (await session.exec(stmt)).first()
-        if row is None:
-            return None
-        key, user = row
+            if row is None:
+                return None
+            key, user = row
+            quotas = await load_rules(session, user.id, key.id)
         return Principal(
             user_id=user.id,
             user_name=user.name,
@@ -241,6 +245,7 @@ class Authenticator:
             priority=key.priority,
             user_rate_limit_per_minute=user.rate_limit_per_minute,
             user_max_streams=user.max_streams,
+            quotas=quotas,
         )
 
     # ---- "last used", written in the background -----------------------------------------

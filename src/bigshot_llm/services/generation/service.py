@@ -38,6 +38,7 @@ from bigshot_llm.services.generation.sticky import client_session, session_key
 from bigshot_llm.services.generation.structured import check_answer, is_strict_schema
 from bigshot_llm.services.providers.lifecycle import may_load, supports_loading
 from bigshot_llm.services.providers.registry import ProviderRecord
+from bigshot_llm.services.quotas.gate import QuotaGate, QuotaPass
 from bigshot_llm.services.usage.gpu_time import GpuMeter
 from bigshot_llm.services.usage.metering import (
     CANCELLED,
@@ -126,6 +127,7 @@ class GenerationService:
         admission: Admission | None = None,
         switcher: ModelSwitcher | None = None,
         gpu_meter: GpuMeter | None = None,
+        quotas: QuotaGate | None = None,
     ) -> None:
         self.router = router
         self.slots = slots
@@ -135,6 +137,7 @@ class GenerationService:
         self.admission = admission
         self.switcher = switcher
         self.gpu_meter = gpu_meter or GpuMeter()  # each request's share of its lane's time
+        self.quotas = quotas
 
     async def resolve(self, request: GenerationRequest) -> tuple[Target, str]:
         """The provider and the upstream model id for a request."""
@@ -236,12 +239,25 @@ class GenerationService:
             labels=metric_labels(target.record, model, self.router.catalog.listed),
         )
 
+    async def _quota(self, request: GenerationRequest) -> QuotaPass | None:
+        """The caller's quotas (README "Quotas"): `QuotaExceeded` (429) when one is used up."""
+        if self.quotas is None or not request.principal.quotas:
+            return None
+        return await self.quotas.admit(request.principal.quotas)
+
     async def call(self, request: GenerationRequest) -> Answer:
         """A one-shot chat, completion or embeddings call, metered."""
         target, model = await self.resolve(request)
         request.session = request.session or client_session(request.body)
         body = await self._prepared(request, target, model)
-        admitted = await self._pass(request, target, model, body)
+        quota = await self._quota(request)
+        try:
+            admitted = await self._pass(request, target, model, body)
+        except BaseException:
+            if quota is not None:
+                await quota.refund()  # refused before the upstream: the request did not count
+            raise
+        ticket: Ticket | None = None
         try:
             if self.switcher is not None and request.operation != "embeddings":
                 async for _ in self.switcher.prepare(target, model):
@@ -265,6 +281,8 @@ class GenerationService:
         finally:
             if admitted is not None:
                 await admitted.release()
+            if quota is not None:
+                await quota.charge(ticket.event if ticket is not None else None)
 
     async def stream(self, request: GenerationRequest, *, admit: bool = True) -> Generation:
         """A streamed chat or completion, admitted (unless the caller holds the slot itself)
@@ -277,8 +295,14 @@ class GenerationService:
         body["stream"] = True
         # Always ask for usage (our statistics); encoders forward it only if the client asked.
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-        admitted = await self._pass(request, target, model, body)
-        slot = await self.slots.acquire(request.principal) if admit else None
+        quota = await self._quota(request)
+        try:
+            admitted = await self._pass(request, target, model, body)
+            slot = await self.slots.acquire(request.principal) if admit else None
+        except BaseException:
+            if quota is not None:
+                await quota.refund()  # refused before the upstream: the request did not count
+            raise
         chat = request.operation == "chat"
         known = request.prompt_estimate
         stats = StreamStats(
@@ -305,6 +329,7 @@ class GenerationService:
         )
         generation.admitted = admitted
         generation.gpu_meter = self.gpu_meter
+        generation.quota = quota
         if self.switcher is not None:
             switcher = self.switcher
             generation.prepare = lambda: switcher.prepare(target, model)
@@ -372,6 +397,8 @@ class Generation:
     _slot: Slot | None
     # Admission to the GPU slots, and the model load that must come first (exclusive policy).
     admitted: Pass | None = field(default=None, init=False)
+    # The quotas it was admitted under: its usage is added when it ends; never cut by them.
+    quota: QuotaPass | None = field(default=None, init=False)
     prepare: Callable[[], AsyncGenerator[Loading, None]] | None = field(default=None, init=False)
     _chunks: AsyncIterator[StreamChunk] | None = field(default=None, init=False)
     warnings: list[str] = field(default_factory=list, init=False)
@@ -442,6 +469,8 @@ class Generation:
             await self._slots.release(slot)
             if self.admitted is not None:
                 await self.admitted.release()
+            if self.quota is not None:
+                await self.quota.refund()  # nothing was asked of the upstream
             return
         await _abandon(first, events)
 
@@ -529,6 +558,8 @@ class Generation:
             finish_stream(ticket, self.stats, status)
         slot, self._slot = self._slot, None
         await self._slots.release(slot)
+        if self.quota is not None:
+            await self.quota.charge(ticket.event if ticket is not None else None)
 
 
 async def typed_events(

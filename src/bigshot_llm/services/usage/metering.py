@@ -58,6 +58,7 @@ class Ticket:
     rates: Rates = field(default_factory=Rates)
     gpu: GpuTimer | None = None
     queue_ms: float | None = None
+    event: UsageEvent | None = None  # the record `finish` made (quotas add its usage)
 
     def finish(
         self,
@@ -94,6 +95,7 @@ class Ticket:
             metric_model=self.metric_model,
         )
         self.recorder.record(event)
+        self.event = event
         return event
 
 
