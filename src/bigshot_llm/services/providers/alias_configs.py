@@ -35,7 +35,7 @@ SHOWN_MODELS = 50  # of the available ones, in a 422
 def _invalid(field: str, reason: str, **details: Any) -> RequestValidationFailed:
     return RequestValidationFailed(
         f"{field}: {reason}",
-        details=[{"loc": ["body", field], "msg": reason, **details}],
+        details=[{"loc": ["body", field], "field": field, "msg": reason, **details}],
     )
 
 
@@ -168,7 +168,9 @@ class AliasService:
             await self.session.rollback()
             raise Conflict(
                 "an alias with this name already exists in this scope",
-                details=[{"loc": ["body", "name"], "msg": "must be unique per owner"}],
+                details=[
+                    {"loc": ["body", "name"], "field": "name", "msg": "must be unique per owner"}
+                ],
             ) from exc
         await self.registry.changed()  # reloads here, and on every other replica (the bus)
 
