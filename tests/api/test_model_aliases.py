@@ -258,3 +258,17 @@ async def test_listings_show_the_callers_aliases(
     assert entries["gpt-5-codex"]["scope"] == "user"
     assert entries["gpt-5-codex"]["model"] == CHAT_MODEL
     assert entries["default"]["scope"] == "setting"
+
+    # A user's prefix alias wins over a global exact one (and the setting's): only what the
+    # caller's names resolve to is listed.
+    await create(client, ADMIN, name="claude-opus-4-1", model=REASONING_MODEL)
+    await create(client, user_headers, name="de*", model=CHAT_MODEL)
+    shown = {m["id"] for m in (await client.get("/v1/models", headers=user_headers)).json()["data"]}
+    assert "claude-opus-4-1" in shown and "default" not in shown
+    await create(client, user_headers, name="claude-*", model=CHAT_MODEL)
+    shown = {m["id"] for m in (await client.get("/v1/models", headers=user_headers)).json()["data"]}
+    assert "claude-opus-4-1" not in shown
+    others = {
+        m["id"] for m in (await client.get("/v1/models", headers=other_headers)).json()["data"]
+    }
+    assert {"claude-opus-4-1", "default"} <= others

@@ -142,13 +142,16 @@ class Router:
     def listed_aliases(self, principal: Principal) -> list[AliasEntry]:
         """The exact aliases the caller's names resolve to (prefixes cannot be listed): own,
         then global, then `BIGSHOT_MODEL_ALIASES`, each name once (the one that wins)."""
+        book, user = self.registry.aliases, principal.user_id
         entries: list[AliasEntry] = []
-        for stored in self.registry.aliases.effective_for(principal.user_id):
+        for stored in book.visible_to(user):
             record = self.registry.get(stored.provider_id)
+            # Listed only where it wins (a user's `claude-*` hides a global `claude-x`).
             if (
                 stored.is_prefix
+                or book.match(user, stored.name) is not stored
                 or record is None
-                or record.owner_id not in (None, principal.user_id)
+                or record.owner_id not in (None, user)
             ):
                 continue
             entries.append(
@@ -160,9 +163,8 @@ class Router:
                     model=stored.model,
                 )
             )
-        names = {e.name for e in entries}
         for name, target in self.aliases.listed():
-            if name not in names:
+            if book.match(user, name) is None:
                 entries.append(
                     AliasEntry(
                         name=name,

@@ -103,10 +103,3 @@ class AliasBook:
     def visible_to(self, user_id: str | None) -> list[AliasRecord]:
         """The global aliases and the user's own."""
         return [r for r in self.all() if r.owner_id in (None, user_id)]
-
-    def effective_for(self, user_id: str | None) -> list[AliasRecord]:
-        """What the user's names resolve to: their own aliases, and the global ones they do
-        not override (by name)."""
-        own = [r for r in self.all() if r.owner_id == user_id and user_id is not None]
-        names = {r.name for r in own}
-        return own + [r for r in self.all() if r.owner_id is None and r.name not in names]
