@@ -22,6 +22,7 @@ from bigshot_llm.api.middleware.content_type import JSONContentTypeMiddleware
 from bigshot_llm.api.middleware.request_id import RequestIdMiddleware
 from bigshot_llm.api.middleware.security_headers import SecurityHeadersMiddleware
 from bigshot_llm.api.native import (
+    aliases,
     audit,
     chat_streams,
     compare,
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compare.router, dependencies=rate_limited, responses=errors)
     # Before the provider configs: their `/llm-providers/{name}` would take `/quotas`.
     app.include_router(quotas.router, responses=errors)
+    app.include_router(aliases.router, responses=errors)  # before `/{provider_id}`
     app.include_router(providers.router, responses=errors)
     app.include_router(audit.router, responses=errors)
     app.include_router(conversations.router, responses=errors)

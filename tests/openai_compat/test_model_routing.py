@@ -9,6 +9,7 @@ import pytest
 
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.generation.routing import Router, qualified_id
+from bigshot_llm.services.providers.alias_book import AliasBook
 
 PRINCIPAL = Principal(user_id="u1", user_name="alice", role="user", key_id="k1")
 
@@ -21,6 +22,7 @@ class FakeRecord:
 class FakeRegistry:
     def __init__(self, names: list[str]) -> None:
         self.records = [FakeRecord(n) for n in names]
+        self.aliases = AliasBook()  # no stored aliases
 
     def usable_by(self, principal: Principal) -> list[FakeRecord]:
         return self.records

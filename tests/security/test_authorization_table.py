@@ -39,6 +39,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/llm-providers"): "user",
     ("POST", "/api/v1/llm-providers"): "user",
     ("GET", "/api/v1/llm-providers/active"): "user",
+    ("GET", "/api/v1/llm-providers/aliases"): "user",
+    ("POST", "/api/v1/llm-providers/aliases"): "user",
+    ("GET", "/api/v1/llm-providers/aliases/{alias_id}"): "user",
+    ("PATCH", "/api/v1/llm-providers/aliases/{alias_id}"): "user",
+    ("DELETE", "/api/v1/llm-providers/aliases/{alias_id}"): "user",
     ("GET", "/api/v1/llm-providers/{provider_id}"): "user",
     ("PATCH", "/api/v1/llm-providers/{provider_id}"): "user",
     ("DELETE", "/api/v1/llm-providers/{provider_id}"): "user",
@@ -105,6 +110,7 @@ OBJECT_PARAMS = (
     "model_id",
     "response_id",
     "message_id",
+    "alias_id",
 )
 
 
@@ -168,7 +174,14 @@ async def alices_objects(client: httpx.AsyncClient, sim: Any, user_headers: dict
         headers=user_headers,
     )
     assert response.status_code == 200, response.text
+    alias = await client.post(
+        "/api/v1/llm-providers/aliases",
+        json={"name": "hello", "provider_id": "alice-lms", "model": "qwen2.5-7b-instruct"},
+        headers=user_headers,
+    )
+    assert alias.status_code == 201, alias.text
     return {
+        "alias_id": alias.json()["data"]["id"],
         "response_id": response.json()["id"],
         "provider_id": provider.json()["data"]["id"],
         "key_id": keys.json()["data"][0]["id"],

@@ -26,6 +26,11 @@ export type ActiveProvider = S["ActiveProvider"];
 export type ProviderTestResult = S["ProviderTestResult"];
 export type ProviderKind = S["ProviderKindPublic"];
 export type ModelOpAnswer = S["ModelOpAnswer"];
+export type AliasPublic = S["AliasPublic"];
+export type AliasWritten = S["AliasWritten"];
+export type AliasCreate = S["AliasCreate"];
+export type AliasUpdate = S["AliasUpdate"];
+export type AliasEntry = S["AliasEntry"];
 
 export type ConversationSettings = S["ConversationSettings"];
 export type Conversation = Refine<S["ConversationPublic"], "settings", { settings: ConversationSettings }>;

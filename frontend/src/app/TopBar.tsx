@@ -3,7 +3,7 @@
  * provider and its status, and the actions. On a phone the actions fold into "More".
  */
 import type { ApiClient } from "../api/client";
-import type { Me, ModelInfo, ProviderKind, ProviderPublic } from "../api/types";
+import type { AliasEntry, Me, ModelInfo, ProviderKind, ProviderPublic } from "../api/types";
 import { ModelLoadControls } from "../features/models/ModelLoadControls";
 import { ModelSelect } from "../features/models/ModelSelect";
 import { ProviderStatus } from "../features/providers/ProviderStatus";
@@ -18,7 +18,10 @@ interface TopBarProps {
   me: Me;
   drawerOpen: boolean;
   onToggleDrawer: () => void;
-  models: { models: ModelInfo[]; loading: boolean; error: string | null; reload: (refresh?: boolean) => Promise<void> };
+  models: {
+    models: ModelInfo[];
+    aliases?: AliasEntry[];
+    loading: boolean; error: string | null; reload: (refresh?: boolean) => Promise<void> };
   chosenModel: string | null;
   selectedModel: ModelInfo | undefined;
   onPickModel: (id: string) => void;
@@ -68,6 +71,7 @@ export function TopBar(props: TopBarProps) {
       <div className="topbar-model">
         <ModelSelect
           models={models.models}
+          aliases={models.aliases}
           value={props.chosenModel}
           onChange={props.onPickModel}
           loading={models.loading}

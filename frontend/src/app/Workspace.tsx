@@ -25,6 +25,7 @@ import { JitLoadingNotice } from "../features/models/ModelLoadControls";
 import { ModelInfoPanel } from "../features/models/ModelInfoPanel";
 import { useChosenModel } from "../features/models/useChosenModel";
 import { contextLength, useModels, useProviderKinds } from "../features/models/useModels";
+import { AliasesSection } from "../features/providers/AliasesPanel";
 import { ProvidersDialog } from "../features/providers/ProvidersDialog";
 import { useProviders } from "../features/providers/useProviders";
 import { SettingsPanel } from "../features/settings/SettingsPanel";
@@ -66,6 +67,7 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
 
   const chosenModel = useChosenModel({
     models: models.models,
+    aliases: models.aliases,
     modelsProviderId: models.providerId,
     activeId: providers.activeId,
     modelsLoading: models.loading,
@@ -74,7 +76,9 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
     update,
   });
   const activeProvider = providers.providers.find((p) => p.id === providers.activeId);
-  const selectedModel = models.models.find((m) => m.id === chosenModel);
+  // An alias of a model on the active provider shows (and sizes the context by) that model.
+  const chosenAlias = models.aliases.find((a) => a.name === chosenModel && a.provider_id === providers.activeId);
+  const selectedModel = models.models.find((m) => m.id === (chosenAlias?.model ?? chosenModel));
   const modelContext = contextLength(selectedModel);
   const maxTokensLimit = Math.min(API_MAX_TOKENS, modelContext ?? API_MAX_TOKENS);
 
@@ -434,7 +438,9 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
         />
       )}
       {panel === "providers" && (
-        <ProvidersDialog me={me} api={providers} kinds={kinds} onClose={() => setPanel(null)} />
+        <ProvidersDialog me={me} api={providers} kinds={kinds} onClose={() => setPanel(null)}>
+          <AliasesSection me={me} client={client} providers={providers.providers} />
+        </ProvidersDialog>
       )}
       {panel === "shortcuts" && <ShortcutsDialog onClose={() => setPanel(null)} />}
       {panel === "model-info" && selectedModel && (

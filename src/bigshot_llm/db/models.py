@@ -419,3 +419,37 @@ class Quota(SQLModel, table=True):
     limit: float
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+# ---- model aliases (0014) ------------------------------------------------------------------
+
+
+class ModelAlias(SQLModel, table=True):
+    """A name clients send (`claude-sonnet-4-5`, `default`) for a provider's model.
+
+    `scope` is "global" or the owner's user id (unique names per scope, as for providers); a
+    user's alias overrides a global one of the same name. A name ending in `*` matches by
+    prefix. Deleting the provider or the owner deletes the alias.
+    """
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (
+        UniqueConstraint("scope", "name", name="uq_model_alias_scope_name"),
+        Index("ix_model_aliases_provider", "provider_id"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    scope: str = Field(default=GLOBAL_SCOPE, max_length=32)
+    owner_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    )
+    name: str = Field(max_length=128)
+    provider_id: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("provider_configs.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    model: str = Field(max_length=256)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bigshot_llm.schemas.aliases import AliasEntry
 from bigshot_llm.schemas.base import Strict
 from bigshot_llm.schemas.chat import ChatMessage, ChatOptions
 
@@ -210,6 +211,10 @@ class ModelListAnswer(BaseModel):
     stale: bool
     fetched_at: str
     error: dict[str, Any] | None = None
+    aliases: list[AliasEntry] = Field(
+        default_factory=list,
+        description="the model aliases you can use (on any provider): a name to send as `model`",
+    )
 
 
 class ProviderModels(BaseModel):

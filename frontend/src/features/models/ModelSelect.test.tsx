@@ -17,6 +17,7 @@ function Harness({ providerId }: { providerId: string | null }) {
   return (
     <ModelSelect
       models={models.models}
+      aliases={models.aliases}
       value={value}
       onChange={setPicked}
       loading={models.loading}
@@ -26,6 +27,27 @@ function Harness({ providerId }: { providerId: string | null }) {
 }
 
 describe("model dropdown", () => {
+  it("shows the caller's aliases in their own group and lets the user pick one", async () => {
+    const aliases = [
+      { name: "default", scope: "global", provider_id: "p2", provider_name: "Box", model: "qwen3-8b" },
+      { name: "gpt-5-codex", scope: "setting", provider_id: null, provider_name: null, model: "qwen3-8b" },
+    ];
+    mockFetch({ "GET /api/v1/llm-providers/models": () => ({ data: { ...modelList(), aliases } }) });
+    render(<Harness providerId="p1" />);
+    const select = await screen.findByRole("combobox", { name: "Model" });
+    await waitFor(() => expect(select).not.toBeDisabled());
+    const groups = Array.from(select.querySelectorAll("optgroup")).map((g) => g.label);
+    expect(groups).toEqual(["Loaded", "Not loaded", "Aliases"]);
+    const group = select.querySelector('optgroup[label="Aliases"]') as HTMLElement;
+    expect(within(group).getAllByRole("option").map((o) => o.textContent)).toEqual([
+      "default → Box/qwen3-8b",
+      "gpt-5-codex → qwen3-8b",
+    ]);
+    await userEvent.selectOptions(select, "default");
+    expect(select).toHaveValue("default");
+    expect(select).toHaveAttribute("title", "default → Box/qwen3-8b");
+  });
+
   it("lists chat models only, loaded ones first and grouped, with type and context length", async () => {
     const { calls } = mockFetch({ "GET /api/v1/llm-providers/models": () => ({ data: modelList() }) });
     render(<Harness providerId="p1" />);

@@ -87,6 +87,8 @@ export function useModels(client: ApiClient, providerId: string | null | undefin
 
   return {
     models,
+    /** The aliases the caller may send as `model` (any provider's): shown beside the models. */
+    aliases: answer?.aliases ?? [],
     loading: query.isFetching,
     error,
     stale: answer?.stale ?? false,

@@ -1,5 +1,5 @@
 /** Provider management: list, add, edit (API key write-only), test, delete, activate. */
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { errorMessage } from "../../api/client";
 import type {
   Me,
@@ -199,11 +199,14 @@ export function ProvidersDialog({
   api,
   onClose,
   kinds,
+  children,
 }: {
   me: Me;
   api: ProvidersApi;
   onClose: () => void;
   kinds?: ProviderKind[] | null;
+  /** Shown below the provider list (the model aliases). */
+  children?: ReactNode;
 }) {
   const [editing, setEditing] = useState<ProviderPublic | "new" | null>(null);
   const [results, setResults] = useState<Record<string, string>>({});
@@ -358,6 +361,7 @@ export function ProvidersDialog({
               Add provider
             </button>
           </div>
+          {children}
         </>
       )}
     </Modal>

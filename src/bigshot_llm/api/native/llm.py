@@ -81,6 +81,7 @@ async def list_models(
         stale=listing.stale,
         fetched_at=listing.fetched_at,
         error=listing.error,
+        aliases=resources.router.listed_aliases(call.principal),
     )
     return ok(answer)
 

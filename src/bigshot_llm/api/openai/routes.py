@@ -25,6 +25,7 @@ from bigshot_llm.api.responses import warning_headers
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.errors import ModelNotFound
+from bigshot_llm.schemas.aliases import AliasEntry
 from bigshot_llm.schemas.events import stream_doc
 from bigshot_llm.schemas.openai import (
     OpenAIChatRequest,
@@ -75,12 +76,20 @@ def _anthropic_list(entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {"data": data, "has_more": False, "first_id": first, "last_id": last}
 
 
+def _alias_entry(entry: AliasEntry, record: ProviderRecord | None) -> dict[str, Any]:
+    if entry.provider_name is None:  # from BIGSHOT_MODEL_ALIASES: the target as written
+        return {**_model_entry(entry.name, None, "bigshot-alias"), "alias_for": entry.model}
+    target = qualified_id(entry.provider_name, entry.model)
+    return {**_model_entry(entry.name, record, entry.provider_name), "alias_for": target}
+
+
 @router.get("/models")
 async def list_models(request: Request, principal: CurrentUser, router_: RouterDep) -> Response:
     """Every model you can use (OpenAI list)
 
     Bare ids for your active provider, then `provider-name/model-id` for every provider,
-    then the model aliases (`BIGSHOT_MODEL_ALIASES`, each with its `alias_for`). With an
+    then the model aliases you can use (yours, the global ones, then `BIGSHOT_MODEL_ALIASES`),
+    each with its `alias_for` and, for stored ones, the target provider as `owned_by`. With an
     `anthropic-version` header, in Anthropic's list shape.
 
     A provider that cannot be reached is left out; it never fails the list.
@@ -100,9 +109,13 @@ async def list_models(request: Request, principal: CurrentUser, router_: RouterD
                 bare.append(_model_entry(model["id"], record, name))
             qualified.append(_model_entry(qualified_id(name, model["id"]), record, name))
     aliases = [
-        {**_model_entry(alias, None, "bigshot-alias"), "alias_for": target}
-        for alias, target in router_.aliases.listed()
+        _alias_entry(entry, registry.get(entry.provider_id or ""))
+        for entry in router_.listed_aliases(principal)
     ]
+    names = {entry["id"] for entry in aliases}
+    # A model id an alias shadows is routed to the alias's target: listing it would mislead.
+    bare = [e for e in bare if e["id"] not in names]
+    qualified = [e for e in qualified if e["id"] not in names]
     if "anthropic-version" in request.headers:
         return _json(_anthropic_list(bare + qualified + aliases))
     return _json({"object": "list", "data": bare + qualified + aliases})

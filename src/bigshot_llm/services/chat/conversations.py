@@ -308,6 +308,12 @@ class PlannedTurn:
     body: dict[str, Any]  # OpenAI-shaped chat request, without `stream`
     fit: cw.ContextFit
     base_id: str | None = None  # the message the new turn follows
+    alias: str | None = None  # the alias the model was chosen by
+
+    @property
+    def remembered(self) -> str:
+        """What the conversation stores as its model: the alias, else the model."""
+        return self.alias or self.model
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,8 +420,10 @@ async def plan_turn(
     """Pick provider and model (the request's, else the conversation's) and fit the history
     into the model's context."""
     saved = dict(conv.settings or {}) if conv else {}
-    target = router.resolve(principal, req.provider or (conv.provider if conv else None))
-    model = await router.pick_model(target, req.model or (conv.model if conv else None))
+    named = req.model or (conv.model if conv else None)
+    route = router.route(principal, named, req.provider or (conv.provider if conv else None))
+    target = route.target
+    model = await router.pick_model(target, route.model)
     temperature = req.temperature if req.temperature is not None else saved.get("temperature")
     max_tokens = req.max_tokens if req.max_tokens is not None else saved.get("max_tokens")
     system = req.system if req.system is not None else saved.get("system")
@@ -441,7 +449,8 @@ async def plan_turn(
         body["temperature"] = temperature
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
-    return PlannedTurn(target, model, body, fit, base_id)
+    # An alias is remembered as the alias, so the conversation follows it when it changes.
+    return PlannedTurn(target, model, body, fit, base_id, route.alias and named)
 
 
 async def prepare_turn(
@@ -474,11 +483,11 @@ async def prepare_turn(
                 session,
                 principal.user_id,
                 provider=req.provider,
-                model=plan.model,
+                model=plan.remembered,
                 settings={k: v for k, v in settings.items() if v is not None},
             )
         else:
-            conv.model = plan.model  # the conversation remembers the latest choice
+            conv.model = plan.remembered  # the conversation remembers the latest choice
             if req.provider:
                 conv.provider = req.provider
         answers: str | None = plan.base_id  # regenerating: the message answered again

@@ -7,6 +7,11 @@ contain ``/`` themselves (``lmstudio-community/qwen``), so a prefix counts only 
 provider of that name is usable by the caller; anything else is a bare id for the caller's
 active provider. The model is the request's, else the provider's default, else
 `LMSTUDIO_MODEL`, else the first loaded chat model.
+
+Model aliases come first, on every surface, since every surface routes here: the caller's
+own stored alias, else a global stored one (each names a provider and a model, and wins over
+the request's provider reference), else `BIGSHOT_MODEL_ALIASES` (a model id or
+`provider-name/model-id`, routed as if the client had sent it).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 from bigshot_llm.errors import GatewayError, ModelNotFound, ServiceUnavailable
 from bigshot_llm.providers.base import Provider
+from bigshot_llm.schemas.aliases import AliasEntry
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.generation.aliases import ModelAliases
 from bigshot_llm.services.generation.catalog import ModelCatalog, ModelListing, first_loaded_llm
@@ -43,6 +49,7 @@ class Route:
     target: Target
     model: str | None
     prefixed: bool = False
+    alias: str | None = None  # the alias the request's model name matched, if any
 
 
 def qualified_id(provider_name: str, model_id: str) -> str:
@@ -83,6 +90,9 @@ class Router:
                     code="no_active_provider",
                 )
             record = active
+        return self._target(record)
+
+    def _target(self, record: ProviderRecord) -> Target:
         if not record.enabled:
             raise ServiceUnavailable(
                 f"provider '{record.name}' is disabled", code="provider_disabled"
@@ -109,16 +119,62 @@ class Router:
     def route(
         self, principal: Principal, model: str | None, provider_ref: str | None = None
     ) -> Route:
-        """The target and upstream model id (after the model aliases): a named provider,
-        else a `provider/` prefix of the model id, else the caller's active provider."""
-        model = self.aliases.resolve(model)
+        """The target and upstream model id: a stored alias's provider, else a named
+        provider, else a `provider/` prefix of the model id, else the caller's active one."""
+        stored = self.registry.aliases.match(principal.user_id, model)
+        if stored is not None:
+            record = self.registry.get(stored.provider_id)
+            # Only a provider the caller may use (the API allows no other; this is the
+            # belt to its braces); a disabled one is the clear 503, not a silent fall-back.
+            if record is not None and record.owner_id in (None, principal.user_id):
+                return Route(self._target(record), stored.model, alias=stored.name)
+        resolved = self.aliases.resolve(model)
+        alias = model if resolved != model else None
         if provider_ref:
-            return Route(self.resolve(principal, provider_ref), model)
-        if model and SEPARATOR in model:
-            name = self.provider_prefix(principal, model)
+            return Route(self.resolve(principal, provider_ref), resolved, alias=alias)
+        if resolved and SEPARATOR in resolved:
+            name = self.provider_prefix(principal, resolved)
             if name is not None:
-                return Route(self.resolve(principal, name), model[len(name) + 1 :], True)
-        return Route(self.resolve(principal), model)
+                target = self.resolve(principal, name)
+                return Route(target, resolved[len(name) + 1 :], True, alias)
+        return Route(self.resolve(principal), resolved, alias=alias)
+
+    def listed_aliases(self, principal: Principal) -> list[AliasEntry]:
+        """The exact aliases the caller's names resolve to (prefixes cannot be listed): own,
+        then global, then `BIGSHOT_MODEL_ALIASES`, each name once (the one that wins)."""
+        book, user = self.registry.aliases, principal.user_id
+        entries: list[AliasEntry] = []
+        for stored in book.visible_to(user):
+            record = self.registry.get(stored.provider_id)
+            # Listed only where it wins (a user's `claude-*` hides a global `claude-x`).
+            if (
+                stored.is_prefix
+                or book.match(user, stored.name) is not stored
+                or record is None
+                or record.owner_id not in (None, user)
+            ):
+                continue
+            entries.append(
+                AliasEntry(
+                    name=stored.name,
+                    scope="global" if stored.owner_id is None else "user",
+                    provider_id=record.id,
+                    provider_name=record.name,
+                    model=stored.model,
+                )
+            )
+        for name, target in self.aliases.listed():
+            if book.match(user, name) is None:
+                entries.append(
+                    AliasEntry(
+                        name=name,
+                        scope="setting",
+                        provider_id=None,
+                        provider_name=None,
+                        model=target,
+                    )
+                )
+        return entries
 
     # ---- models ---------------------------------------------------------------------------
 

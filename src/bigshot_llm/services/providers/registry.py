@@ -1,8 +1,9 @@
 """In-process snapshot of provider configs and selections, and the live provider clients.
 
-The hot path reads only this snapshot (no database query per request). Every write reloads
-it; on several replicas a pub/sub message makes the others reload too. A provider client is
-created on first use and rebuilt when its config changes; the old one is closed once idle,
+The hot path reads only this snapshot (no database query per request); it includes the
+stored model aliases (`aliases`), which name providers. Every write reloads it; on several
+replicas a pub/sub message makes the others reload too. A provider client is created on
+first use and rebuilt when its config changes; the old one is closed once idle,
 so streams already running on it finish undisturbed.
 """
 
@@ -19,7 +20,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection, User
+from bigshot_llm.db.models import (
+    GLOBAL_SCOPE,
+    ModelAlias,
+    ProviderConfig,
+    ProviderSelection,
+    User,
+)
 from bigshot_llm.errors import GatewayError, NotFound
 from bigshot_llm.providers.addresses import PRIVILEGED, AddressPolicy
 from bigshot_llm.providers.base import Provider, ProviderLimits, ProviderSpec, TransportName
@@ -28,6 +35,7 @@ from bigshot_llm.providers.urls import mask_secret
 from bigshot_llm.schemas.providers import ProviderPublic
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.access.secrets import SecretBox, SecretUnreadable
+from bigshot_llm.services.providers.alias_book import AliasBook, AliasRecord
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +243,7 @@ class ProviderRegistry:
         self.limits = limits or ProviderLimits()
         self._records: dict[str, ProviderRecord] = {}
         self._selections: dict[str, str] = {}
+        self.aliases = AliasBook()
         self._live: dict[str, tuple[ProviderSpec, Provider]] = {}
         self._retired: list[Provider] = []
         self._lock = asyncio.Lock()
@@ -254,8 +263,10 @@ class ProviderRegistry:
                 )
                 rows = (await session.exec(stmt)).all()
                 selections = (await session.exec(select(ProviderSelection))).all()
+                aliases = (await session.exec(select(ModelAlias))).all()
             self._records = {row.id: record_from_row(row, self._box, role) for row, role in rows}
             self._selections = {sel.scope: sel.provider_id for sel in selections}
+            self.aliases = AliasBook(AliasRecord.of(row) for row in aliases)
             self.version += 1
             for provider_id, (spec, _) in list(self._live.items()):
                 record = self._records.get(provider_id)
