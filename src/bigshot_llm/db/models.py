@@ -134,6 +134,9 @@ class ProviderConfig(SQLModel, table=True):
     # repaired (LM Studio's tool-call quirks, <think>) instead of relayed byte for byte.
     split_think_tags: bool | None = Field(default=None, nullable=True)
     repair_v1: bool = False
+    # 0015: whether /v1/messages and /v1/responses are forwarded as they are (auto: LM Studio,
+    # probed once), or translated to chat completions (off).
+    native_apis: str = Field(default="auto", max_length=8)
 
 
 class ProviderSelection(SQLModel, table=True):

@@ -20,6 +20,7 @@ from bigshot_llm.errors import GatewayError, ProviderTimeout, UpstreamError
 from bigshot_llm.providers.admission import ConnectionSlots
 from bigshot_llm.providers.base import ModelInfo, ProviderSpec, StreamChunk
 from bigshot_llm.providers.http import build_client, decode_json, read_body, send_with_retries
+from bigshot_llm.providers.native import NativeForwarding
 from bigshot_llm.providers.shapes import check_answer, check_embeddings
 from bigshot_llm.providers.stream_relay import relay_stream, stream_error
 from bigshot_llm.sse import SSEDecoder, SSEEventTooLarge
@@ -39,13 +40,14 @@ def encode_body(body: dict[str, Any]) -> bytes:
         return json.dumps(body, separators=(",", ":")).encode()
 
 
-class OpenAIProvider:
+class OpenAIProvider(NativeForwarding):
     """A `Provider` speaking OpenAI's `/v1` API; subclasses add native extras."""
 
     def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient | None = None) -> None:
         self.spec = spec
         self._client = client if client is not None else build_client(spec)
         self._slots = ConnectionSlots(spec)
+        self._native: dict[str, bool] = {}  # native API → served (probed once)
         base = spec.openai_base
         # Parsed once: URL parsing is a measurable share of a request's CPU budget.
         self._models_url = httpx.URL(f"{base}/models")

@@ -23,6 +23,7 @@ PoolWeights = dict[
     Annotated[Trimmed, Field(max_length=2048)], Annotated[float, Field(gt=0, le=1000)]
 ]
 PoolOrder = Literal["balanced", "preference"]
+NativeApis = Literal["auto", "on", "off"]
 
 
 class _ProviderFields(Strict):
@@ -89,6 +90,12 @@ class ProviderCreate(_ProviderFields):
         description="member URL → weight: a member of weight 2 takes twice the share of "
         "generations (members not named weigh 1)",
     )
+    native_apis: NativeApis = Field(
+        "auto",
+        description="the Anthropic Messages and OpenAI Responses APIs: forwarded to the "
+        "upstream as they are (on), translated to chat completions (off), or forwarded when "
+        "an LM Studio answers them (auto: probed once per provider)",
+    )
     pool_order: PoolOrder = Field(
         "balanced",
         description="balanced: the least busy member (by weight); preference: the first "
@@ -134,6 +141,7 @@ class ProviderUpdate(_ProviderFields):
     repair_v1: bool | None = None
     pool_weights: PoolWeights | None = Field(None, description="null or {} clears them")
     pool_order: PoolOrder | None = None
+    native_apis: NativeApis | None = None
 
 
 class ProviderPublic(BaseModel):
@@ -160,6 +168,7 @@ class ProviderPublic(BaseModel):
     repair_v1: bool = False
     pool_weights: dict[str, float] = Field(default_factory=dict)
     pool_order: str = "balanced"
+    native_apis: str = "auto"
     created_at: datetime
     updated_at: datetime
 

@@ -58,8 +58,10 @@ def usage_of(usage: dict[str, Any] | None, reasoning_tokens: int | None) -> dict
 class ResponseBuilder:
     """Parts in, Responses events (SSE frames) out; `response()` is the object so far."""
 
-    def __init__(self, echo: dict[str, Any]) -> None:
-        self.id = new_id("resp")
+    def __init__(
+        self, echo: dict[str, Any], *, response_id: str | None = None, sequence: int = 0
+    ) -> None:
+        self.id = response_id or new_id("resp")
         self.created_at = int(time.time())
         self.echo = echo  # the request's fields a Response repeats (model, tools, …)
         self.output: list[dict[str, Any]] = []
@@ -67,7 +69,7 @@ class ResponseBuilder:
         self.error: dict[str, Any] | None = None
         self.incomplete: dict[str, Any] | None = None
         self.usage: dict[str, Any] | None = None
-        self._seq = 0
+        self._seq = sequence  # a relayed stream's events come first (`passthrough`)
         self._open: tuple[str, int] | None = None
 
     # ---- the wire --------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class ProviderRecord:
     # members in order (base_url first) instead of balancing them.
     pool_weights: tuple[tuple[str, float], ...] = ()  # pairs: the record stays hashable
     pool_order: str = "balanced"
+    native_apis: str = "auto"  # auto | on | off (providers.native)
 
     def weight_of(self, url: str) -> float:
         """A pool member's weight in admission (1 unless `pool_weights` names it)."""
