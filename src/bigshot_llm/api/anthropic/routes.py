@@ -100,7 +100,7 @@ async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Re
             return Response(answer.result["raw"], media_type="application/json", headers=headers)
         repair_chat_response(answer.result, split_think_tags=answer.target.record.splits_think_tags)
         return _json(
-            message_from_completion(answer.result, body.model, estimate),
+            message_from_completion(answer.result, body.model, estimate, body.stop_sequences),
             warning_headers(generation_request.warnings),
         )
     generation = await service.stream(generation_request)
@@ -108,7 +108,9 @@ async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Re
     events = (
         relay_native_events(aiter(generation), fail=_native_failure, waiting=lambda _: PING_EVENT)
         if generation.native
-        else anthropic_events(aiter(generation), MessageBuilder(body.model, estimate))
+        else anthropic_events(
+            aiter(generation), MessageBuilder(body.model, estimate, body.stop_sequences)
+        )
     )
     return sse_response(
         events,

@@ -32,6 +32,7 @@ from bigshot_llm.services.generation.events import (
     TextDelta,
     ToolCallDelta,
 )
+from bigshot_llm.services.generation.extract import message_deltas
 
 __all__ = ["ResponseBuilder", "new_id", "response_events"]
 
@@ -321,22 +322,7 @@ def build_from_completion(
     """A (repaired) chat completion → the Response object."""
     choices = result.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
-    message = choice.get("message") or {}
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if isinstance(reasoning, str):
-        builder.feed(ReasoningDelta(reasoning))
-    content = message.get("content")
-    if isinstance(content, str):
-        builder.feed(TextDelta(content))
-    for i, call in enumerate(message.get("tool_calls") or ()):
-        function = call.get("function") or {}
-        builder.feed(
-            ToolCallDelta(
-                i,
-                call.get("id") or None,
-                function.get("name") or "",
-                function.get("arguments") or "",
-            )
-        )
+    for part in message_deltas(choice.get("message")):
+        builder.feed(part)
     builder.finish(done)
     return builder.response()

@@ -595,6 +595,7 @@ async def typed_events(
         done["model"],
         reasoning_tokens=done["reasoning_tokens"],
         tool_calls=stats.tool_calls,
+        stop_sequence=stats.stop_sequence,
     )
 
 
