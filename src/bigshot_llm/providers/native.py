@@ -23,14 +23,14 @@ import httpx
 import orjson
 
 from bigshot_llm.errors import GatewayError
+from bigshot_llm.providers.exchange import exchange
 from bigshot_llm.providers.http import (
     TRANSPORT_ERRORS,
     error_from_response,
     read_body,
-    send_with_retries,
 )
 from bigshot_llm.providers.native_relay import relay_native
-from bigshot_llm.providers.stream_relay import stream_error
+from bigshot_llm.providers.stream_relay import relayed
 
 if TYPE_CHECKING:
     from bigshot_llm.providers.admission import ConnectionSlots
@@ -101,17 +101,8 @@ class NativeForwarding:
         request = self._client.build_request(
             "POST", self._native_url(api), content=body, headers=_JSON_HEADERS
         )
-        await self._slots.acquire()
-        try:
-            response = await send_with_retries(self._client, request, spec)
-            try:
-                raw = await read_body(response, spec.limits.max_body_bytes, spec, "an answer")
-            finally:
-                await response.aclose()
-        finally:
-            self._slots.release()
-        if response.headers.get("content-type", "").startswith("text/event-stream"):
-            raise _stream_answer(raw, spec)
+        limit = spec.limits.max_body_bytes
+        response, raw = await exchange(self._client, self._slots, request, spec, limit)
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -130,24 +121,7 @@ class NativeForwarding:
             headers=_SSE_HEADERS,
             timeout=self._stream_timeout,
         )
-        await self._slots.acquire()
-        try:
-            response = await send_with_retries(self._client, request, spec)
-            try:
-                async for chunk in relay_native(response, spec, api):
-                    yield chunk
-            finally:
-                await response.aclose()
-        finally:
-            self._slots.release()
-
-
-def _stream_answer(raw: bytes, spec: ProviderSpec) -> GatewayError:
-    """A non-streaming request answered with an event stream: the error it carries."""
-    for line in raw.splitlines():
-        if line.startswith(b"data:") and b"error" in line:
-            try:
-                return stream_error(orjson.loads(line[5:]), spec)
-            except orjson.JSONDecodeError:
-                break
-    return error_from_response(502, raw, spec)
+        async for chunk in relayed(
+            self._client, self._slots, request, spec, lambda r: relay_native(r, spec, api)
+        ):
+            yield chunk

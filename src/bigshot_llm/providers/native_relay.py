@@ -24,8 +24,8 @@ import orjson
 from bigshot_llm.errors import GatewayError, UpstreamError
 from bigshot_llm.providers.base import ProviderSpec, StreamChunk
 from bigshot_llm.providers.http import READ_ERRORS, map_transport_error
-from bigshot_llm.providers.stream_relay import stream_error
-from bigshot_llm.sse import ServerSentEvent, SSEDecoder, SSEEventTooLarge
+from bigshot_llm.providers.stream_relay import feed, stream_error
+from bigshot_llm.sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["AnthropicShadow", "ResponsesShadow", "frame_of", "relay_native"]
 
@@ -51,6 +51,17 @@ def _chunk(delta: dict[str, Any] | None = None, finish: str | None = None) -> di
     return {"choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}]}
 
 
+def _tool_start(index: int, call_id: Any, name: Any) -> dict[str, Any]:
+    function = {"name": name or "", "arguments": ""}
+    call = {"index": index, "id": call_id or "", "type": "function", "function": function}
+    return _chunk({"tool_calls": [call]})
+
+
+def _tool_arguments(index: int, arguments: Any) -> dict[str, Any]:
+    fragment = {"index": index, "function": {"arguments": str(arguments or "")}}
+    return _chunk({"tool_calls": [fragment]})
+
+
 class AnthropicShadow:
     """Messages events → chat chunks (one instance per stream: it keeps the block kinds)."""
 
@@ -70,9 +81,7 @@ class AnthropicShadow:
             if block.get("type") != "tool_use":
                 return _chunk()
             index = self.tools[_int(event.get("index")) or 0] = len(self.tools)
-            call = {"index": index, "id": block.get("id") or "", "type": "function"}
-            call["function"] = {"name": block.get("name") or "", "arguments": ""}
-            return _chunk({"tool_calls": [call]})
+            return _tool_start(index, block.get("id"), block.get("name"))
         if kind == "content_block_delta":
             delta = event.get("delta") or {}
             if delta.get("type") == "text_delta":
@@ -81,10 +90,7 @@ class AnthropicShadow:
                 return _chunk({"reasoning_content": str(delta.get("thinking") or "")})
             if delta.get("type") == "input_json_delta":
                 index = self.tools.get(_int(event.get("index")) or 0, 0)
-                arguments = str(delta.get("partial_json") or "")
-                return _chunk(
-                    {"tool_calls": [{"index": index, "function": {"arguments": arguments}}]}
-                )
+                return _tool_arguments(index, delta.get("partial_json"))
             return _chunk()
         if kind == "message_delta":
             reason = (event.get("delta") or {}).get("stop_reason")
@@ -119,17 +125,14 @@ class ResponsesShadow:
             if item.get("type") != "function_call":
                 return _chunk()
             index = self.tools[_int(event.get("output_index")) or 0] = len(self.tools)
-            call = {"index": index, "id": item.get("call_id") or "", "type": "function"}
-            call["function"] = {"name": item.get("name") or "", "arguments": ""}
-            return _chunk({"tool_calls": [call]})
+            return _tool_start(index, item.get("call_id"), item.get("name"))
         if kind == "response.output_text.delta":
             return _chunk({"content": str(event.get("delta") or "")})
         if kind in ("response.reasoning_text.delta", "response.reasoning.delta"):
             return _chunk({"reasoning_content": str(event.get("delta") or "")})
         if kind == "response.function_call_arguments.delta":
             index = self.tools.get(_int(event.get("output_index")) or 0, 0)
-            arguments = str(event.get("delta") or "")
-            return _chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]})
+            return _tool_arguments(index, event.get("delta"))
         if kind in ("response.completed", "response.incomplete"):
             response = event.get("response") or {}
             if kind == "response.incomplete":
@@ -186,15 +189,7 @@ async def relay_native(
             break
         except READ_ERRORS as exc:
             raise map_transport_error(exc, spec) from exc
-        try:
-            events = decoder.feed(piece)
-        except SSEEventTooLarge as exc:
-            raise UpstreamError(
-                f"{spec.name} sent a stream event larger than {exc.limit} bytes; the stream "
-                "was closed",
-                details={"limit_bytes": exc.limit},
-            ) from None
-        for event in events:
+        for event in feed(decoder, piece, spec):
             if event.data == "[DONE]":
                 continue
             try:

@@ -108,39 +108,16 @@ class ResponseBuilder:
         index = len(self.output) - 1
         item = self.output[index]
         out = b""
-        if item["type"] == "message":
+        if item["type"] in ("message", "reasoning"):
             part = item["content"][0]
-            out += self._event(
-                "response.output_text.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                text=part["text"],
-                logprobs=[],
-            )
-            out += self._event(
-                "response.content_part.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                part=part,
-            )
-        elif item["type"] == "reasoning":
-            part = item["content"][0]
-            out += self._event(
-                "response.reasoning_text.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                text=part["text"],
-            )
-            out += self._event(
-                "response.content_part.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                part=part,
-            )
+            where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            if item["type"] == "message":
+                done = self._event(
+                    "response.output_text.done", **where, text=part["text"], logprobs=[]
+                )
+            else:
+                done = self._event("response.reasoning_text.done", **where, text=part["text"])
+            out += done + self._event("response.content_part.done", **where, part=part)
         else:
             out += self._event(
                 "response.function_call_arguments.done",
