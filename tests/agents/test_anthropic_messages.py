@@ -367,7 +367,8 @@ def test_failure_before_the_first_byte_is_a_json_error(
     assert caught.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
 
 
-async def test_client_disconnect_aborts_the_upstream(gateway: Any, sim: Any) -> None:
+async def test_client_disconnect_aborts_the_upstream(gateway: Any, sim: Any, upstream: str) -> None:
+    """On both upstream kinds: the client leaves, the gateway closes the upstream stream."""
     sim.state.token_delay = 0.05
     sim.state.tokens = 200
     async with anthropic.AsyncAnthropic(
@@ -384,6 +385,7 @@ async def test_client_disconnect_aborts_the_upstream(gateway: Any, sim: Any) -> 
             assert sim.state.streams_open == 1
     await sim.state.wait_for_async(lambda: sim.state.streams_aborted == 1, timeout=5)
     assert sim.state.streams_completed == 0
+    agent_path(sim, upstream, "/v1/messages")
 
 
 def test_mid_conversation_system_messages_are_folded_first(
