@@ -342,3 +342,15 @@ def test_stop_sequence_is_reported(claude: anthropic.Anthropic, sim: Any, upstre
     with claude.messages.stream(**params, stop_sequences=[word]) as s:
         streamed = s.get_final_message()
     assert streamed.stop_reason == "stop_sequence" and streamed.stop_sequence == word
+
+
+def test_integers_beyond_64_bits_are_no_500(http: httpx.Client, upstream: str) -> None:
+    """The client's JSON is read again for forwarding: a field orjson cannot hold still
+    goes through (the simulator, like orjson, refuses it: a 400 from upstream)."""
+    head = json.dumps(
+        {"model": CHAT_MODEL, "max_tokens": 8, "messages": [{"role": "user", "content": "x"}]}
+    )
+    body = head[:-1] + ', "x_big": 123456789012345678901234567890}'
+    answer = http.post("/v1/messages", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == (200 if upstream == "chat" else 400), answer.text
+    assert answer.json()["type"] in ("message", "error")

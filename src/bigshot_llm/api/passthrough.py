@@ -11,18 +11,32 @@ response there, so a client that chains at once finds it).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.services.generation.events import Chunk, Event, Failed, Loading, Queued
 
-__all__ = ["event_data", "relay_native_events"]
+__all__ = ["client_json", "event_data", "relay_native_events"]
 
 Fail = Callable[[GatewayError, dict[str, Any]], bytes]
 Final = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def client_json(request: Request) -> dict[str, Any]:
+    """The request's JSON object as the client sent it (already validated by the route), for
+    forwarding: orjson, or the standard library for integers beyond 64 bits, which orjson
+    refuses and a client may pass in a field the gateway does not read."""
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = json.loads(raw)
+    return data if isinstance(data, dict) else {}
 
 
 def event_data(raw: bytes) -> dict[str, Any]:

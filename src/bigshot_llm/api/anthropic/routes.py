@@ -29,7 +29,7 @@ from bigshot_llm.api.anthropic.errors import error_body
 from bigshot_llm.api.anthropic.translate import chat_body, chat_messages
 from bigshot_llm.api.deps import HotCallDep
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
-from bigshot_llm.api.passthrough import relay_native_events
+from bigshot_llm.api.passthrough import client_json, relay_native_events
 from bigshot_llm.api.responses import warning_headers
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response, until_disconnected
@@ -89,7 +89,7 @@ async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Re
         chat,
         endpoint=route_template(request.scope),
         model=body.model,
-        native=NativeCall("messages", orjson.loads(await request.body())),
+        native=NativeCall("messages", await client_json(request)),
     )
     service = call.resources.generation
     if not body.stream:

@@ -26,7 +26,7 @@ from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, HotCallDep, ResourcesDep
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
-from bigshot_llm.api.passthrough import relay_native_events
+from bigshot_llm.api.passthrough import client_json, relay_native_events
 from bigshot_llm.api.responses import warning_headers
 from bigshot_llm.api.responses_api.encoder import (
     ResponseBuilder,
@@ -168,7 +168,7 @@ async def create_response(body: ResponsesRequest, call: HotCallDep, store: Store
     conversation = (history or []) + input_messages(body.input)
     warnings: list[str] = []
     chat = chat_body(body, conversation, warnings)
-    raw = orjson.loads(await request.body())
+    raw = await client_json(request)
     generation_request = GenerationRequest(
         principal,
         "chat",
