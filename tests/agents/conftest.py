@@ -79,3 +79,21 @@ def sse_events(text: str) -> list[tuple[str | None, str]]:
         if data:
             out.append((name, "\n".join(data)))
     return out
+
+
+@pytest.fixture(params=["chat", "native"])
+def upstream(request: pytest.FixtureRequest, sim: Any) -> str:
+    """Both upstream kinds: a chat-completions-only server (the gateway translates) and one
+    that speaks Messages and Responses itself (the gateway forwards; found by its probe)."""
+    sim.state.native_apis = request.param == "native"
+    return str(request.param)
+
+
+def agent_path(sim: Any, upstream: str, path: str) -> None:
+    """The simulator got `path` itself on a native upstream, chat completions otherwise."""
+    seen = sim.state.requests_by_path
+    if upstream == "native":
+        assert seen.get(path, 0) >= 2, seen  # the probe, then the request
+        assert not seen.get("/v1/chat/completions"), seen
+    else:
+        assert seen.get("/v1/chat/completions"), seen

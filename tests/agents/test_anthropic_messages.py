@@ -12,7 +12,13 @@ import anthropic
 import httpx
 import pytest
 
-from tests.agents.conftest import CHAT_MODEL, REASONING_MODEL, VISION_MODEL, sse_events
+from tests.agents.conftest import (
+    CHAT_MODEL,
+    REASONING_MODEL,
+    VISION_MODEL,
+    agent_path,
+    sse_events,
+)
 from tests.conftest import ADMIN_KEY
 from tests.support.images import png
 
@@ -90,9 +96,11 @@ def test_raw_stream_frames(http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_tool_use_round_trip(claude: anthropic.Anthropic, stream: bool) -> None:
+def test_tool_use_round_trip(
+    claude: anthropic.Anthropic, stream: bool, upstream: str, sim: Any
+) -> None:
     """Claude Code's loop: the model calls a tool, the client answers with a tool_result,
-    the model answers in text quoting it."""
+    the model answers in text quoting it; on a chat-only upstream and a native one."""
     messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather in Paris?"}]
     if stream:
         with claude.messages.stream(
@@ -122,6 +130,7 @@ def test_tool_use_round_trip(claude: anthropic.Anthropic, stream: bool) -> None:
     assert second.stop_reason == "end_turn"
     text = "".join(b.text for b in second.content if b.type == "text")
     assert "sunny, 21 C" in text
+    agent_path(sim, upstream, "/v1/messages")
 
 
 def test_tool_choice_none_answers_in_text(claude: anthropic.Anthropic) -> None:
@@ -358,7 +367,8 @@ def test_failure_before_the_first_byte_is_a_json_error(
     assert caught.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
 
 
-async def test_client_disconnect_aborts_the_upstream(gateway: Any, sim: Any) -> None:
+async def test_client_disconnect_aborts_the_upstream(gateway: Any, sim: Any, upstream: str) -> None:
+    """On both upstream kinds: the client leaves, the gateway closes the upstream stream."""
     sim.state.token_delay = 0.05
     sim.state.tokens = 200
     async with anthropic.AsyncAnthropic(
@@ -375,6 +385,7 @@ async def test_client_disconnect_aborts_the_upstream(gateway: Any, sim: Any) -> 
             assert sim.state.streams_open == 1
     await sim.state.wait_for_async(lambda: sim.state.streams_aborted == 1, timeout=5)
     assert sim.state.streams_completed == 0
+    agent_path(sim, upstream, "/v1/messages")
 
 
 def test_mid_conversation_system_messages_are_folded_first(

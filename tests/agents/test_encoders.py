@@ -9,8 +9,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from bigshot_llm.api.anthropic.encoder import MessageBuilder, anthropic_events
-from bigshot_llm.api.responses_api.encoder import ResponseBuilder, response_events
+from bigshot_llm.api.anthropic.encoder import (
+    MessageBuilder,
+    anthropic_events,
+    message_from_completion,
+)
+from bigshot_llm.api.responses_api.encoder import (
+    ResponseBuilder,
+    build_from_completion,
+    response_events,
+)
 from bigshot_llm.services.generation.events import (
     Chunk,
     Done,
@@ -100,3 +108,42 @@ async def test_responses_items_sequence_and_unknown_events() -> None:
     final = plain[-1][1]["response"]
     assert final["status"] == "completed"
     assert final["usage"]["input_tokens"] == 3 and final["usage"]["output_tokens"] == 9
+
+
+def _completion(message: dict[str, Any], finish: str = "stop", **choice: Any) -> dict[str, Any]:
+    return {
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, **choice}],
+        "usage": {"prompt_tokens": 4, "completion_tokens": 6},
+    }
+
+
+def test_one_shot_answers_read_the_message_once() -> None:
+    """Both one-shot builders read the message with `message_parts`: a call without an id
+    gets one, and non-string content opens no empty block or item."""
+    message = {
+        "role": "assistant",
+        "content": None,
+        "reasoning_content": "hmm",
+        "tool_calls": [
+            {"id": "", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}}
+        ],
+    }
+    answer = message_from_completion(_completion(message, "tool_calls"), "m", 9, None)
+    assert [b["type"] for b in answer["content"]] == ["thinking", "tool_use"]
+    assert answer["content"][1]["id"] and answer["content"][1]["input"] == {"a": 1}
+    done = Done("tool_calls", {"prompt_tokens": 4, "completion_tokens": 6}, False, {}, "m")
+    response = build_from_completion(ResponseBuilder({}), _completion(message, "tool_calls"), done)
+    assert [i["type"] for i in response["output"]] == ["reasoning", "function_call"]
+    assert response["output"][1]["call_id"].startswith("call_")
+    empty = message_from_completion(_completion({"role": "assistant", "content": []}), "m", 1, None)
+    assert empty["content"] == [] and empty["stop_reason"] == "end_turn"
+
+
+def test_stop_sequence_only_when_upstream_names_a_requested_one() -> None:
+    text = {"role": "assistant", "content": "Hello"}
+    named = message_from_completion(_completion(text, stop_reason="END"), "m", 1, ["END"])
+    assert named["stop_reason"] == "stop_sequence" and named["stop_sequence"] == "END"
+    other = message_from_completion(_completion(text, stop_reason="X"), "m", 1, ["END"])
+    assert other["stop_reason"] == "end_turn" and other["stop_sequence"] is None
+    unsaid = message_from_completion(_completion(text), "m", 1, ["END"])
+    assert unsaid["stop_sequence"] is None

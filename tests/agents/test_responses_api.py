@@ -14,7 +14,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.agents.conftest import CHAT_MODEL, REASONING_MODEL, VISION_MODEL, sse_events
+from tests.agents.conftest import CHAT_MODEL, REASONING_MODEL, VISION_MODEL, agent_path, sse_events
 from tests.support.images import png
 
 WEATHER_TOOL: dict[str, Any] = {
@@ -73,9 +73,10 @@ def test_raw_frames_name_their_events(http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_function_call_loop(codex: OpenAI, stream: bool) -> None:
+def test_function_call_loop(codex: OpenAI, stream: bool, upstream: str, sim: Any) -> None:
     """Codex's loop: a function_call, then the client's function_call_output with the
-    whole input replayed, then a text answer quoting the result."""
+    whole input replayed, then a text answer quoting the result; on a chat-only upstream and
+    a native one."""
     items: list[Any] = [{"role": "user", "content": "Weather in Paris?"}]
     if stream:
         with codex.responses.stream(model=CHAT_MODEL, input=items, tools=[WEATHER_TOOL]) as s:
@@ -99,6 +100,7 @@ def test_function_call_loop(codex: OpenAI, stream: bool) -> None:
     ]
     second = codex.responses.create(model=CHAT_MODEL, input=items, tools=[WEATHER_TOOL])
     assert "sunny, 21 C" in second.output_text
+    agent_path(sim, upstream, "/v1/responses")
 
 
 def test_previous_response_id_chains_on_a_chat_only_upstream(codex: OpenAI) -> None:

@@ -3977,6 +3977,13 @@ export interface components {
             /** Name */
             name: string;
             /**
+             * Native Apis
+             * @description the Anthropic Messages and OpenAI Responses APIs: forwarded to the upstream as they are (on), translated to chat completions (off), or forwarded when an LM Studio answers them (auto: probed once per provider)
+             * @default auto
+             * @enum {string}
+             */
+            native_apis?: "auto" | "on" | "off";
+            /**
              * Pool Order
              * @description balanced: the least busy member (by weight); preference: the first member in order (base_url, then pool_urls) with a free slot
              * @default balanced
@@ -4117,6 +4124,11 @@ export interface components {
             };
             /** Name */
             name: string;
+            /**
+             * Native Apis
+             * @default auto
+             */
+            native_apis?: string;
             /** Owner Id */
             owner_id: string | null;
             /**
@@ -4206,6 +4218,8 @@ export interface components {
             } | null;
             /** Name */
             name?: string | null;
+            /** Native Apis */
+            native_apis?: ("auto" | "on" | "off") | null;
             /** Pool Order */
             pool_order?: ("balanced" | "preference") | null;
             /**

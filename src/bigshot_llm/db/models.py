@@ -140,6 +140,9 @@ class ProviderConfig(SQLModel, table=True):
     model_prices: dict[str, dict[str, float]] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
     )
+    # 0015: whether /v1/messages and /v1/responses are forwarded as they are (auto: LM Studio,
+    # probed once), or translated to chat completions (off).
+    native_apis: str = Field(default="auto", max_length=8)
 
 
 class ProviderSelection(SQLModel, table=True):

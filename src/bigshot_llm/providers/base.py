@@ -84,6 +84,9 @@ class ProviderSpec:
     # False for a user's own provider: errors say what happened in our words, never the
     # upstream's body (a user must not read other local services through the gateway).
     echo_upstream_errors: bool = True
+    # Anthropic Messages / OpenAI Responses forwarded as they are: "on", "off", or "auto"
+    # (an LM Studio is asked once whether it serves them; see `providers.native`).
+    native_apis: str = "auto"
 
     @property
     def openai_base(self) -> str:

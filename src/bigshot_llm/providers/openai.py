@@ -19,10 +19,11 @@ import orjson
 from bigshot_llm.errors import GatewayError, ProviderTimeout, UpstreamError
 from bigshot_llm.providers.admission import ConnectionSlots
 from bigshot_llm.providers.base import ModelInfo, ProviderSpec, StreamChunk
-from bigshot_llm.providers.http import build_client, decode_json, read_body, send_with_retries
+from bigshot_llm.providers.exchange import exchange
+from bigshot_llm.providers.http import build_client, decode_json
+from bigshot_llm.providers.native import NativeForwarding
 from bigshot_llm.providers.shapes import check_answer, check_embeddings
-from bigshot_llm.providers.stream_relay import relay_stream, stream_error
-from bigshot_llm.sse import SSEDecoder, SSEEventTooLarge
+from bigshot_llm.providers.stream_relay import relay_stream, relayed
 
 __all__ = ["OpenAIProvider", "list_budget"]
 
@@ -39,13 +40,14 @@ def encode_body(body: dict[str, Any]) -> bytes:
         return json.dumps(body, separators=(",", ":")).encode()
 
 
-class OpenAIProvider:
+class OpenAIProvider(NativeForwarding):
     """A `Provider` speaking OpenAI's `/v1` API; subclasses add native extras."""
 
     def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient | None = None) -> None:
         self.spec = spec
         self._client = client if client is not None else build_client(spec)
         self._slots = ConnectionSlots(spec)
+        self._native: dict[str, bool] = {}  # native API → served (probed once)
         base = spec.openai_base
         # Parsed once: URL parsing is a measurable share of a request's CPU budget.
         self._models_url = httpx.URL(f"{base}/models")
@@ -123,18 +125,7 @@ class OpenAIProvider:
                 method, url, content=encode_body(body), headers=_JSON_HEADERS
             )
         limit = spec.limits.max_list_body_bytes if limit is None else limit
-        await self._slots.acquire()
-        try:
-            response = await send_with_retries(self._client, request, spec)
-            try:
-                raw = await read_body(response, limit, spec, "an answer")
-            finally:
-                # Also on cancellation: a half-read response is closed, never pooled.
-                await response.aclose()
-        finally:
-            self._slots.release()
-        if response.headers.get("content-type", "").startswith("text/event-stream"):
-            raise _event_stream_answer(raw, spec)
+        response, raw = await exchange(self._client, self._slots, request, spec, limit)
         return decode_json(raw, response.status_code, spec)
 
     # -- streams ---------------------------------------------------------------------------
@@ -155,38 +146,14 @@ class OpenAIProvider:
             headers=_SSE_HEADERS,
             timeout=self._stream_timeout,
         )
-        # The slot is held for the whole stream: it is one open upstream connection.
-        await self._slots.acquire()
-        try:
-            # Errors here (non-2xx, refused, retries exhausted) surface before the first chunk.
-            response = await send_with_retries(self._client, request, spec)
-            try:
-                async for chunk in relay_stream(response, spec, self.empty_answer_error):
-                    yield chunk
-            finally:
-                # Runs on aclose() and on cancellation too: the socket is closed rather than
-                # pooled half-read, which is what makes the upstream stop generating.
-                await response.aclose()
-        finally:
-            self._slots.release()
-
-
-def _event_stream_answer(raw: bytes, spec: ProviderSpec) -> GatewayError:
-    """A non-streaming request answered with an event stream (LM Studio does this for some
-    failures, e.g. a context overflow, with HTTP 200): the error it carries."""
-    decoder = SSEDecoder(spec.limits.max_sse_event_bytes)
-    try:
-        events = decoder.feed(raw + b"\n\n")
-    except SSEEventTooLarge:
-        events = []
-    for event in events:
-        if event.event == "error" or '"error"' in event.data:
-            try:
-                payload: Any = orjson.loads(event.data)
-            except orjson.JSONDecodeError:
-                payload = event.data
-            return stream_error(payload, spec)
-    return UpstreamError(f"{spec.name} answered a non-streaming request with an event stream")
+        async for chunk in relayed(
+            self._client,
+            self._slots,
+            request,
+            spec,
+            lambda response: relay_stream(response, spec, self.empty_answer_error),
+        ):
+            yield chunk
 
 
 @asynccontextmanager

@@ -28,18 +28,20 @@ import httpx
 import orjson
 
 from bigshot_llm.errors import ContextLengthExceeded, GatewayError, ProviderTimeout, UpstreamError
+from bigshot_llm.providers.admission import ConnectionSlots
 from bigshot_llm.providers.base import ProviderSpec, StreamChunk
 from bigshot_llm.providers.http import (
     READ_ERRORS,
     error_text,
     is_context_error,
     map_transport_error,
+    send_with_retries,
     shown_upstream_text,
 )
 from bigshot_llm.providers.shapes import check_stream_chunk, has_output
-from bigshot_llm.sse import SSEDecoder, SSEEventTooLarge
+from bigshot_llm.sse import ServerSentEvent, SSEDecoder, SSEEventTooLarge
 
-__all__ = ["EmptyAnswerRule", "relay_stream", "stream_error"]
+__all__ = ["EmptyAnswerRule", "feed", "relay_stream", "relayed", "stream_error"]
 
 _DRAIN_SECONDS = 0.5
 
@@ -79,14 +81,7 @@ async def relay_stream(
             raise _idle_error(spec) from exc
         except READ_ERRORS as exc:
             raise map_transport_error(exc, spec) from exc
-        try:
-            events = decoder.feed(piece)
-        except SSEEventTooLarge as exc:
-            raise UpstreamError(
-                f"{spec.name} sent a stream event or line larger than {exc.limit} bytes "
-                "(BIGSHOT_MAX_SSE_EVENT_BYTES); the stream was closed",
-                details={"limit_bytes": exc.limit},
-            ) from None
+        events = feed(decoder, piece, spec)
         if not events:
             partial = True
             if loop.time() >= deadline:
@@ -123,6 +118,41 @@ async def relay_stream(
         _judge_empty(held, empty_answer)
         for chunk in held:
             yield chunk
+
+
+def feed(decoder: SSEDecoder, piece: bytes, spec: ProviderSpec) -> list[ServerSentEvent]:
+    """The events `piece` completes; an event past the size cap ends the stream."""
+    try:
+        return decoder.feed(piece)
+    except SSEEventTooLarge as exc:
+        raise UpstreamError(
+            f"{spec.name} sent a stream event or line larger than {exc.limit} bytes "
+            "(BIGSHOT_MAX_SSE_EVENT_BYTES); the stream was closed",
+            details={"limit_bytes": exc.limit},
+        ) from None
+
+
+async def relayed(
+    client: httpx.AsyncClient,
+    slots: ConnectionSlots,
+    request: httpx.Request,
+    spec: ProviderSpec,
+    relay: Callable[[httpx.Response], AsyncIterator[StreamChunk]],
+) -> AsyncIterator[StreamChunk]:
+    """Send a streaming request and relay its answer: the connection slot is held for the
+    whole stream, errors before the first chunk (non-2xx, refused, retries exhausted) surface
+    first, and the response is closed however it ends (on aclose and cancellation too, so the
+    socket is closed rather than pooled half-read, which makes the upstream stop)."""
+    await slots.acquire()
+    try:
+        response = await send_with_retries(client, request, spec)
+        try:
+            async for chunk in relay(response):
+                yield chunk
+        finally:
+            await response.aclose()
+    finally:
+        slots.release()
 
 
 def _parse(data: str, spec: ProviderSpec) -> StreamChunk:

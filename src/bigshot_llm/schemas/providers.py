@@ -23,6 +23,7 @@ PoolWeights = dict[
     Annotated[Trimmed, Field(max_length=2048)], Annotated[float, Field(gt=0, le=1000)]
 ]
 PoolOrder = Literal["balanced", "preference"]
+NativeApis = Literal["auto", "on", "off"]
 
 
 class ModelPrice(Strict):
@@ -113,6 +114,12 @@ class ProviderCreate(_ProviderFields):
         description="member URL → weight: a member of weight 2 takes twice the share of "
         "generations (members not named weigh 1)",
     )
+    native_apis: NativeApis = Field(
+        "auto",
+        description="the Anthropic Messages and OpenAI Responses APIs: forwarded to the "
+        "upstream as they are (on), translated to chat completions (off), or forwarded when "
+        "an LM Studio answers them (auto: probed once per provider)",
+    )
     pool_order: PoolOrder = Field(
         "balanced",
         description="balanced: the least busy member (by weight); preference: the first "
@@ -169,6 +176,7 @@ class ProviderUpdate(_ProviderFields):
 class ModelPricePublic(BaseModel):
     input_per_mtok: float
     output_per_mtok: float
+    native_apis: NativeApis | None = None
 
 
 class ProviderPublic(BaseModel):
@@ -197,6 +205,7 @@ class ProviderPublic(BaseModel):
     pool_order: str = "balanced"
     watts_per_instance: float | None = None
     model_prices: dict[str, ModelPricePublic] = Field(default_factory=dict)
+    native_apis: str = "auto"
     created_at: datetime
     updated_at: datetime
 

@@ -73,6 +73,8 @@ def create_sim_app(state: SimState | None = None) -> Starlette:
             downloads.download_status,
             methods=["GET"],
         ),
+        Route("/v1/messages", completions.messages, methods=["POST"]),
+        Route("/v1/responses", completions.responses, methods=["POST"]),
         Route("/_sim/state", control.sim_state, methods=["GET"]),
         Route("/_sim/config", control.sim_config, methods=["POST"]),
         Route("/_sim/reset", control.sim_reset, methods=["POST"]),

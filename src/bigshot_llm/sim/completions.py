@@ -1,4 +1,5 @@
-"""Generation endpoints: chat completions, legacy completions and embeddings."""
+"""Generation endpoints: chat completions, legacy completions, embeddings, and the agent APIs
+(Anthropic `/v1/messages`, OpenAI `/v1/responses`) on the same chat path."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from typing import Any, Literal
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bigshot_llm.sim import features, slots
+from bigshot_llm.sim import agent_answers, features, slots
 from bigshot_llm.sim import generation as gen
+from bigshot_llm.sim.agent_requests import (
+    BadAgentRequest,
+    messages_chat_body,
+    responses_chat_body,
+)
 from bigshot_llm.sim.common import (
     JSON,
     NO_MODELS_LOADED,
@@ -38,6 +44,23 @@ RUNTIME_INFO: dict[str, Any] = {
     "version": "1.0.0-sim",
     "supported_formats": ["gguf"],
 }
+AgentApi = Literal["messages", "responses"]
+NOT_FOUND = {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}}
+ANTHROPIC_ERROR_FRAME = agent_answers.event_frame(
+    "error",
+    {"type": "error", "error": {"type": "api_error", "message": CONTEXT_ERROR_MESSAGE}},
+)
+RESPONSES_ERROR_FRAME = agent_answers.event_frame(
+    "error",
+    {"type": "error", "code": "server_error", "message": CONTEXT_ERROR_MESSAGE, "param": None},
+)
+
+
+def _agent_error(api: AgentApi, status: int, message: str, param: str | None) -> Response:
+    if api == "messages":
+        error = {"type": "invalid_request_error", "message": message}
+        return JSON({"type": "error", "error": error}, status_code=status)
+    return openai_error(status, message, param=param)
 
 
 def _gave_up(state: SimState) -> Response:
@@ -103,11 +126,24 @@ def _stats(answer: gen.Answer, elapsed: float, tokens_delay: float) -> dict[str,
     }
 
 
-async def _generate(request: Request, chat: bool) -> Response:
+async def _generate(request: Request, chat: bool, api: AgentApi | None = None) -> Response:
     state = get_state(request)
+    if api is not None and not state.native_apis:
+        return JSON(NOT_FOUND, status_code=404)  # llama.cpp's server: chat completions only
     body = await read_json(request)
     if isinstance(body, Response):
         return body
+    original: dict[str, Any] | None = None
+    if api is not None:
+        original = body
+        try:
+            body = (
+                messages_chat_body(body) if api == "messages" else responses_chat_body(state, body)
+            )
+        except BadAgentRequest as exc:
+            return _agent_error(
+                api, 400 if exc.param != "previous_response_id" else 404, exc.message, exc.param
+            )
     fault = state.take_fault(GENERATION_FAULTS)
     watcher = DisconnectWatcher(request.receive)
     handed_over = False
@@ -117,7 +153,7 @@ async def _generate(request: Request, chat: bool) -> Response:
                 return _gave_up(state)
         elif fault is not None and fault.name in ("http_500", "http_503"):
             return http_fault_response(fault)
-        response = await _answer(request, state, body, chat, fault, watcher)
+        response = await _answer(request, state, body, chat, fault, watcher, original, api)
         handed_over = isinstance(response, SSEResponse)
         return response
     finally:
@@ -132,6 +168,8 @@ async def _answer(
     chat: bool,
     fault: FaultSpec | None,
     watcher: DisconnectWatcher,
+    original: dict[str, Any] | None = None,
+    api: AgentApi | None = None,
 ) -> Response:
     if chat:
         messages = body.get("messages")
@@ -166,9 +204,14 @@ async def _answer(
     if not await slots.take(state, instance, tag, watcher):
         return _gave_up(state)
     try:
-        response = await _respond(
-            request, state, body, chat, fault, watcher, spec, answer, reply, prompt_tokens
-        )
+        if api is not None and original is not None and reply is not None:
+            response = await _respond_agent(
+                api, state, original, body, fault, watcher, spec, reply, prompt_tokens
+            )
+        else:
+            response = await _respond(
+                request, state, body, chat, fault, watcher, spec, answer, reply, prompt_tokens
+            )
     except BaseException:
         slots.release(state, instance)
         raise
@@ -214,15 +257,9 @@ async def _respond(
         frames = [(sse_frame(chunk), is_token) for chunk, is_token in chunks]
         return SSEResponse(state, frames, watcher, token_delay=state.token_delay, fault=fault)
 
-    if fault is not None and fault.name == "hang_mid_stream":
-        await watcher.wait()
-        return _gave_up(state)
-    if fault is not None and fault.name == "drop_mid_stream":
-        return DropResponse()
-    if fault is not None and fault.name == "malformed_chunk":
-        return Response(b'{"id": "chatcmpl-x", {not json', media_type="application/json")
-    if fault is not None and fault.name == "error_event":
-        return JSON({"error": {"message": CONTEXT_ERROR_MESSAGE}}, status_code=400)
+    faulted = await _non_stream_fault(state, fault, watcher)
+    if faulted is not None:
+        return faulted
     started = time.perf_counter()
     tokens = reply.completion_tokens if reply is not None else answer.completion_tokens
     if await watcher.sleep(tokens * state.token_delay):
@@ -241,6 +278,77 @@ async def _respond(
         }
         result["runtime"] = RUNTIME_INFO
     return JSON(result)
+
+
+async def _non_stream_fault(
+    state: SimState, fault: FaultSpec | None, watcher: DisconnectWatcher
+) -> Response | None:
+    """What a mid-stream fault does to a one-shot answer (None: no such fault)."""
+    if fault is not None and fault.name == "hang_mid_stream":
+        await watcher.wait()
+        return _gave_up(state)
+    if fault is not None and fault.name == "drop_mid_stream":
+        return DropResponse()
+    if fault is not None and fault.name == "malformed_chunk":
+        return Response(b'{"id": "chatcmpl-x", {not json', media_type="application/json")
+    if fault is not None and fault.name == "error_event":
+        return JSON({"error": {"message": CONTEXT_ERROR_MESSAGE}}, status_code=400)
+    return None
+
+
+async def _respond_agent(
+    api: AgentApi,
+    state: SimState,
+    original: dict[str, Any],
+    body: dict[str, Any],
+    fault: FaultSpec | None,
+    watcher: DisconnectWatcher,
+    spec: ModelSpec,
+    reply: features.Reply,
+    prompt_tokens: int,
+) -> Response:
+    """The answer of `/v1/messages` or `/v1/responses`: the chat path's reply, rendered."""
+    model = str(original.get("model") or spec.key)
+    whole: dict[str, Any]
+    if api == "messages":
+        whole = agent_answers.anthropic_message(reply, model, prompt_tokens)
+    else:
+        whole = agent_answers.response_object(reply, model, prompt_tokens, original)
+        if original.get("store") is not False:
+            history = agent_answers.remembered(body["messages"], reply)
+            state.stored_responses[whole["id"]] = history
+    if original.get("stream") is True:
+        if api == "messages":
+            frames = agent_answers.anthropic_frames(reply, model, prompt_tokens)
+            error = ANTHROPIC_ERROR_FRAME
+        else:
+            frames = agent_answers.response_frames(whole, reply)
+            error = RESPONSES_ERROR_FRAME
+        return SSEResponse(
+            state,
+            frames,
+            watcher,
+            token_delay=state.token_delay,
+            fault=fault,
+            done_frame=None,
+            error_frame=error,
+        )
+    faulted = await _non_stream_fault(state, fault, watcher)
+    if faulted is not None:
+        return faulted
+    if await watcher.sleep(reply.completion_tokens * state.token_delay):
+        return _gave_up(state)
+    return JSON(whole)
+
+
+async def messages(request: Request) -> Response:
+    """``POST /v1/messages`` (Anthropic; 404 unless ``state.native_apis``)."""
+    return await _generate(request, chat=True, api="messages")
+
+
+async def responses(request: Request) -> Response:
+    """``POST /v1/responses`` (OpenAI Responses; 404 unless ``state.native_apis``)."""
+    return await _generate(request, chat=True, api="responses")
 
 
 async def chat_completions(request: Request) -> Response:

@@ -2,8 +2,8 @@
 
 ``POST /_sim/config`` accepts any of ``tokens``, ``token_delay``, ``jit_loading``,
 ``jit_load_delay``, ``require_api_key``, ``seed``, ``reasoning_tokens``,
-``structured_output_broken``, ``parallel``, ``auto_evict``, ``load_delay``, ``paused``,
-``loaded`` (list of model keys, replaces the
+``structured_output_broken``, ``native_apis``, ``parallel``, ``auto_evict``, ``load_delay``,
+``paused``, ``loaded`` (list of model keys, replaces the
 loaded set) and ``fault`` (name or null) with ``fault_after``/``after``,
 ``fault_delay``/``delay`` and ``fail_count``/``count``. It answers with the new state.
 """
@@ -27,6 +27,7 @@ _SETTINGS: dict[str, tuple[type, ...]] = {
     "seed": (str,),
     "reasoning_tokens": (int,),
     "structured_output_broken": (bool,),
+    "native_apis": (bool,),
     "parallel": (int,),
     "auto_evict": (bool,),
     "load_delay": (int, float),

@@ -11,6 +11,8 @@
   message it answers in text that quotes the result.
 * Images: only a VLM reads them, and only as base64 data URLs; anything else is refused the
   way LM Studio refuses it. The answer says what it saw.
+* Stop strings: the choice that a `stop` string ended names it in `stop_reason`, as vLLM
+  does (LM Studio does not say which one matched).
 * Structured output: `json_schema` answers with JSON made from the schema (`state.
   structured_output_broken` makes it invalid); `json_object` is refused with 400.
 """
@@ -52,8 +54,8 @@ class Reply:
 
     @property
     def completion_tokens(self) -> int:
-        fragments = sum(len(_fragments(c["arguments"])) + 1 for c in self.tool_calls)
-        return self.answer.completion_tokens + len(self.reasoning) + fragments
+        pieces = sum(len(fragments(c["arguments"])) + 1 for c in self.tool_calls)
+        return self.answer.completion_tokens + len(self.reasoning) + pieces
 
     def usage(self, prompt_tokens: int) -> dict[str, Any]:
         usage: dict[str, Any] = gen.usage(prompt_tokens, self.completion_tokens)
@@ -121,7 +123,7 @@ def sample(schema: Any, hint: str = "value") -> Any:
     return hint if kind == "string" else {}
 
 
-def _fragments(text: str, size: int = 5) -> list[str]:
+def fragments(text: str, size: int = 5) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
@@ -180,11 +182,13 @@ def plan_chat(
         text = orjson.dumps(sample(schema, key.split(" ")[0] or "value")).decode()
         if state.structured_output_broken:
             text = text[: max(1, len(text) // 2)]
-        answer = gen.Answer(tuple(_fragments(text, 4)), "stop")
+        answer = gen.Answer(tuple(fragments(text, 4)), "stop")
     else:
         answer = gen.make_answer(key, seed, state.tokens, body.get("max_tokens"), body.get("stop"))
         if prefix:
-            answer = gen.Answer((prefix, *answer.pieces), answer.finish_reason)
+            answer = gen.Answer(
+                (prefix, *answer.pieces), answer.finish_reason, None, answer.stop_sequence
+            )
     style = spec.reasoning if not _effort_off(body, spec) else "none"
     reasoning: tuple[str, ...] = ()
     if style != "none":
@@ -211,6 +215,12 @@ def _message(reply: Reply) -> dict[str, Any]:
     return message
 
 
+def _stop_reason(reply: Reply) -> dict[str, str]:
+    """vLLM's `stop_reason`: the stop string that ended the answer (none when none did)."""
+    matched = reply.answer.stop_sequence
+    return {"stop_reason": matched} if matched and not reply.tool_calls else {}
+
+
 def chat_response(
     cid: str, created: int, model: str, reply: Reply, prompt_tokens: int
 ) -> dict[str, Any]:
@@ -226,6 +236,7 @@ def chat_response(
                 "message": _message(reply),
                 "logprobs": None,
                 "finish_reason": reply.finish_reason,
+                **_stop_reason(reply),
             }
         ],
         "usage": reply.usage(prompt_tokens),
@@ -274,10 +285,12 @@ def chat_chunks(
                 True,
             )
         )
-        for piece in _fragments(call["arguments"]):
+        for piece in fragments(call["arguments"]):
             fragment = {"index": index, "function": {"arguments": piece}}
             out.append((chunk({"tool_calls": [fragment]}), True))
-    out.append((chunk({}, reply.finish_reason), False))
+    last = chunk({}, reply.finish_reason)
+    last["choices"][0].update(_stop_reason(reply))
+    out.append((last, False))
     if include_usage:
         final = {
             "id": cid,

@@ -31,6 +31,7 @@ class Answer:
     pieces: tuple[str, ...]
     finish_reason: str
     decoded: int | None = None  # tokens generated, when more than the pieces kept (a stop cut)
+    stop_sequence: str | None = None  # the `stop` string that ended it, if one did
 
     @property
     def text(self) -> str:
@@ -102,7 +103,8 @@ def make_answer(key: str, seed: str, tokens: int, max_tokens: Any, stop: Any) ->
     stops = [s for s in stops if isinstance(s, str) and s]
     if stops:
         text = "".join(pieces)
-        cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+        found = sorted((text.find(s), n, s) for n, s in enumerate(stops) if s in text)
+        cut, matched = (found[0][0], found[0][2]) if found else (-1, None)
         if cut >= 0:
             kept: list[str] = []
             used = 0
@@ -115,7 +117,7 @@ def make_answer(key: str, seed: str, tokens: int, max_tokens: Any, stop: Any) ->
                     break
                 kept.append(piece)
                 used += len(piece)
-            return Answer(tuple(kept), "stop", decoded)
+            return Answer(tuple(kept), "stop", decoded, matched)
     return Answer(tuple(pieces), finish)
 
 

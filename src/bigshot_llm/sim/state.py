@@ -72,7 +72,8 @@ class SimState:
       ``jit_load_delay`` seconds a JIT load takes, ``require_api_key`` (``None`` = auth off),
       ``seed`` mixed into generated text, ``reasoning_tokens`` pieces of reasoning a reasoning
       model thinks, ``structured_output_broken`` (json_schema answers are cut in half, invalid
-      JSON), ``models`` (the catalogue), ``loaded``
+      JSON), ``native_apis`` (serve the Anthropic Messages and OpenAI Responses APIs, off by
+      default), ``models`` (the catalogue), ``loaded``
       (``{model_key: context_length}``; the instance id of a loaded model is its key),
       ``parallel`` slots per loaded instance (LM Studio's parallel predictions, 4 by default;
       ``parallel_by_key`` overrides it per model), ``duplicates`` (``{model_key: n}``: n more
@@ -147,6 +148,10 @@ class SimState:
             self.seed: str = seed
             self.reasoning_tokens: int = 8
             self.structured_output_broken: bool = False
+            # Whether `/v1/messages` and `/v1/responses` exist (LM Studio ≥ 0.4.1); off, they
+            # answer 404 as llama.cpp's server does, and only chat completions remain.
+            self.native_apis: bool = False
+            self.stored_responses: dict[str, list[dict[str, Any]]] = {}  # id → chat history
             self.models: list[ModelSpec] = list(models) if models is not None else default_models()
             keys = {m.key for m in self.models}
             wanted = list(loaded) if loaded is not None else list(DEFAULT_LOADED)
@@ -235,6 +240,7 @@ class SimState:
                 "seed": self.seed,
                 "reasoning_tokens": self.reasoning_tokens,
                 "structured_output_broken": self.structured_output_broken,
+                "native_apis": self.native_apis,
                 "fault": self.fault,
                 "fault_after": self.fault_after,
                 "fault_delay": self.fault_delay,

@@ -119,6 +119,8 @@ class SSEResponse(Response):
         *,
         token_delay: float,
         fault: FaultSpec | None,
+        done_frame: bytes | None = DONE_FRAME,
+        error_frame: bytes = ERROR_EVENT_FRAME,
     ) -> None:
         super().__init__(content=None, status_code=200, media_type=self.media_type)
         self.state = state
@@ -126,6 +128,8 @@ class SSEResponse(Response):
         self.watcher = watcher
         self.token_delay = token_delay
         self.fault = fault if fault is not None and fault.name in MID_STREAM_FAULTS else None
+        self.done_frame = done_frame  # None for APIs whose last event ends the stream
+        self.error_frame = error_frame  # the `error_event` fault in the API's own shape
         self.outcome = "aborted"
         self.on_close: Callable[[], None] | None = None  # the slot's release, when it ends
 
@@ -160,7 +164,8 @@ class SSEResponse(Response):
             }
         )
         fault = self.fault
-        frames = [*self.frames, (DONE_FRAME, False)]
+        done = [(self.done_frame, False)] if self.done_frame is not None else []
+        frames = [*self.frames, *done]
         sent = 0
         struck = False
         for data, is_token in frames:
@@ -173,7 +178,7 @@ class SSEResponse(Response):
                     _dropping.set(True)
                     return "faulted"
                 if fault.name == "error_event":
-                    await self._send(send, ERROR_EVENT_FRAME)
+                    await self._send(send, self.error_frame)
                     await self._send(send, b"", more=False)
                     return "faulted"
                 await self._send(send, MALFORMED_FRAME)  # malformed_chunk: then carry on

@@ -7,6 +7,12 @@ next, so a stream reads exactly as Anthropic's: `message_start`, `ping`, then pe
 `input_json_delta`) / `content_block_stop`, then `message_delta` (stop reason, usage) and
 `message_stop`. A failure after the 200 is Anthropic's in-band `error` event. Events the
 pipeline may add later (queueing, model loading) are ignored.
+
+`stop_sequence` is filled (and `stop_reason` is `stop_sequence`) when the generation ended
+with "stop" and the upstream said which of the request's `stop_sequences` matched (vLLM's
+`stop_reason`, the simulator's too); LM Studio's chat completions do not say, and the text
+cannot tell (the stop string is not in it, and a natural end looks the same), so it stays
+null there rather than be guessed. A native upstream's answer carries its own.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from bigshot_llm.services.generation.events import (
     TextDelta,
     ToolCallDelta,
 )
+from bigshot_llm.services.generation.extract import message_deltas, stop_string
 
 __all__ = ["MessageBuilder", "anthropic_events", "frame"]
 
@@ -58,8 +65,12 @@ def usage_of(usage: dict[str, Any] | None, input_estimate: int) -> dict[str, int
 class MessageBuilder:
     """Parts in, Anthropic events out; `message()` is the whole answer so far."""
 
-    def __init__(self, model: str, input_tokens: int) -> None:
+    def __init__(
+        self, model: str, input_tokens: int, stop_sequences: list[str] | None = None
+    ) -> None:
         self.id = message_id()
+        self.stop_sequences = stop_sequences or []
+        self.stop_sequence: str | None = None
         self.model = model
         self.input_tokens = input_tokens
         self.blocks: list[dict[str, Any]] = []
@@ -132,13 +143,18 @@ class MessageBuilder:
             return out + self._delta({"type": "input_json_delta", "partial_json": part.arguments})
         return b""  # a part type this surface does not know yet
 
-    def finish(self, finish_reason: str | None, usage: dict[str, int]) -> bytes:
+    def finish(
+        self, finish_reason: str | None, usage: dict[str, int], matched: str | None = None
+    ) -> bytes:
+        """End the message; `matched` is the stop string upstream says ended it."""
         out = self._close()
         self.stop_reason = stop_reason(finish_reason)
+        if finish_reason in (None, "stop") and matched and matched in self.stop_sequences:
+            self.stop_reason, self.stop_sequence = "stop_sequence", matched
         self.usage = usage
         delta = {
             "type": "message_delta",
-            "delta": {"stop_reason": self.stop_reason, "stop_sequence": None},
+            "delta": {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence},
             "usage": usage,
         }
         return out + frame("message_delta", delta) + frame("message_stop", {"type": "message_stop"})
@@ -155,7 +171,7 @@ class MessageBuilder:
             "model": self.model,
             "content": self.blocks,
             "stop_reason": self.stop_reason,
-            "stop_sequence": None,
+            "stop_sequence": self.stop_sequence,
             "usage": self.usage,
         }
 
@@ -171,7 +187,8 @@ async def anthropic_events(
             if out:
                 yield out
         elif isinstance(event, Done):
-            yield builder.finish(event.finish_reason, usage_of(event.usage, builder.input_tokens))
+            usage = usage_of(event.usage, builder.input_tokens)
+            yield builder.finish(event.finish_reason, usage, event.stop_sequence)
             return
         elif isinstance(event, Failed):
             yield builder.fail(event.error)
@@ -184,28 +201,14 @@ async def anthropic_events(
 
 
 def message_from_completion(
-    result: dict[str, Any], model: str, input_estimate: int
+    result: dict[str, Any], model: str, input_estimate: int, stop_sequences: list[str] | None
 ) -> dict[str, Any]:
     """A (repaired) chat completion → the Messages answer."""
     choices = result.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
-    message = choice.get("message") or {}
-    builder = MessageBuilder(model, input_estimate)
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if isinstance(reasoning, str):
-        builder.feed(ReasoningDelta(reasoning))
-    content = message.get("content")
-    if isinstance(content, str):
-        builder.feed(TextDelta(content))
-    for i, call in enumerate(message.get("tool_calls") or ()):
-        function = call.get("function") or {}
-        builder.feed(
-            ToolCallDelta(
-                i,
-                call.get("id") or None,
-                function.get("name") or "",
-                function.get("arguments") or "",
-            )
-        )
-    builder.finish(choice.get("finish_reason"), usage_of(result.get("usage"), input_estimate))
+    builder = MessageBuilder(model, input_estimate, stop_sequences)
+    for part in message_deltas(choice.get("message")):
+        builder.feed(part)
+    usage = usage_of(result.get("usage"), input_estimate)
+    builder.finish(choice.get("finish_reason"), usage, stop_string(choice))
     return builder.message()

@@ -5,7 +5,10 @@ does Claude Code with ``ANTHROPIC_BASE_URL``. The key comes as ``x-api-key`` (An
 header) or ``Authorization: Bearer``; ``anthropic-version``, ``anthropic-beta`` and
 ``?beta=true`` are accepted. The request is translated to chat completions (`translate`) and
 runs on the generation pipeline every surface shares; the answer is translated back
-(`encoder`). Model names go through the gateway's aliases and `provider/model` routing.
+(`encoder`). On a provider that speaks the Messages API itself (LM Studio 0.4.1+, its
+`native_apis` setting) the client's request is forwarded as it is, model replaced, and the
+answer relayed as it comes (`passthrough`), through the same pipeline. Model names go
+through the gateway's aliases and `provider/model` routing.
 """
 
 from __future__ import annotations
@@ -16,19 +19,24 @@ import orjson
 from starlette.responses import Response
 
 from bigshot_llm.api.anthropic.encoder import (
+    PING_EVENT,
     MessageBuilder,
     anthropic_events,
     frame,
     message_from_completion,
 )
+from bigshot_llm.api.anthropic.errors import error_body
 from bigshot_llm.api.anthropic.translate import chat_body, chat_messages
 from bigshot_llm.api.deps import HotCallDep
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
+from bigshot_llm.api.passthrough import client_json, relay_native_events
 from bigshot_llm.api.responses import warning_headers
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response, until_disconnected
+from bigshot_llm.errors import GatewayError
 from bigshot_llm.schemas.anthropic import AnthropicCountTokensRequest, AnthropicMessagesRequest
 from bigshot_llm.schemas.events import stream_doc
+from bigshot_llm.services.generation.native import NativeCall
 from bigshot_llm.services.generation.service import GenerationRequest
 from bigshot_llm.services.generation.shapes import (
     estimate_prompt_tokens,
@@ -60,6 +68,10 @@ def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
 
 
+def _native_failure(error: GatewayError, _last: dict[str, Any]) -> bytes:
+    return frame("error", error_body(error))
+
+
 @router.post("/messages", responses=STREAM_DOC)
 async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Response:
     """Create a message (Anthropic Messages API)
@@ -72,21 +84,36 @@ async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Re
     chat = chat_body(body)
     estimate = estimate_prompt_tokens(chat)
     generation_request = GenerationRequest(
-        call.principal, "chat", chat, endpoint=route_template(request.scope), model=body.model
+        call.principal,
+        "chat",
+        chat,
+        endpoint=route_template(request.scope),
+        model=body.model,
+        native=NativeCall("messages", await client_json(request)),
     )
     service = call.resources.generation
     if not body.stream:
         answer = await until_disconnected(request, service.call(generation_request))
         note_upstream_ms(request, answer.upstream_ms)
+        if answer.native:
+            headers = warning_headers(generation_request.warnings)
+            return Response(answer.result["raw"], media_type="application/json", headers=headers)
         repair_chat_response(answer.result, split_think_tags=answer.target.record.splits_think_tags)
         return _json(
-            message_from_completion(answer.result, body.model, estimate),
+            message_from_completion(answer.result, body.model, estimate, body.stop_sequences),
             warning_headers(generation_request.warnings),
         )
     generation = await service.stream(generation_request)
     await generation.start()
+    events = (
+        relay_native_events(aiter(generation), fail=_native_failure, waiting=lambda _: PING_EVENT)
+        if generation.native
+        else anthropic_events(
+            aiter(generation), MessageBuilder(body.model, estimate, body.stop_sequences)
+        )
+    )
     return sse_response(
-        anthropic_events(aiter(generation), MessageBuilder(body.model, estimate)),
+        events,
         call.resources.settings.sse_ping_seconds,
         notice=call.resources.shutdown,
         farewell=ANTHROPIC_FAREWELL,

@@ -32,6 +32,7 @@ from bigshot_llm.services.generation.events import (
     TextDelta,
     ToolCallDelta,
 )
+from bigshot_llm.services.generation.extract import message_deltas
 
 __all__ = ["ResponseBuilder", "new_id", "response_events"]
 
@@ -58,8 +59,10 @@ def usage_of(usage: dict[str, Any] | None, reasoning_tokens: int | None) -> dict
 class ResponseBuilder:
     """Parts in, Responses events (SSE frames) out; `response()` is the object so far."""
 
-    def __init__(self, echo: dict[str, Any]) -> None:
-        self.id = new_id("resp")
+    def __init__(
+        self, echo: dict[str, Any], *, response_id: str | None = None, sequence: int = 0
+    ) -> None:
+        self.id = response_id or new_id("resp")
         self.created_at = int(time.time())
         self.echo = echo  # the request's fields a Response repeats (model, tools, …)
         self.output: list[dict[str, Any]] = []
@@ -67,7 +70,7 @@ class ResponseBuilder:
         self.error: dict[str, Any] | None = None
         self.incomplete: dict[str, Any] | None = None
         self.usage: dict[str, Any] | None = None
-        self._seq = 0
+        self._seq = sequence  # a relayed stream's events come first (`passthrough`)
         self._open: tuple[str, int] | None = None
 
     # ---- the wire --------------------------------------------------------------------------
@@ -105,39 +108,16 @@ class ResponseBuilder:
         index = len(self.output) - 1
         item = self.output[index]
         out = b""
-        if item["type"] == "message":
+        if item["type"] in ("message", "reasoning"):
             part = item["content"][0]
-            out += self._event(
-                "response.output_text.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                text=part["text"],
-                logprobs=[],
-            )
-            out += self._event(
-                "response.content_part.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                part=part,
-            )
-        elif item["type"] == "reasoning":
-            part = item["content"][0]
-            out += self._event(
-                "response.reasoning_text.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                text=part["text"],
-            )
-            out += self._event(
-                "response.content_part.done",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                part=part,
-            )
+            where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            if item["type"] == "message":
+                done = self._event(
+                    "response.output_text.done", **where, text=part["text"], logprobs=[]
+                )
+            else:
+                done = self._event("response.reasoning_text.done", **where, text=part["text"])
+            out += done + self._event("response.content_part.done", **where, part=part)
         else:
             out += self._event(
                 "response.function_call_arguments.done",
@@ -319,22 +299,7 @@ def build_from_completion(
     """A (repaired) chat completion → the Response object."""
     choices = result.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
-    message = choice.get("message") or {}
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if isinstance(reasoning, str):
-        builder.feed(ReasoningDelta(reasoning))
-    content = message.get("content")
-    if isinstance(content, str):
-        builder.feed(TextDelta(content))
-    for i, call in enumerate(message.get("tool_calls") or ()):
-        function = call.get("function") or {}
-        builder.feed(
-            ToolCallDelta(
-                i,
-                call.get("id") or None,
-                function.get("name") or "",
-                function.get("arguments") or "",
-            )
-        )
+    for part in message_deltas(choice.get("message")):
+        builder.feed(part)
     builder.finish(done)
     return builder.response()

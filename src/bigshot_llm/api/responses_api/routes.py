@@ -6,6 +6,13 @@ completions (`translate`) and runs on the generation pipeline every surface shar
 works on every upstream; the answer is translated back (`encoder`). With `store` (the
 default) the gateway keeps the response for its owner (`services.agents.stored_responses`),
 and `previous_response_id` continues its conversation on any upstream.
+
+On a provider that speaks the Responses API itself (LM Studio 0.3.29+, its `native_apis`
+setting) the client's request is forwarded as it is, model replaced, and the answer relayed
+as it comes (`passthrough`). The gateway still keeps the responses: the upstream does not
+know the gateway's ids, so a `previous_response_id` is expanded into the stored history as
+input items before the new input, and forwarded without it; the answer stored is the
+upstream's, under the upstream's id.
 """
 
 from __future__ import annotations
@@ -19,21 +26,23 @@ from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, HotCallDep, ResourcesDep
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
+from bigshot_llm.api.passthrough import client_json, relay_native_events
 from bigshot_llm.api.responses import warning_headers
 from bigshot_llm.api.responses_api.encoder import (
     ResponseBuilder,
     build_from_completion,
     response_events,
 )
-from bigshot_llm.api.responses_api.translate import chat_body, input_messages
+from bigshot_llm.api.responses_api.translate import chat_body, input_messages, native_body
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response, until_disconnected
-from bigshot_llm.errors import NotFound
+from bigshot_llm.errors import GatewayError, NotFound
 from bigshot_llm.schemas.events import stream_doc
 from bigshot_llm.schemas.responses_api import ResponsesRequest
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.agents.stored_responses import ResponseStore
-from bigshot_llm.services.generation.events import Done
+from bigshot_llm.services.generation.events import Done, Loading, Queued
+from bigshot_llm.services.generation.native import NativeCall
 from bigshot_llm.services.generation.service import GenerationRequest
 from bigshot_llm.services.generation.shapes import repair_chat_response
 
@@ -89,38 +98,60 @@ def _echo(body: ResponsesRequest) -> dict[str, Any]:
     }
 
 
-def output_messages(builder: ResponseBuilder) -> list[dict[str, Any]]:
-    """The response's output as the assistant message a chained request continues from."""
+def output_messages(output: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A response's output items as the assistant message a chained request continues from."""
     calls = [
         {
-            "id": item["call_id"],
+            "id": item.get("call_id"),
             "type": "function",
-            "function": {"name": item["name"], "arguments": item["arguments"] or "{}"},
+            "function": {"name": item.get("name"), "arguments": item.get("arguments") or "{}"},
         }
-        for item in builder.output
-        if item["type"] == "function_call"
+        for item in output
+        if item.get("type") == "function_call"
     ]
-    message: dict[str, Any] = {"role": "assistant", "content": builder.text or None}
+    text = "".join(
+        str(part.get("text") or "")
+        for item in output
+        if item.get("type") == "message"
+        for part in item.get("content") or ()
+        if isinstance(part, dict) and part.get("type") == "output_text"
+    )
+    message: dict[str, Any] = {"role": "assistant", "content": text or None}
     if calls:
         message["tool_calls"] = calls
-    return [message] if calls or builder.text else []
+    return [message] if calls or text else []
 
 
-async def _conversation(
+def _native_failure(error: GatewayError, last: dict[str, Any]) -> bytes:
+    """The upstream failed mid-stream: `response.failed`, numbered after its last event."""
+    sequence = last.get("sequence_number")
+    builder = ResponseBuilder(
+        {},
+        response_id=last.get("id") if isinstance(last.get("id"), str) else None,
+        sequence=sequence + 1 if isinstance(sequence, int) else 0,
+    )
+    return builder.fail(error)
+
+
+def _waiting(event: Queued | Loading) -> bytes:
+    return b": queued\n\n" if isinstance(event, Queued) else b": loading\n\n"
+
+
+async def _history(
     store: ResponseStore, principal: Principal, body: ResponsesRequest
-) -> list[dict[str, Any]]:
-    history: list[dict[str, Any]] = []
-    if body.previous_response_id:
-        previous = await store.get(principal.user_id, body.previous_response_id)
-        if previous is None:
-            raise NotFound(
-                f"previous response '{body.previous_response_id}' not found (it belongs to "
-                "another user, expired, was deleted, or was created with store: false)",
-                code="previous_response_not_found",
-                param="previous_response_id",
-            )
-        history = list(previous.history)
-    return history + input_messages(body.input)
+) -> list[dict[str, Any]] | None:
+    """The stored conversation `previous_response_id` continues (None: no such id given)."""
+    if not body.previous_response_id:
+        return None
+    previous = await store.get(principal.user_id, body.previous_response_id)
+    if previous is None:
+        raise NotFound(
+            f"previous response '{body.previous_response_id}' not found (it belongs to "
+            "another user, expired, was deleted, or was created with store: false)",
+            code="previous_response_not_found",
+            param="previous_response_id",
+        )
+    return list(previous.history)
 
 
 @router.post("/responses", responses=STREAM_DOC)
@@ -133,9 +164,11 @@ async def create_response(body: ResponsesRequest, call: HotCallDep, store: Store
     (`include`, `prompt_cache_key`, …) are ignored.
     """
     request, principal = call.request, call.principal
-    conversation = await _conversation(store, principal, body)
+    history = await _history(store, principal, body)
+    conversation = (history or []) + input_messages(body.input)
     warnings: list[str] = []
     chat = chat_body(body, conversation, warnings)
+    raw = await client_json(request)
     generation_request = GenerationRequest(
         principal,
         "chat",
@@ -143,24 +176,39 @@ async def create_response(body: ResponsesRequest, call: HotCallDep, store: Store
         endpoint=route_template(request.scope),
         model=body.model,
         warnings=warnings,
+        native=NativeCall("responses", native_body(raw, history)),
     )
     keep = body.store is not False
     builder = ResponseBuilder(_echo(body))
 
-    async def save(done: ResponseBuilder) -> None:
-        if not keep:
+    async def keep_response(response: dict[str, Any]) -> None:
+        if not keep or not isinstance(response.get("id"), str):
             return
+        output = response.get("output")
+        history = conversation + output_messages(output if isinstance(output, list) else [])
         try:
-            await store.save(
-                principal.user_id, done.response(), conversation + output_messages(done)
-            )
+            await store.save(principal.user_id, response, history)
         except Exception:
-            log.warning("could not store response %s", done.id, exc_info=True)
+            log.warning("could not store response %s", response.get("id"), exc_info=True)
+
+    async def save(done: ResponseBuilder) -> None:
+        await keep_response(done.response())
+
+    async def save_native(event: dict[str, Any]) -> None:
+        response = event.get("response")
+        if isinstance(response, dict):
+            stored = {**response, "previous_response_id": body.previous_response_id}
+            await keep_response(stored)
 
     service = call.resources.generation
     if not body.stream:
         answer = await until_disconnected(request, service.call(generation_request))
         note_upstream_ms(request, answer.upstream_ms)
+        if answer.native:
+            native = answer.result["native"]
+            await keep_response({**native, "previous_response_id": body.previous_response_id})
+            headers = warning_headers(warnings)
+            return Response(answer.result["raw"], media_type="application/json", headers=headers)
         result = answer.result
         repair_chat_response(result, split_think_tags=answer.target.record.splits_think_tags)
         usage = result.get("usage") or {}
@@ -179,8 +227,15 @@ async def create_response(body: ResponsesRequest, call: HotCallDep, store: Store
         return _json(payload, warning_headers(warnings))
     generation = await service.stream(generation_request)
     await generation.start()
+    events = (
+        relay_native_events(
+            aiter(generation), fail=_native_failure, waiting=_waiting, on_final=save_native
+        )
+        if generation.native
+        else response_events(aiter(generation), builder, save)
+    )
     return sse_response(
-        response_events(aiter(generation), builder, save),
+        events,
         call.resources.settings.sse_ping_seconds,
         notice=call.resources.shutdown,
         farewell=RESPONSES_FAREWELL,

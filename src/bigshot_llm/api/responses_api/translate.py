@@ -17,7 +17,7 @@ from bigshot_llm.api.chat_shape import hoist_system
 from bigshot_llm.errors import BadRequest
 from bigshot_llm.schemas.responses_api import ResponsesRequest
 
-__all__ = ["chat_body", "input_messages"]
+__all__ = ["chat_body", "input_items", "input_messages", "native_body"]
 
 
 def _text(content: Any) -> str:
@@ -186,4 +186,69 @@ def chat_body(
         response_format = _response_format(request.text)
         if response_format is not None:
             body["response_format"] = response_format
+    return body
+
+
+def _input_parts(content: Any) -> Any:
+    """Chat content → Responses content (text stays a string; parts become input parts)."""
+    if not isinstance(content, list):
+        return content if isinstance(content, str) else ""
+    parts: list[dict[str, Any]] = []
+    for part in content:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "image_url":
+            holder = part.get("image_url")
+            url = holder.get("url") if isinstance(holder, dict) else holder
+            parts.append({"type": "input_image", "image_url": url})
+        else:
+            parts.append({"type": "input_text", "text": str(part.get("text") or "")})
+    return parts
+
+
+def input_items(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat messages (a stored response's history) → Responses input items: what a native
+    upstream is sent instead of a `previous_response_id` it would not know."""
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "tool":
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": message.get("tool_call_id"),
+                    "output": _text(message.get("content")),
+                }
+            )
+            continue
+        content = message.get("content")
+        if role == "assistant":
+            if content:
+                items.append({"type": "message", "role": "assistant", "content": _text(content)})
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or {}
+                items.append(
+                    {
+                        "type": "function_call",
+                        "call_id": call.get("id"),
+                        "name": function.get("name"),
+                        "arguments": function.get("arguments") or "{}",
+                    }
+                )
+            continue
+        items.append({"type": "message", "role": role, "content": _input_parts(content)})
+    return items
+
+
+def native_body(raw: dict[str, Any], history: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The client's JSON for a native upstream: a `previous_response_id` (the gateway's id,
+    unknown upstream) becomes the stored history, as input items before the new input."""
+    if history is None:
+        return raw
+    given = raw.get("input")
+    new = (
+        [{"type": "message", "role": "user", "content": given}] if isinstance(given, str) else given
+    )
+    body = {k: v for k, v in raw.items() if k != "previous_response_id"}
+    body["input"] = input_items(history) + list(new or ())
     return body

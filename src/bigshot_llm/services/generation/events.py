@@ -180,6 +180,7 @@ class Done:
     extra: dict[str, Any] = field(default_factory=dict)
     reasoning_tokens: int | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
+    stop_sequence: str | None = None  # the stop string that ended it (if upstream said)
 
     def payload(self) -> dict[str, Any]:
         """The native API's `done` event."""

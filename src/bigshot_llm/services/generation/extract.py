@@ -29,8 +29,10 @@ __all__ = [
     "CompletionExtractor",
     "Extractor",
     "MessageParts",
-    "new_call_id",
+    "message_deltas",
     "message_parts",
+    "new_call_id",
+    "stop_string",
 ]
 
 
@@ -203,3 +205,31 @@ def message_parts(message: dict[str, Any], *, split_think_tags: bool) -> Message
                 )
             )
     return MessageParts(content, reasoning, calls, repaired)
+
+
+def message_deltas(message: Any) -> tuple[Part, ...]:
+    """A non-streaming `message` as the parts a stream of it would carry, in a stream's
+    order (reasoning, text, tool calls), so one builder serves both. Empty pieces give no
+    part (no empty block or item is opened); a call without an id gets a fresh one."""
+    if not isinstance(message, dict):
+        return ()
+    parts = message_parts(message, split_think_tags=False)
+    out: list[Part] = []
+    if parts.reasoning:
+        out.append(ReasoningDelta(parts.reasoning))
+    if parts.content:
+        out.append(TextDelta(parts.content))
+    out.extend(ToolCallDelta(c.index, c.id, c.name, c.arguments) for c in parts.tool_calls)
+    return tuple(out)
+
+
+def stop_string(choice: Any) -> str | None:
+    """The stop string that ended a choice, when the upstream says (vLLM's `stop_reason`,
+    llama.cpp's `stopping_word`); LM Studio does not, and it is never guessed."""
+    if not isinstance(choice, dict):
+        return None
+    for key in ("stop_reason", "stopping_word"):
+        value = choice.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None

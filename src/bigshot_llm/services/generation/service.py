@@ -32,6 +32,13 @@ from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed, L
 from bigshot_llm.services.generation.extract import ChatExtractor, CompletionExtractor
 from bigshot_llm.services.generation.images import ImageFetcher
 from bigshot_llm.services.generation.model_switch import ModelSwitcher
+from bigshot_llm.services.generation.native import (
+    NativeCall,
+    forwarded_body,
+    native_call,
+    native_stream,
+    speaks,
+)
 from bigshot_llm.services.generation.routing import Router, Target
 from bigshot_llm.services.generation.stats import StreamStats
 from bigshot_llm.services.generation.sticky import client_session, session_key
@@ -85,6 +92,9 @@ class GenerationRequest:
     # What the caller should be told but that did not stop the request (a dropped
     # `reasoning_effort`); surfaces send them as `X-Bigshot-Warning`.
     warnings: list[str] = field(default_factory=list)
+    # The client's own Messages/Responses request: forwarded as it is when the provider
+    # speaks that API (`generation.native`); `body` is then only its chat translation.
+    native: NativeCall | None = None
 
 
 @dataclass(slots=True)
@@ -96,6 +106,7 @@ class Answer:
     model: str
     upstream_ms: float | None
     lane: Lane | None = None  # where admission sent it (None: not admission-controlled)
+    native: bool = False  # forwarded as is: `result["raw"]` is the upstream's answer
 
     def served_by_header(self) -> dict[str, str]:
         """`X-Bigshot-Served-By: <server> <instance>` when admission chose the lane."""
@@ -249,7 +260,9 @@ class GenerationService:
         """A one-shot chat, completion or embeddings call, metered."""
         target, model = await self.resolve(request)
         request.session = request.session or client_session(request.body)
-        body = await self._prepared(request, target, model)
+        native = request.native
+        forward = native is not None and await speaks(target, native.api)
+        body = request.body if forward else await self._prepared(request, target, model)
         quota = await self._quota(request)
         try:
             admitted = await self._pass(request, target, model, body)
@@ -267,17 +280,21 @@ class GenerationService:
                 async for _ in admitted.wait():
                     pass  # likewise for the queue: the answer comes when the slot does
                 lane = admitted.lane
-            call = _one_shot(target, request.operation, body, lane)
+            if forward and native is not None:
+                admin = request.principal.is_admin
+                call = native_call(target, native.api, forwarded_body(native, model, lane, admin))
+            else:
+                call = _one_shot(target, request.operation, body, lane)
             ticket = self._ticket(request, target, model, streamed=False)
             if ticket is None:
-                return Answer(await call, target, model, None, lane)
+                return Answer(await call, target, model, None, lane, forward)
             ticket.queue_ms = queue_ms(admitted)
             timer = ticket.gpu = self.gpu_meter.start(gpu_lane(target, model, lane))
             try:
                 result, upstream_ms = await watch_call(ticket, call)
             finally:
                 timer.stop()  # watch_call recorded it; this only covers an escape before
-            return Answer(result, target, model, upstream_ms, lane)
+            return Answer(result, target, model, upstream_ms, lane, forward)
         finally:
             if admitted is not None:
                 await admitted.release()
@@ -289,6 +306,9 @@ class GenerationService:
         but not started: iterate it (or `start` it) to call the provider."""
         target, model = await self.resolve(request)
         request.session = request.session or client_session(request.body)
+        native = request.native
+        if native is not None and await speaks(target, native.api):
+            return await self._forward_stream(request, native, target, model, admit=admit)
         # Before the body is adapted: `json_object` may become a (non-strict) schema.
         response_format = request.body.get("response_format")
         body = await self._prepared(request, target, model)
@@ -336,6 +356,58 @@ class GenerationService:
         generation.warnings = request.warnings
         if chat and is_strict_schema(response_format):
             generation.response_format = response_format
+        return generation
+
+    async def _forward_stream(
+        self,
+        request: GenerationRequest,
+        native: NativeCall,
+        target: Target,
+        model: str,
+        *,
+        admit: bool,
+    ) -> Generation:
+        """A stream forwarded as it is: the same admission, slot, meter and measure as a
+        translated one; its chunks carry the upstream's events (`raw`) and their reading as
+        chat chunks (`data`), which is what the statistics see."""
+        body = request.body  # the translation: the session key and the prompt estimate
+        quota = await self._quota(request)
+        try:
+            admitted = await self._pass(request, target, model, body)
+            slot = await self.slots.acquire(request.principal) if admit else None
+        except BaseException:
+            if quota is not None:
+                await quota.refund()  # refused before the upstream: the request did not count
+            raise
+        known = request.prompt_estimate
+        stats = StreamStats(
+            extract=ChatExtractor(),
+            prompt_estimate=(
+                (lambda: known)
+                if known is not None
+                else lambda: shapes.estimate_prompt_tokens(body)
+            ),
+        )
+        admin = request.principal.is_admin
+        generation = Generation(
+            target,
+            model,
+            stats,
+            lambda lane: native_stream(
+                target, native.api, forwarded_body(native, model, lane, admin)
+            ),
+            self._ticket(request, target, model, streamed=True),
+            self.slots,
+            slot,
+        )
+        generation.admitted = admitted
+        generation.gpu_meter = self.gpu_meter
+        generation.quota = quota
+        generation.native = True
+        if self.switcher is not None:
+            switcher = self.switcher
+            generation.prepare = lambda: switcher.prepare(target, model)
+        generation.warnings = request.warnings
         return generation
 
 
@@ -404,6 +476,7 @@ class Generation:
     warnings: list[str] = field(default_factory=list, init=False)
     # A strict `json_schema` the answer is checked against (`parsed`/`parse_error` in done).
     response_format: dict[str, Any] | None = field(default=None, init=False)
+    native: bool = field(default=False, init=False)  # chunks carry the client API's events
     _events: AsyncIterator[Event] | None = field(default=None, init=False)
     gpu_meter: GpuMeter | None = field(default=None, init=False)
     _early: list[Event] = field(default_factory=list, init=False)  # waited past in `start`
@@ -597,6 +670,7 @@ async def typed_events(
         done["model"],
         reasoning_tokens=done["reasoning_tokens"],
         tool_calls=stats.tool_calls,
+        stop_sequence=stats.stop_sequence,
     )
 
 

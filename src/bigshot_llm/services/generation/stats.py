@@ -22,7 +22,7 @@ from bigshot_llm.services.generation.events import (
     ToolCallAssembler,
     ToolCallDelta,
 )
-from bigshot_llm.services.generation.extract import ChatExtractor, Extractor
+from bigshot_llm.services.generation.extract import ChatExtractor, Extractor, stop_string
 from bigshot_llm.services.generation.shapes import estimate_tokens
 
 # Above this many characters a chunk on average, chunks carry several tokens each.
@@ -43,6 +43,7 @@ class StreamStats:
     tools: ToolCallAssembler = field(default_factory=ToolCallAssembler)
     usage: dict[str, Any] | None = None
     finish_reason: str | None = None
+    stop_sequence: str | None = None  # the stop string that ended it, if upstream said
     model: str | None = None
 
     def observe(self, data: dict[str, Any]) -> tuple[tuple[Part, ...], bool]:
@@ -58,6 +59,7 @@ class StreamStats:
             reason = choices[0].get("finish_reason")
             if reason:
                 self.finish_reason = reason
+                self.stop_sequence = stop_string(choices[0])
                 tail = self.extract.finish()  # the answer is over: nothing more to wait for
                 if tail:
                     parts, repaired = parts + tail, True

@@ -81,6 +81,8 @@ class ProviderRecord:
         """The model's shadow price per million (input, output) tokens, if declared."""
         return dict(self.model_prices).get(model)
 
+    native_apis: str = "auto"  # auto | on | off (providers.native)
+
     def weight_of(self, url: str) -> float:
         """A pool member's weight in admission (1 unless `pool_weights` names it)."""
         return dict(self.pool_weights).get(url, 1.0)
