@@ -1,6 +1,6 @@
 """native agent APIs: a provider's `native_apis` (auto | on | off).
 
-Revision 0015, after 0011 (2026-12-02). `auto` for every existing provider: an LM
+Revision 0015, after 0014 (2026-12-02). `auto` for every existing provider: an LM
 Studio that answers `/v1/messages` and `/v1/responses` gets those requests forwarded as they
 are, everything else keeps the translation to chat completions.
 """
@@ -10,12 +10,7 @@ from sqlmodel.sql.sqltypes import AutoString
 
 from bigshot_llm.migrations.ops import add_columns, drop_columns
 
-revision, down_revision, branch_labels, depends_on = (
-    "0015",
-    "0011",
-    None,
-    None,
-)
+revision, down_revision, branch_labels, depends_on = "0015", "0014", None, None
 
 
 def upgrade() -> None:
