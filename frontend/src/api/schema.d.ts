@@ -3628,8 +3628,6 @@ export interface components {
         ModelPricePublic: {
             /** Input Per Mtok */
             input_per_mtok: number;
-            /** Native Apis */
-            native_apis?: ("auto" | "on" | "off") | null;
             /** Output Per Mtok */
             output_per_mtok: number;
         };
@@ -4220,6 +4218,8 @@ export interface components {
             } | null;
             /** Name */
             name?: string | null;
+            /** Native Apis */
+            native_apis?: ("auto" | "on" | "off") | null;
             /** Pool Order */
             pool_order?: ("balanced" | "preference") | null;
             /**

@@ -171,12 +171,12 @@ class ProviderUpdate(_ProviderFields):
     model_prices: ModelPrices | None = Field(
         None, max_length=1000, description="the whole map; null or {} clears it"
     )
+    native_apis: NativeApis | None = None
 
 
 class ModelPricePublic(BaseModel):
     input_per_mtok: float
     output_per_mtok: float
-    native_apis: NativeApis | None = None
 
 
 class ProviderPublic(BaseModel):
