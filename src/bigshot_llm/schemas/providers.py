@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bigshot_llm.providers.urls import normalize_base_url
 from bigshot_llm.schemas.base import Name, Strict, Trimmed
@@ -23,6 +23,25 @@ PoolWeights = dict[
     Annotated[Trimmed, Field(max_length=2048)], Annotated[float, Field(gt=0, le=1000)]
 ]
 PoolOrder = Literal["balanced", "preference"]
+
+
+class Fallback(Strict):
+    """One target to try when the provider fails before the first byte: another provider
+    (the same model), another model (on this provider), or both."""
+
+    provider: Name | None = Field(None, description="a provider's name or id (null: this one)")
+    model: Trimmed | None = Field(
+        None, min_length=1, max_length=256, description="null: the request's model"
+    )
+
+    @model_validator(mode="after")
+    def _names_something(self) -> Fallback:
+        if self.provider is None and self.model is None:
+            raise ValueError("a fallback names a provider, a model or both")
+        return self
+
+
+Fallbacks = Annotated[list[Fallback], Field(max_length=8)]
 
 
 class _ProviderFields(Strict):
@@ -94,6 +113,11 @@ class ProviderCreate(_ProviderFields):
         description="balanced: the least busy member (by weight); preference: the first "
         "member in order (base_url, then pool_urls) with a free slot",
     )
+    fallbacks: Fallbacks | None = Field(
+        None,
+        description="tried in order when this provider refuses or fails before the first "
+        "byte (unreachable, 5xx, queue full or timed out, model not loadable)",
+    )
     scope: Literal["global", "user"] | None = Field(
         None, description="admins create global configs by default; users always their own"
     )
@@ -134,6 +158,7 @@ class ProviderUpdate(_ProviderFields):
     repair_v1: bool | None = None
     pool_weights: PoolWeights | None = Field(None, description="null or {} clears them")
     pool_order: PoolOrder | None = None
+    fallbacks: Fallbacks | None = Field(None, description="null or [] clears them")
 
 
 class ProviderPublic(BaseModel):
@@ -160,6 +185,7 @@ class ProviderPublic(BaseModel):
     repair_v1: bool = False
     pool_weights: dict[str, float] = Field(default_factory=dict)
     pool_order: str = "balanced"
+    fallbacks: list[dict[str, str | None]] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 

@@ -184,7 +184,13 @@ class ProviderConfigService:
             elif not (record.api_key and new_key == mask_secret(record.api_key)):
                 row.api_key_encrypted = self.box.encrypt(new_key)
         for name, value in changes.items():
-            nullable = ("default_model", "pool_urls", "split_think_tags", "pool_weights")
+            nullable = (
+                "default_model",
+                "pool_urls",
+                "split_think_tags",
+                "pool_weights",
+                "fallbacks",
+            )
             if value is None and name not in nullable:
                 raise RequestValidationFailed(
                     f"'{name}' cannot be null",

@@ -64,6 +64,9 @@ class ProviderRecord:
     # members in order (base_url first) instead of balancing them.
     pool_weights: tuple[tuple[str, float], ...] = ()  # pairs: the record stays hashable
     pool_order: str = "balanced"
+    # Tried in order when this provider fails before the first byte: (provider, model) pairs,
+    # None meaning this provider / the request's model.
+    fallbacks: tuple[tuple[str | None, str | None], ...] = ()
 
     def weight_of(self, url: str) -> float:
         """A pool member's weight in admission (1 unless `pool_weights` names it)."""
@@ -112,6 +115,7 @@ class ProviderRecord:
             pool_urls=list(self.pool_urls),
             split_think_tags=self.splits_think_tags,
             pool_weights=dict(self.pool_weights),
+            fallbacks=[{"provider": p, "model": m} for p, m in self.fallbacks],
         )
 
     def summary(self) -> dict[str, Any]:
@@ -151,6 +155,7 @@ _COMPUTED = {
     "pool_urls",
     "split_think_tags",
     "pool_weights",
+    "fallbacks",
 }
 _PUBLIC_FIELDS = [
     n for n in ProviderPublic.model_fields if n in _RECORD_FIELDS and n not in _COMPUTED
@@ -163,6 +168,7 @@ _NOT_COPIED = (
     "owner_is_admin",
     "repair_v1",
     "pool_weights",
+    "fallbacks",
 )
 _ROW_FIELDS = [n for n in _RECORD_FIELDS if n not in _NOT_COPIED]
 
@@ -181,6 +187,7 @@ def record_from_row(
         owner_is_admin=owner_role == "admin",
         repair_v1=bool(row.repair_v1),
         pool_weights=tuple((row.pool_weights or {}).items()),
+        fallbacks=tuple((f.get("provider"), f.get("model")) for f in row.fallbacks or ()),
     )
 
 
