@@ -287,6 +287,8 @@ async def test_duplicate_instances_add_their_slots(gateway: ThreadedServer, sim:
         await learn_slots(client)
         tasks = [asyncio.create_task(stream_events(client, ADMIN, f"p{n}")) for n in range(3)]
         await wait_until(lambda: queued(client, 1), "the third to queue")
+        # Granted slots reach the upstream a moment later (slower on a busy machine).
+        await wait_until(lambda: sim.state.generating == 2, "two to run")
         report = await capacity_of(client)
         assert report["slots"] == 2
         assert {i["id"] for i in report["instances"]} == {MODEL, f"{MODEL}:2"}

@@ -65,13 +65,33 @@ async def test_exclusive_policy_leaves_one_model_after_chats_for_three(
             loading[model] = [data for name, data in events if name == "loading"]
             assert loaded_llms(sim.state) == [model]
     for model, reports in loading.items():
-        assert reports[0]["progress"] == 0.0 and reports[-1]["progress"] == 1.0
+        # LM Studio's own progress (the simulator's four steps), relayed as it came.
+        assert [r["progress"] for r in reports] == [0.0, 0.25, 0.5, 0.75, 1.0], reports
         assert all(r["model"] == model for r in reports)
-    # The first switch unloaded both models the JIT left behind; the load reported progress.
+    # The first switch unloaded both models the JIT left behind.
     assert set(loading[MODELS[1]][0]["unloaded"]) == {"qwen2.5-7b-instruct", MODELS[0]}
-    assert any(r["progress"] is None for r in loading[MODELS[1]])
-    # The gateway loaded them (the JIT never did: each load went through /api/v1/models/load).
-    assert [r["model"] for r in sim.state.load_requests] == [MODELS[1], MODELS[2], MODELS[0]]
+    # The gateway loaded them, through /api/v1/chat (no preset asks for more than it takes).
+    assert [r["model"] for r in sim.state.chat_loads] == [MODELS[1], MODELS[2], MODELS[0]]
+    assert sim.state.load_requests == []
+
+
+async def test_a_preset_the_chat_cannot_apply_loads_through_rest_without_progress(
+    gateway: ThreadedServer, sim: Any
+) -> None:
+    """`flash_attention` is only for `/api/v1/models/load`, which says nothing until done."""
+    sim.state.load_delay = 0.6
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        preset = {"flash_attention": True}
+        put = await client.put(f"{BASE}/presets/{MODELS[1]}", json=preset, headers=ADMIN)
+        assert put.status_code == 200, put.text
+        await set_exclusive(client, True)
+        events = await stream_events(client, ADMIN, "hello", model=MODELS[1])
+    assert events[-1][0] == "done", events[-1]
+    progress = [data["progress"] for name, data in events if name == "loading"]
+    assert progress[0] == 0.0 and progress[-1] == 1.0
+    assert set(progress[1:-1]) == {None}, progress
+    assert sim.state.load_requests == [{"model": MODELS[1], "flash_attention": True}]
+    assert sim.state.chat_loads == []
 
 
 async def test_the_switch_waits_for_the_other_models_generations(
@@ -138,7 +158,7 @@ async def test_presets_apply_to_every_gateway_load(gateway: ThreadedServer, sim:
         assert gone.status_code == 204
         missing = await client.delete(f"{BASE}/presets/{MODELS[1]}", headers=ADMIN)
         assert missing.status_code == 404
-    first, _, last = sim.state.load_requests
+    (first,) = sim.state.load_requests  # the route; the requests' loads went through the chat
     assert first == {
         "model": MODELS[1],
         "context_length": 4096,
@@ -147,7 +167,10 @@ async def test_presets_apply_to_every_gateway_load(gateway: ThreadedServer, sim:
         "num_experts": 4,
         "echo_load_config": True,
     }
-    assert last == {"model": MODELS[1], "context_length": 2048}
+    assert sim.state.chat_loads == [
+        {"model": MODELS[2], "context_length": None},
+        {"model": MODELS[1], "context_length": 2048},
+    ]
     assert sim.state.loaded[MODELS[1]] == 2048
 
 

@@ -185,3 +185,90 @@ async def test_weights_share_a_pool_by_their_ratio(
         sim.state.paused = second_sim.state.paused = False
         await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
     assert running == (3, 1)
+
+
+async def test_served_by_names_the_member_that_answered_after_a_failover(
+    gateway: ThreadedServer, sim: Any, second_sim: Any
+) -> None:
+    """Admission gave the conversation's member a slot; that member fails before the first
+    byte and the pool answers from the other: `served_by` and the header name the other."""
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        pool = await make_pool(client, sim, second_sim)
+        body = {"provider": pool, "model": MODEL, "messages": turn("f", 1), "stream": False}
+        first = await client.post(CHAT, json=body, headers=ADMIN)
+        assert first.status_code == 200, first.text
+        home, other = (sim, second_sim) if served_on(sim, "f") else (second_sim, sim)
+        assert first.headers["X-Bigshot-Served-By"] == f"{home.url} {MODEL}"
+        home.state.set_fault("http_503", count=1)  # refused before the first byte, once
+        second = await client.post(CHAT, json={**body, "messages": turn("f", 2)}, headers=ADMIN)
+        assert second.status_code == 200, second.text
+        assert served_on(other, "f") == 1
+        assert second.headers["X-Bigshot-Served-By"] == f"{other.url} {MODEL}"
+        # The conversation follows to where it was answered (its prompt is cached there). The
+        # next turn, streamed, goes there; that member refuses once, and the pool answers
+        # from the first one again (up after a listing).
+        listed = await client.get(
+            "/api/v1/llm-providers/models",
+            params={"provider": pool, "detailed": "true", "refresh": "true"},
+            headers=ADMIN,
+        )
+        assert listed.status_code == 200, listed.text
+        other.state.set_fault("http_503", count=1)
+        events = await stream_events(client, ADMIN, "ignored", provider=pool, messages=turn("f", 3))
+    assert events[-1][0] == "done", events
+    assert served_on(home, "f") == 2 and served_on(other, "f") == 1
+    assert other.state.requests_by_path.get("/v1/chat/completions", 0) == 2  # refused one
+    assert dict(events[-1][1])["served_by"]["server"] == home.url
+
+
+async def test_the_idle_ttl_counts_per_pool_member(
+    tmp_path: Path, sim: Any, second_sim: Any
+) -> None:
+    """A model the gateway loaded on both members, used by a conversation that sticks to one
+    of them: the other member's copy goes after its TTL, the used one stays."""
+    model = "gemma-3-4b-it"
+    hosts = ",".join(f"127.0.0.1:{s.port}" for s in (sim, second_sim))
+    overrides = {
+        "allowed_upstream_hosts": hosts,
+        "model_idle_ttls": f"{model}=1.5",
+        "model_idle_check_seconds": 0.2,
+    }
+    for member in (sim, second_sim):
+        member.state.auto_evict = False
+    with gateway_for(tmp_path, sim, **overrides) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+            pool = await make_pool(client, sim, second_sim)
+            loaded = await client.post(
+                f"/api/v1/llm-providers/models/{model}/load",
+                params={"provider": pool},
+                headers=ADMIN,
+            )
+            assert loaded.status_code == 200, loaded.text
+            assert sim.state.is_loaded(model) and second_sim.state.is_loaded(model)
+            await make_pool_listing(client, pool)
+            body = {"provider": pool, "model": model, "messages": turn("idle", 1)}
+            first = await client.post(CHAT, json=body, headers=ADMIN)
+            assert first.status_code == 200, first.text
+            used, unused = (sim, second_sim) if served_on(sim, "idle") else (second_sim, sim)
+            # Keep using it (on its member, the conversation sticks) past the TTL.
+            for n in range(2, 40):
+                answer = await client.post(
+                    CHAT, json={**body, "messages": turn("idle", n)}, headers=ADMIN
+                )
+                assert answer.status_code == 200, answer.text
+                if not unused.state.is_loaded(model):
+                    break
+                await asyncio.sleep(0.2)
+            assert not unused.state.is_loaded(model), "the unused member's copy stayed"
+            assert used.state.is_loaded(model)
+    assert served_on(unused, "idle") == 0
+
+
+async def make_pool_listing(client: httpx.AsyncClient, pool: str) -> None:
+    """A detailed listing after a load: admission sees the new instances on both members."""
+    listed = await client.get(
+        "/api/v1/llm-providers/models",
+        params={"provider": pool, "detailed": "true", "refresh": "true"},
+        headers=ADMIN,
+    )
+    assert listed.status_code == 200, listed.text

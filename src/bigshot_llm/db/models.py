@@ -130,6 +130,11 @@ class ProviderConfig(SQLModel, table=True):
         default=None, sa_column=Column(JSON, nullable=True)
     )
     pool_order: str = Field(default="balanced", max_length=16)
+    # 0016: providers or models tried, in order, when this one fails before the first byte:
+    # [{"provider": name or id or null, "model": id or null}, …]; None = no fallbacks.
+    fallbacks: list[dict[str, str | None]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     # 0007: an inline <think> block is reasoning (None: on for LM Studio); /v1 answers are
     # repaired (LM Studio's tool-call quirks, <think>) instead of relayed byte for byte.
     split_think_tags: bool | None = Field(default=None, nullable=True)

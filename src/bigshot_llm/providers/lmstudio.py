@@ -7,6 +7,7 @@ cannot be reached ends the probe at once; only "this route is not here" moves on
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from bigshot_llm.errors import (
     UpstreamError,
 )
 from bigshot_llm.providers.base import ModelInfo, ModelType, ProviderSpec, StreamChunk
+from bigshot_llm.providers.lmstudio_load import load_through_chat
 from bigshot_llm.providers.openai import OpenAIProvider, list_budget
 from bigshot_llm.providers.shapes import has_output
 
@@ -76,6 +78,7 @@ class LMStudioProvider(OpenAIProvider):
         self._load_url = httpx.URL(f"{native}/v1/models/load")
         self._unload_url = httpx.URL(f"{native}/v1/models/unload")
         self._download_url = httpx.URL(f"{native}/v1/models/download")
+        self._native_chat_url = httpx.URL(f"{native}/v1/chat")
 
     def _checked(self, answer: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         if has_output(answer):
@@ -122,6 +125,15 @@ class LMStudioProvider(OpenAIProvider):
     async def load_model(self, model: str, **opts: Any) -> dict[str, Any]:
         """Load `model` (a model key) via `/api/v1/models/load`; `opts` go into the body."""
         return await self._request_json("POST", self._load_url, {"model": model, **opts})
+
+    def load_with_progress(
+        self, model: str, context_length: int | None = None
+    ) -> AsyncIterator[float]:
+        """Load `model` through `/api/v1/chat`, yielding its load progress (0–1): the REST
+        load reports none. Takes only `context_length` (`CHAT_LOAD_OPTIONS`)."""
+        return load_through_chat(
+            self._client, self._native_chat_url, self.spec, model, context_length
+        )
 
     async def download_model(self, model: str, quantization: str | None = None) -> dict[str, Any]:
         """Start downloading `model` (`/api/v1/models/download`): LM Studio's job answer."""

@@ -129,12 +129,16 @@ class PooledProvider:
         body: dict[str, Any],
         op: Callable[[Provider], Awaitable[Any]],
         prefer: str | None = None,
+        served: Callable[[str], None] | None = None,
     ) -> Any:
         last: GatewayError | None = None
         for member in self.ranked(body.get("model"), prefer):
             member.inflight += 1
             try:
-                return await op(member.provider)
+                result = await op(member.provider)
+                if served is not None:
+                    served(member.url)
+                return result
             except GatewayError as exc:
                 if not is_transient(exc):
                     raise
@@ -145,7 +149,11 @@ class PooledProvider:
         raise last or ProviderUnavailable(f"no member of {self.spec.name} is available")
 
     async def _stream(
-        self, body: dict[str, Any], name: str, prefer: str | None = None
+        self,
+        body: dict[str, Any],
+        name: str,
+        prefer: str | None = None,
+        served: Callable[[str], None] | None = None,
     ) -> AsyncIterator[StreamChunk]:
         last: GatewayError | None = None
         for member in self.ranked(body.get("model"), prefer):
@@ -162,6 +170,8 @@ class PooledProvider:
                     self._mark_down(member, exc)
                     last = exc
                     continue
+                if served is not None:
+                    served(member.url)  # the member that answers, maybe not the preferred one
                 yield first  # from here on, no failover: the client has seen tokens
                 async for chunk in chunks:
                     yield chunk
@@ -194,14 +204,29 @@ class PooledProvider:
     # ---- on a chosen member (admission's slot, a conversation's member) ---------------------
 
     def stream_on(
-        self, url: str, body: dict[str, Any], *, chat: bool
+        self,
+        url: str,
+        body: dict[str, Any],
+        *,
+        chat: bool,
+        served: Callable[[str], None] | None = None,
     ) -> AsyncIterator[StreamChunk]:
-        """A stream on the member at `url` (others only if it fails before the first byte)."""
-        return self._stream(body, "stream_chat" if chat else "stream_complete", url)
+        """A stream on the member at `url` (others only if it fails before the first byte);
+        `served` is told the URL of the member that answered."""
+        return self._stream(body, "stream_chat" if chat else "stream_complete", url, served)
 
-    async def call_on(self, url: str, body: dict[str, Any], op: str) -> dict[str, Any]:
-        """A one-shot `op` (chat, complete) on the member at `url`, failing over like `_call`."""
-        result: dict[str, Any] = await self._call(body, lambda p: getattr(p, op)(body), prefer=url)
+    async def call_on(
+        self,
+        url: str,
+        body: dict[str, Any],
+        op: str,
+        served: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """A one-shot `op` (chat, complete) on the member at `url`, failing over like `_call`;
+        `served` is told the URL of the member that answered."""
+        result: dict[str, Any] = await self._call(
+            body, lambda p: getattr(p, op)(body), prefer=url, served=served
+        )
         return result
 
     async def list_models(self, detailed: bool = False) -> list[ModelInfo]:

@@ -70,13 +70,26 @@ class LoadingEvent(BaseModel):
     unloaded: list[str] = Field(description="models unloaded to make room (exclusive policy)")
 
 
-class ServedBy(BaseModel):
-    """Where a generation ran: the server (a pool member) and the loaded instance."""
+class FallbackAttempt(BaseModel):
+    """A target that failed before the first byte, so the next fallback was tried."""
 
     provider: str
+    model: str | None
+    code: str = Field(description="the error it failed with")
+
+
+class ServedBy(BaseModel):
+    """Where a generation ran: the provider and model, the server (the pool member that
+    answered) and the loaded instance."""
+
+    provider: str
+    model: str | None = None
     server: str
     instance: str
     queued_ms: float | None = Field(description="time spent waiting for a slot")
+    fallback_from: list[FallbackAttempt] | None = Field(
+        None, description="the targets that failed before this fallback answered"
+    )
 
 
 class DoneEvent(BaseModel):
@@ -95,7 +108,7 @@ class DoneEvent(BaseModel):
         None, description="strict json_schema only: why the answer is not valid"
     )
     served_by: ServedBy | None = Field(
-        None, description="the server and instance that answered (admission-controlled only)"
+        None, description="where it ran: admission-controlled generations and fallbacks only"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bigshot_llm.providers.urls import normalize_base_url
 from bigshot_llm.schemas.base import Name, Strict, Trimmed
@@ -43,6 +43,25 @@ PRICES_DOC = (
     "model id → shadow price {input_per_mtok, output_per_mtok} (USD per million tokens, "
     "e.g. a cloud model's list price): each request's shadow_cost, what it would have cost"
 )
+
+
+class Fallback(Strict):
+    """One target to try when the provider fails before the first byte: another provider
+    (the same model), another model (on this provider), or both."""
+
+    provider: Name | None = Field(None, description="a provider's name or id (null: this one)")
+    model: Trimmed | None = Field(
+        None, min_length=1, max_length=256, description="null: the request's model"
+    )
+
+    @model_validator(mode="after")
+    def _names_something(self) -> Fallback:
+        if self.provider is None and self.model is None:
+            raise ValueError("a fallback names a provider, a model or both")
+        return self
+
+
+Fallbacks = Annotated[list[Fallback], Field(max_length=8)]
 
 
 class _ProviderFields(Strict):
@@ -127,6 +146,11 @@ class ProviderCreate(_ProviderFields):
     )
     watts_per_instance: Watts | None = Field(None, description=WATTS_DOC)
     model_prices: ModelPrices | None = Field(None, max_length=1000, description=PRICES_DOC)
+    fallbacks: Fallbacks | None = Field(
+        None,
+        description="tried in order when this provider refuses or fails before the first "
+        "byte (unreachable, 5xx, queue full or timed out, model not loadable)",
+    )
     scope: Literal["global", "user"] | None = Field(
         None, description="admins create global configs by default; users always their own"
     )
@@ -172,6 +196,7 @@ class ProviderUpdate(_ProviderFields):
         None, max_length=1000, description="the whole map; null or {} clears it"
     )
     native_apis: NativeApis | None = None
+    fallbacks: Fallbacks | None = Field(None, description="null or [] clears them")
 
 
 class ModelPricePublic(BaseModel):
@@ -206,6 +231,7 @@ class ProviderPublic(BaseModel):
     watts_per_instance: float | None = None
     model_prices: dict[str, ModelPricePublic] = Field(default_factory=dict)
     native_apis: str = "auto"
+    fallbacks: list[dict[str, str | None]] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bigshot_llm.sim import completions, control, downloads, models
+from bigshot_llm.sim import completions, control, downloads, models, native_chat
 from bigshot_llm.sim.common import JSON
 from bigshot_llm.sim.state import SimState
 
@@ -68,6 +68,7 @@ def create_sim_app(state: SimState | None = None) -> Starlette:
         Route("/api/v1/models/load", models.load_model, methods=["POST"]),
         Route("/api/v1/models/unload", models.unload_model, methods=["POST"]),
         Route("/api/v1/models/download", downloads.download_model, methods=["POST"]),
+        Route("/api/v1/chat", native_chat.native_chat, methods=["POST"]),
         Route(
             "/api/v1/models/download/status/{job_id}",
             downloads.download_status,

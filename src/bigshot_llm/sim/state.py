@@ -79,8 +79,9 @@ class SimState:
       ``parallel_by_key`` overrides it per model), ``duplicates`` (``{model_key: n}``: n more
       instances ``key:2`` … ``key:n+1``), ``auto_evict`` (loading an LLM unloads the other
       LLMs, the simulator's default; off, like LM Studio's API loads, models pile up),
-      ``load_delay`` seconds an API load takes, ``paused`` (admitted generations wait before
-      their first token until it is cleared).
+      ``load_delay`` seconds an API load takes (``/api/v1/models/load``, or ``/api/v1/chat``
+      reporting ``load_progress_steps`` progress events on the way), ``paused`` (admitted
+      generations wait before their first token until it is cleared).
 
     Slots (see :mod:`bigshot_llm.sim.slots`): a generation holds a slot of its instance while it
     runs; beyond ``parallel`` it queues inside the simulator, as LM Studio does.
@@ -190,6 +191,8 @@ class SimState:
             self.served: list[str] = []
             self.served_instances: list[str] = []
             self.load_requests: list[dict[str, Any]] = []
+            self.chat_loads: list[dict[str, Any]] = []  # loads through /api/v1/chat
+            self.load_progress_steps: int = 4  # model_load.progress events of such a load
             self.unloaded_while_busy: int = 0  # instances unloaded under a running generation
             self.load_configs: dict[str, dict[str, Any]] = {}
             self.downloads: dict[str, dict[str, Any]] = {}  # job id → job (sim.downloads)

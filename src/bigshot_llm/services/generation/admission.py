@@ -83,6 +83,7 @@ class Group:
     run_seconds: float = DEFAULT_RUN_SECONDS  # moving average of a generation's slot time
     waited_total: int = 0
     last_used: float = field(default_factory=time.monotonic)
+    used_on: dict[str, float] = field(default_factory=dict)  # server URL → its last use
     # The /metrics labels: a global provider's name (else "user") and a model the provider
     # listed (else "other"), so made-up names never become series.
     labels: tuple[str, str] = ("other", "other")
@@ -259,9 +260,23 @@ class Admission:
             if pid == provider_id and group.running
         }
 
-    def last_used(self, provider_id: str, model: str) -> float | None:
+    def last_used(self, provider_id: str, model: str, server: str | None = None) -> float | None:
+        """When this process last ran `model` on the provider (on `server`, one pool member,
+        when given)."""
         group = self.groups.get((provider_id, model))
-        return None if group is None else group.last_used
+        if group is None:
+            return None
+        return group.last_used if server is None else group.used_on.get(server)
+
+    def busy_on(self, provider_id: str, model: str, server: str) -> bool:
+        """Whether `model` runs on `server`, or waits for a slot of the provider (a waiter may
+        still go to any member)."""
+        group = self.groups.get((provider_id, model))
+        if group is None:
+            return False
+        if group.queue.waiters:
+            return True
+        return any(self.slots.used(lane) for lane in group.lanes if lane.server == server)
 
 
 @dataclass(eq=False)
@@ -279,6 +294,7 @@ class Pass:
     _started_at: float | None = None
     _entered: float | None = None  # when it joined the queue
     _left: float | None = None  # when it gave up waiting (timed out, the client left)
+    _answered: str | None = None  # the pool member that answered, when not the lane's
 
     def queued_seconds(self) -> float | None:
         """The wait for a slot: all of it once granted, so far (or until it gave up) before;
@@ -328,12 +344,29 @@ class Pass:
         self.waited = time.monotonic() - entered
         self._started_at = time.monotonic()
         group.waited_total += 1
-        group.last_used = time.monotonic()
+        group.last_used = group.used_on[self.held.lane.server] = time.monotonic()
         assert self.held is not None
         for key in self.sessions:
             admission.sticky.put(key, self.held.lane.key)
         if admission._observe is not None:
             admission._observe(group, self.waited)
+
+    def answered_on(self, server: str) -> None:
+        """The pool answered from `server`, not the lane's member (it failed over before the
+        first byte): the conversation follows to where its prompt is cached now."""
+        lane = self.lane
+        if lane is None or lane.server == server:
+            return
+        there = [other for other in self.group.lanes if other.server == server]
+        moved = next((o for o in there if o.instance == lane.instance), None) or next(
+            iter(there), None
+        )
+        if moved is None:
+            return
+        for key in self.sessions:
+            self.admission.sticky.put(key, moved.key)
+        self.group.used_on[server] = time.monotonic()
+        self._answered = server
 
     def _timed_out(self, waited: float) -> QueueTimeout:
         group = self.group
@@ -368,7 +401,7 @@ class Pass:
         if self._started_at is not None:
             ran = time.monotonic() - self._started_at
             group.run_seconds = 0.8 * group.run_seconds + 0.2 * ran
-        group.last_used = time.monotonic()
+        group.last_used = group.used_on[self._answered or held.lane.server] = time.monotonic()
         group.queue.finished_one(waiter.user)
         await self.admission.slots.give(held)
         await self.admission.dispatch(group)

@@ -5,7 +5,9 @@ LM Studio's auto-evict never unloads models loaded through its API, so on a serv
 such a generation the gateway does it properly instead: it waits until the other models'
 generations (counted by admission) have ended, unloads them, loads the model with its
 preset (`presets`), and reports the load as `Loading` events, so the waiting client sees
-progress instead of a silent minute. One switch per server runs at a time.
+progress instead of a silent minute: LM Studio's own progress when the load goes through
+`/api/v1/chat` (a preset with nothing but `context_length`), else `None` while the REST load
+runs (it reports none). One switch per server runs at a time.
 
 `IdleModels` remembers what the gateway loaded (here or through `POST …/load`) and when a
 request last used it, and unloads a model nobody used for its idle TTL.
@@ -22,6 +24,8 @@ from typing import Any
 
 from bigshot_llm.aio import stop_task
 from bigshot_llm.errors import GatewayError, ServiceUnavailable
+from bigshot_llm.providers.lmstudio_load import CHAT_LOAD_OPTIONS
+from bigshot_llm.providers.pool import PooledProvider
 from bigshot_llm.services.generation.admission import Admission
 from bigshot_llm.services.generation.events import Loading
 from bigshot_llm.services.generation.routing import Router, Target
@@ -40,7 +44,9 @@ REPORT_SECONDS = 0.5
 
 
 class IdleModels:
-    """Gateway-loaded models and their last use; `sweep` unloads the idle ones."""
+    """Gateway-loaded models and their last use, per server (each pool member by itself: a
+    model one member keeps busy does not keep the others' copies loaded); `sweep` unloads
+    the idle ones."""
 
     def __init__(
         self,
@@ -56,53 +62,68 @@ class IdleModels:
         self.ttl = ttl
         self.per_model = per_model or {}
         self.interval = interval
-        self.loaded: dict[tuple[str, str], float] = {}  # (provider id, model) → last use
+        # (provider id, server URL, model) → last use (by requests admission did not see)
+        self.loaded: dict[tuple[str, str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
 
     def ttl_for(self, model: str) -> float:
         return self.per_model.get(model, self.ttl)
 
     def loaded_by_gateway(self, target: Target, model: str) -> None:
-        self.loaded[(target.record.id, model)] = time.monotonic()
+        """`model` was loaded: on every up member of a pool (as the pool loads), else on
+        the provider's server."""
+        now = time.monotonic()
+        for server in _servers(target, loaded=True):
+            self.loaded[(target.record.id, server, model)] = now
 
     def forget(self, target: Target, model: str) -> None:
-        self.loaded.pop((target.record.id, model), None)
+        for key in [k for k in self.loaded if k[0] == target.record.id and k[2] == model]:
+            del self.loaded[key]
 
     def touch(self, target: Target, model: str) -> None:
-        key = (target.record.id, model)
-        if key in self.loaded:
-            self.loaded[key] = time.monotonic()
+        """A request for `model` is coming. Admission knows which server runs it (and tells
+        `sweep`); without admission every server's copy counts as used."""
+        if self.admission is not None and self.admission.capacity.controlled(target, model):
+            return
+        now = time.monotonic()
+        for key in self.loaded:
+            if key[0] == target.record.id and key[2] == model:
+                self.loaded[key] = now
 
     async def sweep(self) -> list[tuple[str, str]]:
-        """Unload every gateway-loaded model idle past its TTL; returns (provider, model)."""
+        """Unload every gateway-loaded model idle past its TTL on each server; returns
+        (provider, model) of each unload."""
         now = time.monotonic()
         gone: list[tuple[str, str]] = []
-        for (provider_id, model), used in list(self.loaded.items()):
+        for (provider_id, server, model), used in list(self.loaded.items()):
             ttl = self.ttl_for(model)
             if ttl <= 0:
                 continue
             if self.admission is not None:
-                if self.admission.busy_models(provider_id).get(model):
+                if self.admission.busy_on(provider_id, model, server):
                     continue
-                last = self.admission.last_used(provider_id, model)
+                last = self.admission.last_used(provider_id, model, server)
                 used = max(used, last or 0.0)
             if now - used < ttl:
                 continue
             record = self.router.registry.get(provider_id)
-            self.loaded.pop((provider_id, model), None)
+            self.loaded.pop((provider_id, server, model), None)
             if record is None:
                 continue
             provider = self.router.registry.provider(record)
+            if isinstance(provider, PooledProvider):
+                member = provider.member(server)
+                provider = member.provider if member is not None else provider
             if not supports_loading(provider):
                 continue
             try:
                 await provider.unload_model(model)  # type: ignore[attr-defined]
             except GatewayError as exc:
-                log.warning("idle unload of %s on %s failed: %s", model, record.name, exc)
+                log.warning("idle unload of %s on %s failed: %s", model, server, exc)
                 continue
             finally:
                 await self.router.catalog.invalidate(record)
-            log.info("unloaded %s on %s: idle for %.0f s", model, record.name, now - used)
+            log.info("unloaded %s on %s: idle for %.0f s", model, server, now - used)
             gone.append((record.name, model))
         return gone
 
@@ -121,6 +142,18 @@ class IdleModels:
     async def close(self) -> None:
         await stop_task(self._task)
         self._task = None
+
+
+def _servers(target: Target, *, loaded: bool = False) -> list[str]:
+    """The servers behind a provider: a pool's members (the up ones, when `loaded`: those a
+    pool load reaches), else its base URL."""
+    provider = target.provider
+    if not isinstance(provider, PooledProvider):
+        return [target.record.base_url]
+    members = provider.members
+    if loaded:
+        members = [m for m in members if m.up] or members
+    return [m.url for m in members]
 
 
 class ModelSwitcher:
@@ -206,6 +239,24 @@ class ModelSwitcher:
         self, target: Target, loader: ModelLoader, model: str, unloaded: tuple[str, ...]
     ) -> AsyncGenerator[Loading, None]:
         options = await self.presets(target, model) if self.presets is not None else {}
+        chat_load = getattr(loader, "load_with_progress", None)
+        if chat_load is not None and set(options) <= CHAT_LOAD_OPTIONS:
+            reported = 0.0
+            try:
+                async with contextlib.aclosing(chat_load(model, **options)) as progress:
+                    async for fraction in progress:
+                        # A step worth telling (1.0 comes from `prepare` once all is done).
+                        if fraction - reported >= 0.01 and fraction < 1.0:
+                            reported = fraction
+                            yield Loading(model, fraction, unloaded)
+            except GatewayError as exc:
+                if reported > 0:
+                    raise  # the load itself failed: loading again would fail the same way
+                # An LM Studio before 0.4 has no /api/v1/chat: the REST load, without progress.
+                log.info("load of %s with progress failed (%s); loading without", model, exc)
+            else:
+                self.idle.loaded_by_gateway(target, model)
+                return
         task = asyncio.ensure_future(loader.load_model(model, **options))
         try:
             while True:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+from urllib.parse import quote
 
 from bigshot_llm.aio import close_iterator
 from bigshot_llm.errors import Conflict, GatewayError
@@ -30,6 +32,7 @@ from bigshot_llm.services.generation.admission import Admission, Pass
 from bigshot_llm.services.generation.capacity import Lane
 from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed, Loading, Queued
 from bigshot_llm.services.generation.extract import ChatExtractor, CompletionExtractor
+from bigshot_llm.services.generation.fallbacks import FallbackPlan, falls_back, plan_for
 from bigshot_llm.services.generation.images import ImageFetcher
 from bigshot_llm.services.generation.model_switch import ModelSwitcher
 from bigshot_llm.services.generation.native import (
@@ -107,12 +110,27 @@ class Answer:
     upstream_ms: float | None
     lane: Lane | None = None  # where admission sent it (None: not admission-controlled)
     native: bool = False  # forwarded as is: `result["raw"]` is the upstream's answer
+    server: str | None = None  # the pool member that answered (None: the lane's, or no pool)
+    fallback_from: list[dict[str, Any]] = field(default_factory=list)  # failed before it
 
     def served_by_header(self) -> dict[str, str]:
-        """`X-Bigshot-Served-By: <server> <instance>` when admission chose the lane."""
-        if self.lane is None:
-            return {}
-        return {"X-Bigshot-Served-By": f"{self.lane.server} {self.lane.instance}"}
+        """`X-Bigshot-Served-By: <server> <instance>` when admission chose the lane or a
+        fallback answered, and `X-Bigshot-Fallback: <provider> <model>` for a fallback."""
+        headers: dict[str, str] = {}
+        if self.lane is not None:
+            server = self.server or self.lane.server
+            headers["X-Bigshot-Served-By"] = f"{server} {_header_text(self.lane.instance)}"
+        if self.fallback_from:
+            server = self.server or self.target.record.base_url
+            headers.setdefault("X-Bigshot-Served-By", f"{server} {_header_text(self.model)}")
+            name, model = _header_text(self.target.record.name), _header_text(self.model)
+            headers["X-Bigshot-Fallback"] = f"{name} {model}"
+        return headers
+
+
+def _header_text(value: str) -> str:
+    """Names may hold any printable character; a header only latin-1 (spaces kept)."""
+    return quote(value, safe=" /:@+,;=()[]!*'~")
 
 
 def adapt_token_limit(body: dict[str, Any], kind: str) -> None:
@@ -256,20 +274,98 @@ class GenerationService:
             return None
         return await self.quotas.admit(request.principal.quotas)
 
+    async def _admit(
+        self,
+        request: GenerationRequest,
+        target: Target,
+        model: str,
+        body: dict[str, Any],
+        *,
+        slot: bool,
+    ) -> tuple[QuotaPass | None, Pass | None, Slot | None]:
+        """Quotas, then the GPU pass, then (if asked) the caller's stream slot; a refusal at
+        any step gives back what the earlier ones took: the request did not count."""
+        quota = await self._quota(request)
+        admitted: Pass | None = None
+        try:
+            admitted = await self._pass(request, target, model, body)
+            held = await self.slots.acquire(request.principal) if slot else None
+        except BaseException:
+            if admitted is not None:
+                await admitted.release()
+            if quota is not None:
+                await quota.refund()
+            raise
+        return quota, admitted, held
+
+    # ---- fallbacks (before the first byte only) -------------------------------------------
+
+    def _plan(self, request: GenerationRequest) -> FallbackPlan | None:
+        """The fallbacks of the request's provider (None: it has none, or none resolves)."""
+        if request.target is not None:
+            target, model = request.target, request.model
+        else:
+            try:
+                route = self.router.route(request.principal, request.model, request.provider)
+            except GatewayError:
+                return None
+            target, model = route.target, route.model
+        return plan_for(self.router, request.principal, target, model, request.body)
+
+    def _fallback(
+        self,
+        plan: FallbackPlan | None,
+        request: GenerationRequest,
+        exc: GatewayError,
+        failed: tuple[str, str | None],
+    ) -> GenerationRequest | None:
+        """The request for the next fallback after `exc` (None: no fallback applies)."""
+        if plan is None or not falls_back(exc):
+            return None
+        plan.failed(*failed, exc)
+        following = plan.next()
+        if following is None:
+            return None
+        provider_id, model = following
+        return replace(
+            request,
+            body=copy.deepcopy(plan.body),
+            provider=provider_id,
+            model=model,
+            target=None,
+            prompt_estimate=None,
+        )
+
+    @staticmethod
+    def _where(request: GenerationRequest) -> tuple[str, str | None]:
+        if request.target is not None:
+            return request.target.record.name, request.model
+        return request.provider or "active", request.model
+
     async def call(self, request: GenerationRequest) -> Answer:
-        """A one-shot chat, completion or embeddings call, metered."""
+        """A one-shot chat, completion or embeddings call, metered; a failure before the
+        answer goes to the provider's fallbacks, in order."""
+        plan = self._plan(request)
+        while True:
+            try:
+                answer = await self._call_once(request)
+            except GatewayError as exc:
+                following = self._fallback(plan, request, exc, self._where(request))
+                if following is None:
+                    raise
+                request = following
+                continue
+            if plan is not None:
+                answer.fallback_from = list(plan.tried)
+            return answer
+
+    async def _call_once(self, request: GenerationRequest) -> Answer:
         target, model = await self.resolve(request)
         request.session = request.session or client_session(request.body)
         native = request.native
         forward = native is not None and await speaks(target, native.api)
         body = request.body if forward else await self._prepared(request, target, model)
-        quota = await self._quota(request)
-        try:
-            admitted = await self._pass(request, target, model, body)
-        except BaseException:
-            if quota is not None:
-                await quota.refund()  # refused before the upstream: the request did not count
-            raise
+        quota, admitted, _ = await self._admit(request, target, model, body, slot=False)
         ticket: Ticket | None = None
         try:
             if self.switcher is not None and request.operation != "embeddings":
@@ -280,21 +376,26 @@ class GenerationService:
                 async for _ in admitted.wait():
                     pass  # likewise for the queue: the answer comes when the slot does
                 lane = admitted.lane
+            answered: list[str] = []
             if forward and native is not None:
                 admin = request.principal.is_admin
                 call = native_call(target, native.api, forwarded_body(native, model, lane, admin))
             else:
-                call = _one_shot(target, request.operation, body, lane)
+                call = _one_shot(target, request.operation, body, lane, answered.append)
             ticket = self._ticket(request, target, model, streamed=False)
             if ticket is None:
-                return Answer(await call, target, model, None, lane, forward)
-            ticket.queue_ms = queue_ms(admitted)
-            timer = ticket.gpu = self.gpu_meter.start(gpu_lane(target, model, lane))
-            try:
-                result, upstream_ms = await watch_call(ticket, call)
-            finally:
-                timer.stop()  # watch_call recorded it; this only covers an escape before
-            return Answer(result, target, model, upstream_ms, lane, forward)
+                result, upstream_ms = await call, None
+            else:
+                ticket.queue_ms = queue_ms(admitted)
+                timer = ticket.gpu = self.gpu_meter.start(gpu_lane(target, model, lane))
+                try:
+                    result, upstream_ms = await watch_call(ticket, call)
+                finally:
+                    timer.stop()  # watch_call recorded it; this only covers an escape before
+            server = answered[-1] if answered else None
+            if server is not None and admitted is not None:
+                admitted.answered_on(server)
+            return Answer(result, target, model, upstream_ms, lane, forward, server)
         finally:
             if admitted is not None:
                 await admitted.release()
@@ -303,7 +404,40 @@ class GenerationService:
 
     async def stream(self, request: GenerationRequest, *, admit: bool = True) -> Generation:
         """A streamed chat or completion, admitted (unless the caller holds the slot itself)
-        but not started: iterate it (or `start` it) to call the provider."""
+        but not started: iterate it (or `start` it) to call the provider. A failure before
+        the first byte (here, or in the generation) goes to the provider's fallbacks."""
+        return await self._stream_chain(request, self._plan(request), admit=admit)
+
+    async def _stream_chain(
+        self, request: GenerationRequest, plan: FallbackPlan | None, *, admit: bool
+    ) -> Generation:
+        while True:
+            try:
+                generation = await self._stream_once(request, admit=admit)
+            except GatewayError as exc:
+                following = self._fallback(plan, request, exc, self._where(request))
+                if following is None:
+                    raise
+                request = following
+                continue
+            if plan is not None:
+                generation.fallback_from = list(plan.tried)
+                generation.fallback = self._next_stream(plan, request)
+            return generation
+
+    def _next_stream(
+        self, plan: FallbackPlan, request: GenerationRequest
+    ) -> Callable[[Generation, GatewayError], Awaitable[Generation | None]]:
+        async def next_stream(failed: Generation, exc: GatewayError) -> Generation | None:
+            where = (failed.target.record.name, failed.model)
+            following = self._fallback(plan, request, exc, where)
+            if following is None:
+                return None
+            return await self._stream_chain(following, plan, admit=False)  # its slot is handed on
+
+        return next_stream
+
+    async def _stream_once(self, request: GenerationRequest, *, admit: bool) -> Generation:
         target, model = await self.resolve(request)
         request.session = request.session or client_session(request.body)
         native = request.native
@@ -315,14 +449,7 @@ class GenerationService:
         body["stream"] = True
         # Always ask for usage (our statistics); encoders forward it only if the client asked.
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-        quota = await self._quota(request)
-        try:
-            admitted = await self._pass(request, target, model, body)
-            slot = await self.slots.acquire(request.principal) if admit else None
-        except BaseException:
-            if quota is not None:
-                await quota.refund()  # refused before the upstream: the request did not count
-            raise
+        quota, admitted, slot = await self._admit(request, target, model, body, slot=admit)
         chat = request.operation == "chat"
         known = request.prompt_estimate
         stats = StreamStats(
@@ -342,7 +469,7 @@ class GenerationService:
             target,
             model,
             stats,
-            lambda lane: _upstream_stream(target, body, chat, lane),
+            lambda lane, served: _upstream_stream(target, body, chat, lane, served),
             ticket,
             self.slots,
             slot,
@@ -371,14 +498,7 @@ class GenerationService:
         translated one; its chunks carry the upstream's events (`raw`) and their reading as
         chat chunks (`data`), which is what the statistics see."""
         body = request.body  # the translation: the session key and the prompt estimate
-        quota = await self._quota(request)
-        try:
-            admitted = await self._pass(request, target, model, body)
-            slot = await self.slots.acquire(request.principal) if admit else None
-        except BaseException:
-            if quota is not None:
-                await quota.refund()  # refused before the upstream: the request did not count
-            raise
+        quota, admitted, slot = await self._admit(request, target, model, body, slot=admit)
         known = request.prompt_estimate
         stats = StreamStats(
             extract=ChatExtractor(),
@@ -393,7 +513,7 @@ class GenerationService:
             target,
             model,
             stats,
-            lambda lane: native_stream(
+            lambda lane, _served: native_stream(
                 target, native.api, forwarded_body(native, model, lane, admin)
             ),
             self._ticket(request, target, model, streamed=True),
@@ -430,24 +550,29 @@ def _upstream_body(body: dict[str, Any], lane: Lane | None) -> dict[str, Any]:
     return {**body, "model": lane.instance}
 
 
+Served = Callable[[str], None]  # told the URL of the pool member that answered
+
+
 def _upstream_stream(
-    target: Target, body: dict[str, Any], chat: bool, lane: Lane | None
+    target: Target, body: dict[str, Any], chat: bool, lane: Lane | None, served: Served
 ) -> AsyncIterator[StreamChunk]:
     provider = target.provider
     body = _upstream_body(body, lane)
     if lane is not None and lane.member is not None and isinstance(provider, PooledProvider):
-        return provider.stream_on(lane.member, body, chat=chat)
+        return provider.stream_on(lane.member, body, chat=chat, served=served)
     return provider.stream_chat(body) if chat else provider.stream_complete(body)
 
 
-def _one_shot(target: Target, operation: Operation, body: dict[str, Any], lane: Lane | None) -> Any:
+def _one_shot(
+    target: Target, operation: Operation, body: dict[str, Any], lane: Lane | None, served: Served
+) -> Any:
     provider = target.provider
     if operation == "embeddings":
         return provider.embed(body)
     body = _upstream_body(body, lane)
     op = "chat" if operation == "chat" else "complete"
     if lane is not None and lane.member is not None and isinstance(provider, PooledProvider):
-        return provider.call_on(lane.member, body, op)
+        return provider.call_on(lane.member, body, op, served)
     return provider.chat(body) if operation == "chat" else provider.complete(body)
 
 
@@ -463,7 +588,7 @@ class Generation:
     target: Target
     model: str
     stats: StreamStats
-    _open: Callable[[Lane | None], AsyncIterator[StreamChunk]]
+    _open: Callable[[Lane | None, Served], AsyncIterator[StreamChunk]]
     _ticket: Ticket | None
     _slots: StreamSlots
     _slot: Slot | None
@@ -482,6 +607,13 @@ class Generation:
     _early: list[Event] = field(default_factory=list, init=False)  # waited past in `start`
     _first: asyncio.Future[Event] | None = field(default=None, init=False)
     _settled: bool = field(default=False, init=False)
+    # Fallbacks: the targets that failed before this one, and the next one to hand over to
+    # when this one fails before the first byte (None: no fallbacks left or configured).
+    fallback_from: list[dict[str, Any]] = field(default_factory=list, init=False)
+    fallback: Callable[[Generation, GatewayError], Awaitable[Generation | None]] | None = field(
+        default=None, init=False
+    )
+    server: str | None = field(default=None, init=False)  # the pool member that answered
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._relay()
@@ -560,24 +692,35 @@ class Generation:
                     yield Queued(position, admitted.estimate(position))
 
     def served_by(self) -> dict[str, Any] | None:
-        """Where the generation ran (the `done` event's `served_by`)."""
+        """Where the generation ran (the `done` event's `served_by`): admission's lane, on
+        the pool member that actually answered; or the fallback that answered."""
         admitted = self.admitted
         lane = admitted.lane if admitted is not None else None
-        if admitted is None or lane is None:
+        if lane is None and not self.fallback_from:
             return None
-        waited = admitted.waited
-        return {
+        waited = admitted.waited if admitted is not None else None
+        served: dict[str, Any] = {
             "provider": self.target.record.name,
-            "server": lane.server,
-            "instance": lane.instance,
+            "model": self.model,
+            "server": self.server or (lane.server if lane else self.target.record.base_url),
+            "instance": lane.instance if lane else self.model,
             "queued_ms": None if waited is None else round(waited * 1000, 1),
         }
+        if self.fallback_from:
+            served["fallback_from"] = list(self.fallback_from)
+        return served
 
-    async def _run(self) -> AsyncIterator[Event]:
+    def _answered_on(self, url: str) -> None:
+        self.server = url
+        if self.admitted is not None:
+            self.admitted.answered_on(url)
+
+    async def _run(self) -> AsyncGenerator[Event, None]:
         stats, ticket = self.stats, self._ticket
         status = CANCELLED
         if ticket is not None:
             ticket.recorder.stream_opened()
+        failure: GatewayError | None = None
         try:
             try:
                 # Closed with the generation: a client that leaves while queued leaves the queue.
@@ -585,32 +728,65 @@ class Generation:
                     async for waiting in waits:
                         yield waiting
             except GatewayError as exc:
-                status = status_of(exc)
-                await self._settle(status)
-                yield Failed(exc)
+                failure = exc
+            else:
+                lane = self.admitted.lane if self.admitted is not None else None
+                if self.admitted is not None or self.prepare is not None:
+                    # Timings measure the upstream; the wait for a slot or a load is `queued_ms`.
+                    stats.started = time.perf_counter()
+                if ticket is not None and self.gpu_meter is not None:
+                    # Slot time runs from the upstream call until `_settle` has closed it.
+                    ticket.gpu = self.gpu_meter.start(gpu_lane(self.target, self.model, lane))
+                self._chunks = self._open(lane, self._answered_on)
+                answered = False
+                events = typed_events(self._chunks, stats, self.target.record.name)
+                async with contextlib.aclosing(events) as typed:
+                    async for event in typed:
+                        if isinstance(event, Chunk):
+                            answered = True
+                            yield event
+                            continue
+                        if isinstance(event, Failed) and not answered and self.fallback:
+                            failure = event.error  # nothing sent yet: a fallback may answer
+                            break
+                        if isinstance(event, Done):
+                            served_by = self.served_by()
+                            if served_by is not None:
+                                event.extra["served_by"] = served_by
+                            if self.response_format is not None:
+                                event.extra.update(
+                                    check_answer(stats.text, self.response_format) or {}
+                                )
+                        status = "ok" if isinstance(event, Done) else status_of(event.error)
+                        # Settle before the terminal event is handed out: a consumer may stop
+                        # there.
+                        await self._settle(status)
+                        yield event
+                        return
+            if failure is None:  # pragma: no cover - typed_events always ends with one
                 return
-            served_by = self.served_by()
-            lane = self.admitted.lane if self.admitted is not None else None
-            if self.admitted is not None or self.prepare is not None:
-                # Timings measure the upstream; the wait for a slot or a load is `queued_ms`.
-                stats.started = time.perf_counter()
-            if ticket is not None and self.gpu_meter is not None:
-                # Slot time runs from the upstream call until `_settle` has closed it.
-                ticket.gpu = self.gpu_meter.start(gpu_lane(self.target, self.model, lane))
-            self._chunks = self._open(lane)
-            async for event in typed_events(self._chunks, stats, self.target.record.name):
-                if isinstance(event, Chunk):
-                    yield event
-                    continue
-                if isinstance(event, Done) and served_by is not None:
-                    event.extra["served_by"] = served_by
-                if isinstance(event, Done) and self.response_format is not None:
-                    event.extra.update(check_answer(stats.text, self.response_format) or {})
-                status = "ok" if isinstance(event, Done) else status_of(event.error)
-                # Settle before the terminal event is handed out: a consumer may stop there.
+            status = status_of(failure)
+            following: Generation | None = None
+            if self.fallback is not None:
+                try:
+                    following = await self.fallback(self, failure)
+                except GatewayError as exc:  # the last fallback refused at once
+                    failure, status = exc, status_of(exc)
+            if following is None:
                 await self._settle(status)
-                yield event
+                yield Failed(failure)
                 return
+            following._slot, self._slot = self._slot, None  # the caller's stream slot
+            # The caller may hold the stats (a chat stream stores the answer from them); none
+            # were observed here, so the fallback measures into the same object.
+            following.stats = self.stats
+            if self.quota is not None:  # the request counts once, against the fallback's pass
+                quota, self.quota = self.quota, None
+                await quota.refund()
+            await self._settle(status)
+            async with contextlib.aclosing(following._run()) as handed:
+                async for later in handed:
+                    yield later
         finally:
             await self._settle(status)
 
@@ -637,7 +813,7 @@ class Generation:
 
 async def typed_events(
     chunks: AsyncIterator[StreamChunk], stats: StreamStats, where: str = "the provider"
-) -> AsyncIterator[Chunk | Done | Failed]:
+) -> AsyncGenerator[Chunk | Done | Failed, None]:
     """Upstream chunks → a `Chunk` each (measured by `stats`), then exactly one `Done` or
     `Failed`; only cancellation propagates."""
     try:

@@ -184,6 +184,7 @@ class ProviderConfigService:
                 "pool_weights",
                 "watts_per_instance",
                 "model_prices",
+                "fallbacks",
             )
             if value is None and name not in nullable:
                 raise RequestValidationFailed(

@@ -76,12 +76,14 @@ class ProviderRecord:
     # price in USD per million tokens (pairs: the record stays hashable).
     watts_per_instance: float | None = None
     model_prices: tuple[tuple[str, tuple[float, float]], ...] = ()
+    native_apis: str = "auto"  # auto | on | off (providers.native)
+    # Tried in order when this provider fails before the first byte: (provider, model) pairs,
+    # None meaning this provider / the request's model.
+    fallbacks: tuple[tuple[str | None, str | None], ...] = ()
 
     def price_of(self, model: str) -> tuple[float, float] | None:
         """The model's shadow price per million (input, output) tokens, if declared."""
         return dict(self.model_prices).get(model)
-
-    native_apis: str = "auto"  # auto | on | off (providers.native)
 
     def weight_of(self, url: str) -> float:
         """A pool member's weight in admission (1 unless `pool_weights` names it)."""
@@ -134,6 +136,7 @@ class ProviderRecord:
                 model: {"input_per_mtok": inp, "output_per_mtok": out}
                 for model, (inp, out) in self.model_prices
             },
+            fallbacks=[{"provider": p, "model": m} for p, m in self.fallbacks],
         )
 
     def summary(self) -> dict[str, Any]:
@@ -174,6 +177,7 @@ _COMPUTED = {
     "split_think_tags",
     "pool_weights",
     "model_prices",
+    "fallbacks",
 }
 _PUBLIC_FIELDS = [
     n for n in ProviderPublic.model_fields if n in _RECORD_FIELDS and n not in _COMPUTED
@@ -187,6 +191,7 @@ _NOT_COPIED = (
     "repair_v1",
     "pool_weights",
     "model_prices",
+    "fallbacks",
 )
 _ROW_FIELDS = [n for n in _RECORD_FIELDS if n not in _NOT_COPIED]
 
@@ -206,6 +211,7 @@ def record_from_row(
         repair_v1=bool(row.repair_v1),
         pool_weights=tuple((row.pool_weights or {}).items()),
         model_prices=_prices(row.model_prices),
+        fallbacks=tuple((f.get("provider"), f.get("model")) for f in row.fallbacks or ()),
     )
 
 
