@@ -10,6 +10,7 @@ and finally the database.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -45,6 +46,7 @@ from bigshot_llm.services.generation.service import GenerationService
 from bigshot_llm.services.providers.health import HealthMonitor
 from bigshot_llm.services.providers.presets import ModelPresets
 from bigshot_llm.services.providers.registry import ProviderRegistry
+from bigshot_llm.services.telemetry import Tracing
 from bigshot_llm.services.usage.alerts import UsageThresholds
 from bigshot_llm.services.usage.metrics import Metrics
 from bigshot_llm.services.usage.recorder import UsageRecorder
@@ -69,7 +71,7 @@ def database_timeouts(settings: Settings) -> DatabaseTimeouts:
     )
 
 
-def build_core(settings: Settings) -> Core:
+def build_core(settings: Settings, tracing: Tracing | None = None) -> Core:
     """The database, secret box, provider snapshot and key resolver; nothing is contacted
     yet. The caller closes `registry` and disposes of `engine`."""
     secure_data_dir(settings.data_dir)  # 0700: the database and the key file live here
@@ -87,6 +89,7 @@ def build_core(settings: Settings) -> Core:
         limits=limits_from_settings(settings),
         allowed_hosts=settings.allowed_upstream_host_set,
         forbidden_ports=frozenset({settings.port}),
+        wrap_transport=tracing.wrap_transport if tracing is not None else None,
     )
     return Core(settings, engine, sessions, box, registry, Authenticator(sessions))
 
@@ -115,12 +118,16 @@ async def prepare_core(core: Core) -> None:
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+async def open_resources(
+    settings: Settings, tracing: Tracing | None = None
+) -> AsyncIterator[Resources]:
     """Every resource, opened in dependency order; closed in reverse on exit."""
     if settings.log_format:
         configure_logging(settings.log_format, settings.log_level)
     async with AsyncExitStack() as stack:
-        core = build_core(settings)
+        if tracing is not None:  # last: the spans of the shutdown are exported too
+            stack.push_async_callback(asyncio.to_thread, tracing.shutdown)
+        core = build_core(settings, tracing)
         stack.push_async_callback(core.engine.dispose)
         cluster = Cluster.connect(settings)
         stack.push_async_callback(cluster.close)
@@ -215,6 +222,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             max_choices=settings.max_choices_user,
             admission=admission,
             switcher=switcher,
+            tracing=tracing,
         )
         compare = CompareService(core.sessions, generation)
         stack.push_async_callback(compare.close)  # comparisons store what they have
@@ -288,6 +296,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.shutdown_grace_seconds > 0:
         # sse-starlette ends every SSE response on SIGTERM; let them finish within the grace.
         AppStatus.disable_automatic_graceful_drain()
-    async with open_resources(settings) as resources:
+    async with open_resources(settings, getattr(app.state, "tracing", None)) as resources:
         app.state.resources = resources
         yield

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bigshot_llm.aio import close_iterator
 from bigshot_llm.errors import Conflict, GatewayError
@@ -46,6 +46,10 @@ from bigshot_llm.services.usage.metering import (
     watch_call,
 )
 from bigshot_llm.services.usage.recorder import UsageRecorder, UsageSource
+
+if TYPE_CHECKING:
+    from bigshot_llm.services.telemetry import Tracing
+    from bigshot_llm.services.telemetry.genai import GenerationTrace
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +127,7 @@ class GenerationService:
         max_choices: int = 1,
         admission: Admission | None = None,
         switcher: ModelSwitcher | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.router = router
         self.slots = slots
@@ -131,6 +136,7 @@ class GenerationService:
         self.max_choices = max_choices  # `n` for non-admin keys (BIGSHOT_MAX_CHOICES_USER)
         self.admission = admission
         self.switcher = switcher
+        self.tracing = tracing  # None: traces are off (README "Traces")
 
     async def resolve(self, request: GenerationRequest) -> tuple[Target, str]:
         """The provider and the upstream model id for a request."""
@@ -224,11 +230,39 @@ class GenerationService:
             labels=metric_labels(target.record, model, self.router.catalog.listed),
         )
 
+    def _trace(
+        self, request: GenerationRequest, target: Target, model: str, body: dict[str, Any]
+    ) -> GenerationTrace | None:
+        if self.tracing is None:
+            return None
+        return self.tracing.generation(
+            operation=request.operation,
+            record=target.record,
+            model=model,
+            body=body,
+            streamed=bool(body.get("stream")),
+            endpoint=request.endpoint,
+        )
+
     async def call(self, request: GenerationRequest) -> Answer:
         """A one-shot chat, completion or embeddings call, metered."""
         target, model = await self.resolve(request)
         request.session = request.session or client_session(request.body)
         body = await self._prepared(request, target, model)
+        trace = self._trace(request, target, model, body)
+        if trace is None:
+            return await self._call(request, target, model, body, None)
+        return await trace.call(lambda: self._call(request, target, model, body, trace))
+
+    async def _call(
+        self,
+        request: GenerationRequest,
+        target: Target,
+        model: str,
+        body: dict[str, Any],
+        trace: GenerationTrace | None,
+    ) -> Answer:
+        admit_started = time.time_ns() if trace is not None else 0
         admitted = await self._pass(request, target, model, body)
         try:
             if self.switcher is not None and request.operation != "embeddings":
@@ -239,6 +273,8 @@ class GenerationService:
                 async for _ in admitted.wait():
                     pass  # likewise for the queue: the answer comes when the slot does
                 lane = admitted.lane
+            if trace is not None and (admitted is not None or self.switcher is not None):
+                trace.admitted(admit_started, admitted, None)
             call = _one_shot(target, request.operation, body, lane)
             ticket = self._ticket(request, target, model, streamed=False)
             if ticket is None:
@@ -291,6 +327,7 @@ class GenerationService:
             switcher = self.switcher
             generation.prepare = lambda: switcher.prepare(target, model)
         generation.warnings = request.warnings
+        generation.trace = self._trace(request, target, model, body)
         if chat and is_strict_schema(response_format):
             generation.response_format = response_format
         return generation
@@ -351,6 +388,7 @@ class Generation:
     _early: list[Event] = field(default_factory=list, init=False)  # waited past in `start`
     _first: asyncio.Future[Event] | None = field(default=None, init=False)
     _settled: bool = field(default=False, init=False)
+    trace: GenerationTrace | None = field(default=None, init=False)  # None: traces are off
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._relay()
@@ -445,6 +483,10 @@ class Generation:
         status = CANCELLED
         if ticket is not None:
             ticket.recorder.stream_opened()
+        trace, admit_started = self.trace, 0
+        if trace is not None:
+            trace.begin()
+            admit_started = time.time_ns()
         try:
             try:
                 # Closed with the generation: a client that leaves while queued leaves the queue.
@@ -453,6 +495,8 @@ class Generation:
                         yield waiting
             except GatewayError as exc:
                 status = status_of(exc)
+                if trace is not None:
+                    trace.admitted(admit_started, self.admitted, exc)
                 await self._settle(status)
                 yield Failed(exc)
                 return
@@ -461,7 +505,11 @@ class Generation:
             if self.admitted is not None or self.prepare is not None:
                 # Timings measure the upstream; the wait for a slot or a load is `queued_ms`.
                 stats.started = time.perf_counter()
+                if trace is not None:
+                    trace.admitted(admit_started, self.admitted, None)
             self._chunks = self._open(lane)
+            if trace is not None:  # the upstream request is sent inside the generation's span
+                self._chunks = trace.upstream(self._chunks)
             async for event in typed_events(self._chunks, stats, self.target.record.name):
                 if isinstance(event, Chunk):
                     yield event
@@ -493,6 +541,9 @@ class Generation:
             finish_stream(ticket, self.stats, status)
         slot, self._slot = self._slot, None
         await self._slots.release(slot)
+        if self.trace is not None:
+            relayed = self._chunks is not None
+            self.trace.stream_ended(status, self.stats, time.perf_counter(), relayed=relayed)
 
 
 async def typed_events(

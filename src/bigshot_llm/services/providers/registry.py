@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,6 +31,7 @@ from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.access.secrets import SecretBox, SecretUnreadable
 
 log = logging.getLogger(__name__)
+TransportWrapper = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class ProviderRecord:
         keepalive_expiry: float = 4.0,
         limits: ProviderLimits | None = None,
         policy: AddressPolicy | None = None,
+        wrap_transport: TransportWrapper | None = None,
     ) -> ProviderSpec:
         shared = {name: getattr(self, name) for name in _SPEC_FIELDS}
         return ProviderSpec(
@@ -98,6 +101,7 @@ class ProviderRecord:
             limits=limits or ProviderLimits(),
             address_policy=policy,
             echo_upstream_errors=self.owner_id is None,
+            wrap_transport=wrap_transport,
         )
 
     def public(self) -> ProviderPublic:
@@ -199,8 +203,10 @@ class ProviderRegistry:
         limits: ProviderLimits | None = None,
         allowed_hosts: frozenset[str] = frozenset(),
         forbidden_ports: frozenset[int] = frozenset(),
+        wrap_transport: TransportWrapper | None = None,
     ) -> None:
         self._sessions = sessions
+        self.wrap_transport = wrap_transport  # traces: the clients' transports, instrumented
         self._box = box
         self.transport: TransportName = transport
         self.retry_attempts = retry_attempts
@@ -317,6 +323,7 @@ class ProviderRegistry:
             self.keepalive_expiry,
             self.limits,
             self.policy_for(record),
+            self.wrap_transport,
         )
 
     def policy_for(self, record: ProviderRecord) -> AddressPolicy:
