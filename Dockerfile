@@ -14,7 +14,8 @@ RUN pip install --no-cache-dir --upgrade pip wheel
 COPY pyproject.toml setup.py README.md ./
 COPY src ./src
 COPY --from=ui /src/src/bigshot_llm/static ./src/bigshot_llm/static
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# With the trace exporter (README "Traces"): set OTEL_EXPORTER_OTLP_ENDPOINT to turn it on.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[otel]'
 
 # Runtime stage: non-root, only what runs.
 FROM python:3.11-slim

@@ -18,7 +18,7 @@ NPM_MISSING := echo "npm not found: skipping the web UI (install Node 20+ for it
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,otel]'
 	touch $(STAMP)
 
 install: $(STAMP)

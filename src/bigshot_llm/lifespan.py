@@ -10,6 +10,7 @@ and finally the database.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -48,6 +49,7 @@ from bigshot_llm.services.providers.registry import ProviderRegistry
 from bigshot_llm.services.quotas.alerts import QuotaAlerts
 from bigshot_llm.services.quotas.counters import MemoryCounters, RedisCounters
 from bigshot_llm.services.quotas.gate import QuotaGate
+from bigshot_llm.services.telemetry import Tracing
 from bigshot_llm.services.usage.alerts import UsageThresholds
 from bigshot_llm.services.usage.metrics import Metrics
 from bigshot_llm.services.usage.recorder import UsageRecorder
@@ -72,7 +74,7 @@ def database_timeouts(settings: Settings) -> DatabaseTimeouts:
     )
 
 
-def build_core(settings: Settings) -> Core:
+def build_core(settings: Settings, tracing: Tracing | None = None) -> Core:
     """The database, secret box, provider snapshot and key resolver; nothing is contacted
     yet. The caller closes `registry` and disposes of `engine`."""
     secure_data_dir(settings.data_dir)  # 0700: the database and the key file live here
@@ -90,6 +92,7 @@ def build_core(settings: Settings) -> Core:
         limits=limits_from_settings(settings),
         allowed_hosts=settings.allowed_upstream_host_set,
         forbidden_ports=frozenset({settings.port}),
+        wrap_transport=tracing.wrap_transport if tracing is not None else None,
     )
     return Core(settings, engine, sessions, box, registry, Authenticator(sessions))
 
@@ -118,12 +121,16 @@ async def prepare_core(core: Core) -> None:
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+async def open_resources(
+    settings: Settings, tracing: Tracing | None = None
+) -> AsyncIterator[Resources]:
     """Every resource, opened in dependency order; closed in reverse on exit."""
     if settings.log_format:
         configure_logging(settings.log_format, settings.log_level)
     async with AsyncExitStack() as stack:
-        core = build_core(settings)
+        if tracing is not None:  # last: the spans of the shutdown are exported too
+            stack.push_async_callback(asyncio.to_thread, tracing.shutdown)
+        core = build_core(settings, tracing)
         stack.push_async_callback(core.engine.dispose)
         cluster = Cluster.connect(settings)
         stack.push_async_callback(cluster.close)
@@ -220,6 +227,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             admission=admission,
             switcher=switcher,
             quotas=quotas,
+            tracing=tracing,
         )
         compare = CompareService(core.sessions, generation)
         stack.push_async_callback(compare.close)  # comparisons store what they have
@@ -303,6 +311,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.shutdown_grace_seconds > 0:
         # sse-starlette ends every SSE response on SIGTERM; let them finish within the grace.
         AppStatus.disable_automatic_graceful_drain()
-    async with open_resources(settings) as resources:
+    async with open_resources(settings, app.state.tracing) as resources:
         app.state.resources = resources
         yield

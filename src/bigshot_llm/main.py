@@ -47,6 +47,7 @@ from bigshot_llm.api.responses_api import RESPONSES_PREFIX, render_responses_err
 from bigshot_llm.api.responses_api import router as responses_router
 from bigshot_llm.lifespan import lifespan
 from bigshot_llm.schemas.events import add_event_schemas
+from bigshot_llm.services.telemetry import build_tracing
 from bigshot_llm.settings import Settings, get_settings
 from bigshot_llm.web import mount_ui
 from bigshot_llm.web.docs import mount_docs
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc exists only on a CDN
     )
     app.state.settings = settings
+    # None unless an OTLP endpoint is set; the lifespan shuts it down (README "Traces").
+    app.state.tracing = tracing = build_tracing(settings)
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -132,4 +135,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)  # inside RequestId: it reads the id
     app.add_middleware(RequestIdMiddleware)
+    if tracing is not None:  # outermost: the server span covers the whole request
+        tracing.instrument_app(app)
     return app

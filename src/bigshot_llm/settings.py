@@ -20,6 +20,11 @@ DEFAULT_LMSTUDIO_BASE = "http://localhost:1234/v1"
 DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
 
 
+def _unprefixed(name: str) -> AliasChoices:
+    """A setting read by a name without the ``BIGSHOT_`` prefix (the seed's, OTel's)."""
+    return AliasChoices(name, name.lower())
+
+
 class Settings(BaseSettings):
     """Every setting of the gateway; `.env.example` documents each one."""
 
@@ -33,23 +38,17 @@ class Settings(BaseSettings):
 
     # The seed's names, unprefixed.
     llm_provider: Literal["lmstudio", "openai"] = Field(
-        "lmstudio", validation_alias=AliasChoices("LLM_PROVIDER", "llm_provider")
+        "lmstudio", validation_alias=_unprefixed("LLM_PROVIDER")
     )
     lmstudio_api_base: str = Field(
         DEFAULT_LMSTUDIO_BASE,
-        validation_alias=AliasChoices("LMSTUDIO_API_BASE", "lmstudio_api_base"),
+        validation_alias=_unprefixed("LMSTUDIO_API_BASE"),
     )
-    lmstudio_api_key: str = Field(
-        "lm-studio", validation_alias=AliasChoices("LMSTUDIO_API_KEY", "lmstudio_api_key")
-    )
-    lmstudio_model: str | None = Field(
-        None, validation_alias=AliasChoices("LMSTUDIO_MODEL", "lmstudio_model")
-    )
-    openai_api_key: str | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
-    )
+    lmstudio_api_key: str = Field("lm-studio", validation_alias=_unprefixed("LMSTUDIO_API_KEY"))
+    lmstudio_model: str | None = Field(None, validation_alias=_unprefixed("LMSTUDIO_MODEL"))
+    openai_api_key: str | None = Field(None, validation_alias=_unprefixed("OPENAI_API_KEY"))
     openai_api_base: str = Field(
-        DEFAULT_OPENAI_BASE, validation_alias=AliasChoices("OPENAI_API_BASE", "openai_api_base")
+        DEFAULT_OPENAI_BASE, validation_alias=_unprefixed("OPENAI_API_BASE")
     )
 
     # The gateway's own.
@@ -137,6 +136,28 @@ class Settings(BaseSettings):
     # to compare both paths.
     fast_path: bool = Field(True)
 
+    # Traces (README "Traces"): off unless an OTLP endpoint is set, by the standard OTEL_*
+    # names; the exporter itself reads the other OTEL_EXPORTER_OTLP_* (headers, timeout ...).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, validation_alias=_unprefixed("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        None, validation_alias=_unprefixed("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    otel_exporter_otlp_protocol: Literal["http/protobuf", "grpc"] = Field(
+        "http/protobuf",
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "otel_exporter_otlp_protocol",
+        ),
+    )
+    otel_sdk_disabled: bool = Field(False, validation_alias=_unprefixed("OTEL_SDK_DISABLED"))
+    otel_traces_exporter: str = Field("otlp", validation_alias=_unprefixed("OTEL_TRACES_EXPORTER"))
+    # Prompt and answer text in spans: never unless an admin turns it on (then bounded).
+    otel_capture_content: bool = False
+    otel_content_max_chars: int = Field(4096, ge=64, le=1 << 20)
+
     # Bounds on what an upstream may send (every provider's bytes are untrusted input).
     max_sse_event_bytes: int = Field(1 << 20, ge=1024, le=1 << 30)
     upstream_max_body_bytes: int = Field(32 << 20, ge=1024, le=1 << 32)
@@ -190,6 +211,36 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("otel_exporter_otlp_endpoint", "otel_exporter_otlp_traces_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host, e.g. http://localhost:4318")
+        return value.strip()
+
+    @field_validator("otel_exporter_otlp_protocol", mode="before")
+    @classmethod
+    def _otlp_protocol(cls, value: object) -> object:
+        return "http/protobuf" if value in (None, "") else value
+
+    @property
+    def otlp_traces_endpoint(self) -> str | None:
+        """Where spans go (None: tracing is off): the traces endpoint as given, or the base
+        endpoint + ``/v1/traces`` (for http/protobuf), as the OTLP exporter spec says."""
+        if self.otel_sdk_disabled or self.otel_traces_exporter.strip().lower() == "none":
+            return None
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        base = self.otel_exporter_otlp_endpoint
+        if base is None:
+            return None
+        if self.otel_exporter_otlp_protocol == "grpc":
+            return base
+        return f"{base.rstrip('/')}/v1/traces"
 
     @property
     def effective_database_url(self) -> str:

@@ -7,11 +7,13 @@ database or of FastAPI; they raise `bigshot_llm.errors` exceptions.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import httpx
+
     from bigshot_llm.settings import Settings
 
 from bigshot_llm.providers.addresses import AddressPolicy
@@ -87,6 +89,8 @@ class ProviderSpec:
     # Anthropic Messages / OpenAI Responses forwarded as they are: "on", "off", or "auto"
     # (an LM Studio is asked once whether it serves them; see `providers.native`).
     native_apis: str = "auto"
+    # Wraps the client's transport (traces: README "Traces"); None leaves it as it is.
+    wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None
 
     @property
     def openai_base(self) -> str:

@@ -98,6 +98,8 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
             transport = guarded_httpx_transport(policy, limits)
     else:
         raise ValueError(f"unknown transport {spec.transport!r} (expected 'aiohttp' or 'httpx')")
+    if spec.wrap_transport is not None:
+        transport = spec.wrap_transport(transport)
     return httpx.AsyncClient(
         transport=transport,
         timeout=timeout,

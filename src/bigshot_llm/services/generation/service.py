@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from bigshot_llm.aio import close_iterator
@@ -59,6 +59,10 @@ from bigshot_llm.services.usage.metering import (
 )
 from bigshot_llm.services.usage.pricing import Rates
 from bigshot_llm.services.usage.recorder import UsageRecorder, UsageSource
+
+if TYPE_CHECKING:
+    from bigshot_llm.services.telemetry import Tracing
+    from bigshot_llm.services.telemetry.genai import GenerationTrace
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +161,7 @@ class GenerationService:
         switcher: ModelSwitcher | None = None,
         gpu_meter: GpuMeter | None = None,
         quotas: QuotaGate | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.router = router
         self.slots = slots
@@ -167,6 +172,7 @@ class GenerationService:
         self.switcher = switcher
         self.gpu_meter = gpu_meter or GpuMeter()  # each request's share of its lane's time
         self.quotas = quotas
+        self.tracing = tracing  # None: traces are off (README "Traces")
 
     async def resolve(self, request: GenerationRequest) -> tuple[Target, str]:
         """The provider and the upstream model id for a request."""
@@ -342,6 +348,20 @@ class GenerationService:
             return request.target.record.name, request.model
         return request.provider or "active", request.model
 
+    def _trace(
+        self, request: GenerationRequest, target: Target, model: str, body: dict[str, Any]
+    ) -> GenerationTrace | None:
+        if self.tracing is None:
+            return None
+        return self.tracing.generation(
+            operation=request.operation,
+            record=target.record,
+            model=model,
+            body=body,
+            streamed=bool(body.get("stream")),
+            endpoint=request.endpoint,
+        )
+
     async def call(self, request: GenerationRequest) -> Answer:
         """A one-shot chat, completion or embeddings call, metered; a failure before the
         answer goes to the provider's fallbacks, in order."""
@@ -365,6 +385,21 @@ class GenerationService:
         native = request.native
         forward = native is not None and await speaks(target, native.api)
         body = request.body if forward else await self._prepared(request, target, model)
+        trace = self._trace(request, target, model, body)
+        if trace is None:
+            return await self._call(request, target, model, body, forward, None)
+        return await trace.call(lambda: self._call(request, target, model, body, forward, trace))
+
+    async def _call(
+        self,
+        request: GenerationRequest,
+        target: Target,
+        model: str,
+        body: dict[str, Any],
+        forward: bool,
+        trace: GenerationTrace | None,
+    ) -> Answer:
+        admit_started = time.time_ns() if trace is not None else 0
         quota, admitted, _ = await self._admit(request, target, model, body, slot=False)
         ticket: Ticket | None = None
         try:
@@ -376,7 +411,10 @@ class GenerationService:
                 async for _ in admitted.wait():
                     pass  # likewise for the queue: the answer comes when the slot does
                 lane = admitted.lane
+            if trace is not None and (admitted is not None or self.switcher is not None):
+                trace.admitted(admit_started, admitted, None)
             answered: list[str] = []
+            native = request.native
             if forward and native is not None:
                 admin = request.principal.is_admin
                 call = native_call(target, native.api, forwarded_body(native, model, lane, admin))
@@ -481,6 +519,7 @@ class GenerationService:
             switcher = self.switcher
             generation.prepare = lambda: switcher.prepare(target, model)
         generation.warnings = request.warnings
+        generation.trace = self._trace(request, target, model, body)
         if chat and is_strict_schema(response_format):
             generation.response_format = response_format
         return generation
@@ -528,6 +567,7 @@ class GenerationService:
             switcher = self.switcher
             generation.prepare = lambda: switcher.prepare(target, model)
         generation.warnings = request.warnings
+        generation.trace = self._trace(request, target, model, body)
         return generation
 
 
@@ -614,6 +654,7 @@ class Generation:
         default=None, init=False
     )
     server: str | None = field(default=None, init=False)  # the pool member that answered
+    trace: GenerationTrace | None = field(default=None, init=False)  # None: traces are off
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._relay()
@@ -721,6 +762,10 @@ class Generation:
         if ticket is not None:
             ticket.recorder.stream_opened()
         failure: GatewayError | None = None
+        trace, admit_started = self.trace, 0
+        if trace is not None:
+            trace.begin()
+            admit_started = time.time_ns()
         try:
             try:
                 # Closed with the generation: a client that leaves while queued leaves the queue.
@@ -729,15 +774,21 @@ class Generation:
                         yield waiting
             except GatewayError as exc:
                 failure = exc
+                if trace is not None:
+                    trace.admitted(admit_started, self.admitted, exc)
             else:
                 lane = self.admitted.lane if self.admitted is not None else None
                 if self.admitted is not None or self.prepare is not None:
                     # Timings measure the upstream; the wait for a slot or a load is `queued_ms`.
                     stats.started = time.perf_counter()
+                    if trace is not None:
+                        trace.admitted(admit_started, self.admitted, None)
                 if ticket is not None and self.gpu_meter is not None:
                     # Slot time runs from the upstream call until `_settle` has closed it.
                     ticket.gpu = self.gpu_meter.start(gpu_lane(self.target, self.model, lane))
                 self._chunks = self._open(lane, self._answered_on)
+                if trace is not None:  # the upstream request is sent inside the generation's span
+                    self._chunks = trace.upstream(self._chunks)
                 answered = False
                 events = typed_events(self._chunks, stats, self.target.record.name)
                 async with contextlib.aclosing(events) as typed:
@@ -809,6 +860,9 @@ class Generation:
         await self._slots.release(slot)
         if self.quota is not None:
             await self.quota.charge(ticket.event if ticket is not None else None)
+        if self.trace is not None:
+            relayed = self._chunks is not None
+            self.trace.stream_ended(status, self.stats, time.perf_counter(), relayed=relayed)
 
 
 async def typed_events(

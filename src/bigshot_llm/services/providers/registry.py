@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,6 +39,7 @@ from bigshot_llm.services.access.secrets import SecretBox, SecretUnreadable
 from bigshot_llm.services.providers.alias_book import AliasBook, AliasRecord
 
 log = logging.getLogger(__name__)
+TransportWrapper = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ class ProviderRecord:
         keepalive_expiry: float = 4.0,
         limits: ProviderLimits | None = None,
         policy: AddressPolicy | None = None,
+        wrap_transport: TransportWrapper | None = None,
     ) -> ProviderSpec:
         shared = {name: getattr(self, name) for name in _SPEC_FIELDS}
         return ProviderSpec(
@@ -118,6 +121,7 @@ class ProviderRecord:
             limits=limits or ProviderLimits(),
             address_policy=policy,
             echo_upstream_errors=self.owner_id is None,
+            wrap_transport=wrap_transport,
         )
 
     def public(self) -> ProviderPublic:
@@ -242,8 +246,10 @@ class ProviderRegistry:
         limits: ProviderLimits | None = None,
         allowed_hosts: frozenset[str] = frozenset(),
         forbidden_ports: frozenset[int] = frozenset(),
+        wrap_transport: TransportWrapper | None = None,
     ) -> None:
         self._sessions = sessions
+        self.wrap_transport = wrap_transport  # traces: the clients' transports, instrumented
         self._box = box
         self.transport: TransportName = transport
         self.retry_attempts = retry_attempts
@@ -363,6 +369,7 @@ class ProviderRegistry:
             self.keepalive_expiry,
             self.limits,
             self.policy_for(record),
+            self.wrap_transport,
         )
 
     def policy_for(self, record: ProviderRecord) -> AddressPolicy:
