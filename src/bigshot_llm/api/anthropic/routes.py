@@ -23,6 +23,7 @@ from bigshot_llm.api.anthropic.encoder import (
 )
 from bigshot_llm.api.anthropic.translate import chat_body, chat_messages
 from bigshot_llm.api.deps import HotCallDep
+from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.responses import warning_headers
 from bigshot_llm.api.routing import api_router
@@ -60,6 +61,7 @@ def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
 
 
+@hot
 @router.post("/messages", responses=STREAM_DOC)
 async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Response:
     """Create a message (Anthropic Messages API)

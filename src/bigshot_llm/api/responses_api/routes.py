@@ -18,6 +18,7 @@ from fastapi import Depends, Path
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, HotCallDep, ResourcesDep
+from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.responses import warning_headers
 from bigshot_llm.api.responses_api.encoder import (
@@ -123,8 +124,9 @@ async def _conversation(
     return history + input_messages(body.input)
 
 
+@hot
 @router.post("/responses", responses=STREAM_DOC)
-async def create_response(body: ResponsesRequest, call: HotCallDep, store: StoreDep) -> Response:
+async def create_response(body: ResponsesRequest, call: HotCallDep) -> Response:
     """Create a response (OpenAI Responses API)
 
     `input` as a string or items (messages, `function_call`, `function_call_output`,
@@ -133,6 +135,7 @@ async def create_response(body: ResponsesRequest, call: HotCallDep, store: Store
     (`include`, `prompt_cache_key`, …) are ignored.
     """
     request, principal = call.request, call.principal
+    store = _store(call.resources)
     conversation = await _conversation(store, principal, body)
     warnings: list[str] = []
     chat = chat_body(body, conversation, warnings)
