@@ -139,12 +139,15 @@ def wrk(
     key: str = "",
     body: dict | None = None,
     threads: int = 2,
+    headers: dict[str, str] | None = None,
 ) -> WrkResult:
+    """`headers` (POST only): extra request headers, such as a peer gateway's routing ones."""
     script = HERE / ("wrk_post.lua" if body is not None else "wrk_get.lua")
     env = {
         **os.environ,
         "BENCH_KEY": key,
         "BENCH_BODY": orjson.dumps(body).decode() if body else "",
+        "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in (headers or {}).items()),
     }
     threads = max(1, min(threads, connections))
     out = subprocess.run(
@@ -194,9 +197,15 @@ class StreamTiming:
     seconds: float = 0.0
     errors: int = 0
 
+    streams: int = 0
+
     @property
     def chunks_per_second(self) -> float:
         return self.chunks / self.seconds if self.seconds else 0.0
+
+    @property
+    def streams_per_second(self) -> float:
+        return self.streams / self.seconds if self.seconds else 0.0
 
 
 async def _one_stream(
@@ -219,6 +228,10 @@ async def _one_stream(
                     timing.ttft_ms.append((time.perf_counter() - started) * 1000)
                     first = False
                 timing.chunks += 1
+        if first:  # a 200 with no event: the stream failed
+            timing.errors += 1
+        else:
+            timing.streams += 1
     except httpx.HTTPError:
         timing.errors += 1
 

@@ -1,8 +1,11 @@
-"""`make bench-peers`: the same scenarios through LiteLLM's proxy, next to bigshot-llm's figures.
+"""`make bench-peers`: the same scenarios through LiteLLM's proxy and Portkey's gateway, next to
+bigshot-llm's figures, against the same stand-in upstream, one worker each.
 
-LiteLLM is installed into its own virtual environment (`.bench/litellm-venv`, not a project
-dependency) the first time. Run `make bench` first: this adds a "peers" section to
-benchmarks/results/latest.json and re-renders latest.md and the plot.
+LiteLLM is installed into its own virtual environment (`.bench/litellm-venv`) and Portkey's
+gateway with npm into `.cache/portkey` (`@portkey-ai/gateway`, pinned below), neither a project
+dependency, the first time. Portkey reaches the upstream through its custom-host header. Run
+`make bench` first: this adds a "peers" section to benchmarks/results/latest.json and
+re-renders latest.md and the plot.
 """
 
 from __future__ import annotations
@@ -10,18 +13,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from benchmarks.load import CHAT_BODY, cpu_seconds, percentile, sequential, streams, wrk
-from benchmarks.processes import ROOT, litellm_proxy, simulator
+from benchmarks.processes import (
+    PORTKEY_DIR,
+    PORTKEY_SERVER,
+    ROOT,
+    Service,
+    litellm_proxy,
+    portkey_gateway,
+    portkey_headers,
+    simulator,
+)
 from benchmarks.report import plot, render
 
 RESULTS = Path(__file__).resolve().parent / "results"
 VENV = ROOT / ".bench" / "litellm-venv"
 KEY = "sk-bench"
+PORTKEY = "@portkey-ai/gateway@1.15.2"
+CHAT = "/v1/chat/completions"
 
 
 def ensure_litellm() -> Path:
@@ -34,41 +52,54 @@ def ensure_litellm() -> Path:
     return binary
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--sequential", type=int, default=400)
-    parser.add_argument("--streams", type=int, default=60)
-    args = parser.parse_args()
-    latest = RESULTS / "latest.json"
-    if not latest.exists():
-        raise SystemExit("run `make bench` first")
-    results = json.loads(latest.read_text())
-    binary = ensure_litellm()
-    headers = {"Authorization": f"Bearer {KEY}"}
+def ensure_portkey() -> bool:
+    """Portkey's gateway in .cache/portkey; False (and skipped) without npm."""
+    if PORTKEY_SERVER.exists():
+        return True
+    if shutil.which("npm") is None:
+        print("npm not found: skipping Portkey's gateway")
+        return False
+    PORTKEY_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["npm", "init", "-y"], cwd=PORTKEY_DIR, check=True, capture_output=True)
+    subprocess.run(
+        ["npm", "i", "--no-audit", "--no-fund", PORTKEY],
+        cwd=PORTKEY_DIR,
+        check=True,
+        timeout=900,
+    )
+    return PORTKEY_SERVER.exists()
+
+
+def measure(
+    name: str,
+    start: Callable[[str, Path], AbstractContextManager[Service]],
+    headers: Callable[[str], dict[str, str]],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """One peer through the scenarios bigshot-llm's table compares: sequential latency,
+    wrk at 32 connections with CPU per request, TTFT and streams relayed."""
     with tempfile.TemporaryDirectory() as tmp, simulator(tokens=64) as sim:
-        with litellm_proxy(sim.url, binary, Path(tmp)) as proxy:
-            url = proxy.url + "/v1/chat/completions"
-            seq = sequential(proxy.url, "/v1/chat/completions", headers, args.sequential, CHAT_BODY)
-            before = cpu_seconds(proxy.pid)
-            load = wrk(url, connections=32, seconds=args.seconds, key=KEY, body=CHAT_BODY)
-            cpu = cpu_seconds(proxy.pid) - before
-            ttft = asyncio.run(
-                streams(
-                    proxy.url, "/v1/chat/completions", headers, count=args.streams, concurrency=1
-                )
+        with start(sim.url, Path(tmp)) as peer:
+            sent = headers(sim.url)
+            seq = sequential(peer.url, CHAT, sent, args.sequential, CHAT_BODY)
+            key = sent["Authorization"].removeprefix("Bearer ")
+            others = {k: v for k, v in sent.items() if k != "Authorization"}
+            before = cpu_seconds(peer.pid)
+            load = wrk(
+                peer.url + CHAT,
+                connections=32,
+                seconds=args.seconds,
+                key=key,
+                body=CHAT_BODY,
+                headers=others,
             )
+            cpu = cpu_seconds(peer.pid) - before
+            ttft = asyncio.run(streams(peer.url, CHAT, sent, count=args.streams, concurrency=1))
             rate = asyncio.run(
-                streams(
-                    proxy.url,
-                    "/v1/chat/completions",
-                    headers,
-                    count=args.streams * 2,
-                    concurrency=16,
-                )
+                streams(peer.url, CHAT, sent, count=args.streams * 2, concurrency=16)
             )
-    results["peers"] = {
-        "name": "LiteLLM proxy",
+    return {
+        "name": name,
         "sequential_p50_ms": seq.p50,
         "sequential_p99_ms": seq.p99,
         "sequential_samples": seq.samples_ms,
@@ -78,7 +109,35 @@ def main() -> None:
         "cpu_ms_per_request": cpu * 1000 / max(1, load.requests),
         "ttft_p50_ms": percentile(ttft.ttft_ms, 50),
         "chunks_per_second": rate.chunks_per_second,
+        "streams_per_second": rate.streams_per_second,
+        # A peer whose streams all fail on this upstream has no streaming figures.
+        "stream_errors": ttft.errors + rate.errors,
+        "streams_ok": rate.streams,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--sequential", type=int, default=400)
+    parser.add_argument("--streams", type=int, default=60)
+    args, _ = parser.parse_known_args()
+    latest = RESULTS / "latest.json"
+    if not latest.exists():
+        raise SystemExit("run `make bench` first")
+    results = json.loads(latest.read_text())
+    binary = ensure_litellm()
+    peers = {
+        "litellm": measure(
+            "LiteLLM proxy",
+            lambda upstream, tmp: litellm_proxy(upstream, binary, tmp),
+            lambda upstream: {"Authorization": f"Bearer {KEY}"},
+            args,
+        )
+    }
+    if ensure_portkey():
+        peers["portkey"] = measure("Portkey gateway 1.15.2", portkey_gateway, portkey_headers, args)
+    results["peers"] = peers
     latest.write_text(json.dumps(results, indent=1))
     table = render(results)
     print(table)

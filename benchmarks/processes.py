@@ -1,4 +1,4 @@
-"""Start and stop the processes a benchmark measures: the simulator, the gateway, LiteLLM.
+"""Start and stop the processes a benchmark measures: the simulator, the gateway, its peers.
 
 Everything listens on 127.0.0.1 on free ports and is killed when the benchmark ends.
 """
@@ -61,11 +61,12 @@ def _running(
     url: str,
     log: Path,
     headers: dict[str, str] | None = None,
+    timeout: float = 60.0,
 ) -> Iterator[Service]:
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
-            wait_until_up(probe, headers=headers)
+            wait_until_up(probe, timeout=timeout, headers=headers)
             yield Service(name, url, process)
         finally:
             process.terminate()
@@ -96,16 +97,20 @@ def simulator(tokens: int = 64, token_delay: float = 0.0) -> Iterator[Service]:
 
 
 @contextmanager
-def gateway(upstream: str, workdir: Path, **env_extra: str) -> Iterator[Service]:
+def gateway(
+    upstream: str, workdir: Path, log_level: str | None = None, **env_extra: str
+) -> Iterator[Service]:
+    """The gateway at its defaults (the JSON access log on, at INFO) unless `log_level` says
+    otherwise (`WARNING` turns the access log off)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("BIGSHOT_")},
         "BIGSHOT_DATA_DIR": str(workdir / "data"),
         "BIGSHOT_BOOTSTRAP_ADMIN_KEY": BENCH_KEY,
         "BIGSHOT_SECRET_KEY": "benchmark",
-        "BIGSHOT_LOG_LEVEL": "WARNING",
         "LMSTUDIO_API_BASE": f"{upstream}/v1",
+        **({"BIGSHOT_LOG_LEVEL": log_level} if log_level else {}),
         **env_extra,
     }
     cmd = [str(VENV_BIN / "bigshot-llm"), "serve", "--port", str(port), "--workers", "1"]
@@ -160,5 +165,36 @@ def litellm_proxy(upstream: str, litellm_bin: Path, workdir: Path) -> Iterator[S
         url,
         log,
         headers={"Authorization": "Bearer sk-bench"},
+        timeout=240.0,  # its imports alone take a minute on a busy machine
     ) as svc:
+        yield svc
+
+
+PORTKEY_DIR = ROOT / ".cache" / "portkey"
+PORTKEY_SERVER = (
+    PORTKEY_DIR / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
+)
+
+
+def portkey_headers(upstream: str) -> dict[str, str]:
+    """Portkey routes a request by its headers: an OpenAI-compatible upstream at a custom host."""
+    return {
+        "Authorization": "Bearer lm-studio",
+        "x-portkey-provider": "openai",
+        "x-portkey-custom-host": f"{upstream}/v1",
+    }
+
+
+@contextmanager
+def portkey_gateway(upstream: str, workdir: Path) -> Iterator[Service]:
+    """Portkey's gateway (Node, `npm i @portkey-ai/gateway` in .cache/portkey), headless.
+
+    It takes only a port (it listens on every interface); the benchmark talks to 127.0.0.1.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "NODE_ENV": "production"}
+    cmd = ["node", str(PORTKEY_SERVER), f"--port={port}", "--headless"]
+    log = workdir / "portkey.log"
+    with _running("portkey", cmd, env, f"{url}/", url, log) as svc:
         yield svc

@@ -7,7 +7,7 @@ from pathlib import Path
 from benchmarks.report import plot, render
 
 
-def results(native_p50: float, rps: float) -> dict:
+def results(native_p50: float, rps: float, responses_cpu: float = 0.35) -> dict:
     samples = [0.2, 0.25, 0.3]
     wrk = {
         "rps": rps,
@@ -36,36 +36,85 @@ def results(native_p50: float, rps: float) -> dict:
         "throughput": {
             f"{n}@{c}": dict(wrk) for n in ("direct", "native", "v1") for c in (1, 32, 128)
         },
-        "streaming": {"direct": {**stream, "ttft_p50_ms": 0.5}, "native": stream, "v1": stream},
+        "streaming": {
+            "direct": {**stream, "ttft_p50_ms": 0.7},
+            "native": stream,
+            "v1": {**stream, "streams_per_second": 150.0},
+        },
         "model_list": {"rps": 6000.0, "p50_ms": 1.0, "errors": 0, "cpu_ms_per_request": 0.1},
         "slow_streams": {
             "streams": 1000,
             "completed": 1000,
             "errors": 0,
-            "peak_rss_mb": 200.0,
+            "peak_rss_mb": 240.0,
             "seconds": 31.0,
         },
+        "surfaces": {
+            "chat": dict(wrk),
+            "messages": {**wrk, "cpu_ms_per_request": 0.33},
+            "responses": {**wrk, "cpu_ms_per_request": responses_cpu},
+        },
+        "warning": {
+            "v1@32": {**wrk, "cpu_ms_per_request": 0.25},
+            "stream": {**stream, "streams_per_second": 140.0, "cpu_us_per_chunk": 15.0},
+        },
         "peers": {
-            "rps_32": rps / 20,
-            "p50_32_ms": 300.0,
-            "ttft_p50_ms": 20.0,
-            "chunks_per_second": 900.0,
-            "cpu_ms_per_request": 6.0,
-            "sequential_samples": [6.0, 7.0, 9.0],
+            "litellm": {
+                "name": "LiteLLM proxy",
+                "rps_32": rps / 20,
+                "p50_32_ms": 300.0,
+                "ttft_p50_ms": 20.0,
+                "chunks_per_second": 900.0,
+                "streams_per_second": 14.0,
+                "streams_ok": 100,
+                "cpu_ms_per_request": 6.0,
+                "sequential_samples": [6.0, 7.0, 9.0],
+            },
+            "portkey": {
+                "name": "Portkey gateway",
+                "rps_32": 1000.0,
+                "p50_32_ms": 30.0,
+                "ttft_p50_ms": float("nan"),
+                "chunks_per_second": 0.0,
+                "streams_per_second": 0.0,
+                "streams_ok": 0,
+                "cpu_ms_per_request": 0.7,
+                "sequential_samples": [0.6, 0.7, 0.9],
+            },
         },
     }
 
 
 def test_targets_met_and_not_met(tmp_path: Path) -> None:
-    good = render(results(native_p50=0.7, rps=2000))
-    assert "| added p50 latency, sequential < 1 ms | 0.50 ms native, 0.40 ms /v1 | met |" in good
-    assert "≥ 1 500 requests/s at 32 connections, 0 errors | 2,000/s, 0 errors | met" in good
-    assert "throughput ≥ 10× LiteLLM's at 32 connections | 20.0× | met" in good
+    good = render(results(native_p50=0.6, rps=2000))
+    assert "| added p50 latency, sequential < 0.5 ms | 0.40 ms native, 0.40 ms /v1 | met |" in good
+    assert "| gateway CPU per non-streaming request ≤ 0.40 ms | 0.300 ms | met |" in good
+    assert "| gateway CPU per relayed chunk ≤ 25 µs | 20.0 µs | met |" in good
+    assert "requests/s ≥ 15× LiteLLM's at 32 connections | 20.0× | met" in good
+    assert "requests/s ≥ 1.5× Portkey's at 32 connections | 2.0× | met" in good
+    assert "| streams/s ≥ 2× Portkey's | Portkey's streaming failed | n/a |" in good
+    assert "Responses CPU per request within 20 % of chat completions' | 0.350 ms vs" in good
+    assert "| WARNING (no access log) | 2,000 | 0.250 | 9,000 | 140 | 15.0 |" in good
+    assert "streaming failed" in good.split("## Against peers")[1]
     assert "not met" not in good
-    bad = render(results(native_p50=1.5, rps=900))
+    bad = render(results(native_p50=1.5, rps=900, responses_cpu=0.5))
     assert (
-        "| added p50 latency, sequential < 1 ms | 1.30 ms native, 0.40 ms /v1 | **not met** |"
+        "| added p50 latency, sequential < 0.5 ms | 1.30 ms native, 0.40 ms /v1 | **not met** |"
         in bad
     )
-    plot(results(0.7, 2000), tmp_path / "plot.png")
+    assert "requests/s ≥ 1.5× Portkey's at 32 connections | 0.9× | **not met**" in bad
+    assert (
+        "Responses CPU per request within 20 % of chat completions' | 0.500 ms vs 0.300 ms"
+        " | **not met**" in bad
+    )
+    plot(results(0.6, 2000), tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_an_older_file_with_one_peer_still_renders() -> None:
+    old = results(native_p50=0.6, rps=2000)
+    old["peers"] = old["peers"]["litellm"]
+    del old["surfaces"], old["warning"]
+    table = render(old)
+    assert "requests/s ≥ 15× LiteLLM's at 32 connections | 20.0× | met" in table
+    assert "Portkey" not in table

@@ -16,11 +16,9 @@ from bigshot_llm.api.anthropic import router as anthropic_router
 from bigshot_llm.api.deps import enforce_rate_limit
 from bigshot_llm.api.errors import install_error_handlers
 from bigshot_llm.api.fast_path import FastPathMiddleware, hot_routes
-from bigshot_llm.api.middleware.access_log import AccessLogMiddleware
 from bigshot_llm.api.middleware.body_limit import BodyLimitMiddleware
 from bigshot_llm.api.middleware.content_type import JSONContentTypeMiddleware
-from bigshot_llm.api.middleware.request_id import RequestIdMiddleware
-from bigshot_llm.api.middleware.security_headers import SecurityHeadersMiddleware
+from bigshot_llm.api.middleware.edge import EdgeMiddleware
 from bigshot_llm.api.native import (
     aliases,
     audit,
@@ -132,9 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         timeout=settings.request_timeout_seconds,
     )
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(AccessLogMiddleware)  # inside RequestId: it reads the id
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(EdgeMiddleware)  # request id, security headers, access log
     if tracing is not None:  # outermost: the server span covers the whole request
         tracing.instrument_app(app)
     return app

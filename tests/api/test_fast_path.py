@@ -16,10 +16,25 @@ ADMIN = auth(ADMIN_KEY)
 CHAT = {"messages": [{"role": "user", "content": "same answer both ways"}], "seed": 1}
 
 
+def _without_item_ids(value: Any) -> None:
+    """Responses and Messages name every output item and message with a fresh id."""
+    if isinstance(value, dict):
+        for name in ("id", "item_id", "response_id", "created_at"):
+            value.pop(name, None)
+        for inner in value.values():
+            _without_item_ids(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            _without_item_ids(inner)
+
+
 def without_volatile(body: dict[str, Any]) -> dict[str, Any]:
     data = body["data"] if isinstance(body.get("data"), dict) else body
     for name in ("id", "created", "fetched_at", "cached"):
         data.pop(name, None)
+    for name in ("output", "content", "message", "response"):
+        _without_item_ids(data.get(name))
+    data.pop("created_at", None)
     if isinstance(data.get("provider"), dict):
         data["provider"].pop("id", None)  # two gateways: each bootstrapped its own provider
     return body
@@ -115,6 +130,12 @@ HOT_CASES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/v1/chat/completions"): {**CHAT, "model": "qwen2.5-7b-instruct"},
     ("POST", "/v1/completions"): {"prompt": "p", "model": "qwen2.5-7b-instruct", "seed": 1},
     ("POST", "/v1/embeddings"): {"input": "a", "model": "text-embedding-nomic-embed-text-v1.5"},
+    ("POST", "/v1/messages"): {
+        "model": "qwen2.5-7b-instruct",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "hi"}],
+    },
+    ("POST", "/v1/responses"): {"model": "qwen2.5-7b-instruct", "input": "hi", "store": False},
 }
 STREAMING = {key for key, body in HOT_CASES.items() if body and "embeddings" not in key[1]}
 
@@ -159,6 +180,7 @@ def stable(data: str) -> Any:
     if isinstance(value, dict):
         for name in ("id", "created", "stats", "system_fingerprint"):
             value.pop(name, None)
+        _without_item_ids(value)
         served_by = value.get("served_by")
         if isinstance(served_by, dict):
             served_by.pop("queued_ms", None)  # a time, like the stats

@@ -28,6 +28,7 @@ from bigshot_llm.api.anthropic.encoder import (
 from bigshot_llm.api.anthropic.errors import error_body
 from bigshot_llm.api.anthropic.translate import chat_body, chat_messages
 from bigshot_llm.api.deps import HotCallDep
+from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.passthrough import client_json, relay_native_events
 from bigshot_llm.api.responses import warning_headers
@@ -72,6 +73,7 @@ def _native_failure(error: GatewayError, _last: dict[str, Any]) -> bytes:
     return frame("error", error_body(error))
 
 
+@hot
 @router.post("/messages", responses=STREAM_DOC)
 async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Response:
     """Create a message (Anthropic Messages API)

@@ -1,33 +1,18 @@
-"""Accept or generate an X-Request-ID, expose it to handlers and return it on the answer."""
+"""Accept or generate an X-Request-ID (the edge middleware exposes it and returns it)."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
-from starlette.types import Message, Receive, Scope, Send
-
-from bigshot_llm.api.middleware.base import HTTPMiddleware
+from starlette.types import Scope
 
 _VALID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
-class RequestIdMiddleware(HTTPMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = b""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id" and _VALID.match(value):
-                request_id = value
-                break
-        if not request_id:
-            request_id = uuid.uuid4().hex.encode()
-        scope.setdefault("state", {})["request_id"] = request_id.decode()
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+def request_id_of(scope: Scope) -> bytes:
+    """The caller's X-Request-ID when it is a sane token, else a fresh one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and _VALID.match(value):
+            return bytes(value)
+    return uuid.uuid4().hex.encode()

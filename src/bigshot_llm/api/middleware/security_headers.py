@@ -1,4 +1,5 @@
-"""Security headers on every answer, plus the caller's X-RateLimit-* figures when known.
+"""Security headers on every answer, plus the caller's X-RateLimit-* figures when known
+(added by the edge middleware, `access_log.py`).
 
 The UI's policy allows no inline script or style; `/docs` (Swagger UI from the installed
 package, `web/docs.py`) loads scripts from 'self' only, and needs inline styles (Swagger UI
@@ -7,9 +8,7 @@ sets style attributes).
 
 from __future__ import annotations
 
-from starlette.types import Message, Receive, Scope, Send
-
-from bigshot_llm.api.middleware.base import HTTPMiddleware
+from starlette.types import Scope
 
 UI_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -33,21 +32,16 @@ _UI = [*_COMMON, (b"content-security-policy", UI_CSP.encode())]
 _DOCS = [*_COMMON, (b"content-security-policy", DOCS_CSP.encode())]
 
 
-class SecurityHeadersMiddleware(HTTPMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        extra = _DOCS if scope["path"].startswith(_DOCS_PATHS) else _UI
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """The fixed headers for an answer to `path` (the docs need inline styles)."""
+    return _DOCS if path.startswith(_DOCS_PATHS) else _UI
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.extend(extra)
-                limits = scope.get("state", {}).get("rate_limit_headers")
-                if limits:
-                    present = {name.lower() for name, _ in headers}
-                    for name, value in limits.items():
-                        if name.lower().encode() not in present:
-                            headers.append((name.lower().encode(), value.encode()))
-                message["headers"] = headers
-            await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+def add_rate_limit_headers(headers: list[tuple[bytes, bytes]], scope: Scope) -> None:
+    """The caller's X-RateLimit-* figures, unless the handler already set them."""
+    limits = scope.get("state", {}).get("rate_limit_headers")
+    if limits:
+        present = {name.lower() for name, _ in headers}
+        for name, value in limits.items():
+            if name.lower().encode() not in present:
+                headers.append((name.lower().encode(), value.encode()))

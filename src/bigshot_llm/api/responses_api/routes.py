@@ -25,6 +25,7 @@ from fastapi import Depends, Path
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, HotCallDep, ResourcesDep
+from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.passthrough import client_json, relay_native_events
 from bigshot_llm.api.responses import warning_headers
@@ -154,8 +155,9 @@ async def _history(
     return list(previous.history)
 
 
+@hot
 @router.post("/responses", responses=STREAM_DOC)
-async def create_response(body: ResponsesRequest, call: HotCallDep, store: StoreDep) -> Response:
+async def create_response(body: ResponsesRequest, call: HotCallDep) -> Response:
     """Create a response (OpenAI Responses API)
 
     `input` as a string or items (messages, `function_call`, `function_call_output`,
@@ -164,6 +166,7 @@ async def create_response(body: ResponsesRequest, call: HotCallDep, store: Store
     (`include`, `prompt_cache_key`, …) are ignored.
     """
     request, principal = call.request, call.principal
+    store = _store(call.resources)
     history = await _history(store, principal, body)
     conversation = (history or []) + input_messages(body.input)
     warnings: list[str] = []

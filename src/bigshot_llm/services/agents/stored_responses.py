@@ -3,13 +3,16 @@
 A response stored with `store: true` (the API's default) can be read back, deleted, and
 continued with `previous_response_id`: its `history` (chat-completions messages, output
 included) is what a chat-only upstream needs to continue the conversation. Another user's
-response, or an expired one, is not found. Expired rows are purged as new ones are saved.
+response, or an expired one, is not found. Expired rows are purged as new ones are saved, at
+most once a minute per database (a DELETE per answer was most of a stored answer's CPU).
 """
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -19,6 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bigshot_llm.db.models import StoredResponse, utcnow
 
 __all__ = ["ResponseStore"]
+
+PURGE_SECONDS = 60.0
+# When each database (its session factory) was last purged of expired rows.
+_purged_at: WeakKeyDictionary[async_sessionmaker[AsyncSession], float] = WeakKeyDictionary()
 
 
 class ResponseStore:
@@ -42,10 +49,13 @@ class ResponseStore:
             created_at=now,
             expires_at=now + self.ttl,
         )
+        purge = time.monotonic() - _purged_at.get(self._sessions, -PURGE_SECONDS) >= PURGE_SECONDS
         async with self._sessions() as session:
-            await session.exec(  # type: ignore[call-overload]
-                delete(StoredResponse).where(StoredResponse.expires_at < now)  # type: ignore[arg-type]
-            )
+            if purge:
+                _purged_at[self._sessions] = time.monotonic()
+                await session.exec(  # type: ignore[call-overload]
+                    delete(StoredResponse).where(StoredResponse.expires_at < now)  # type: ignore[arg-type]
+                )
             session.add(row)
             await session.commit()
 

@@ -11,6 +11,7 @@ instead of in front of them.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -69,16 +70,30 @@ class FairQueue:
             self.started.clear()
 
     def order(self) -> list[Waiter]:
-        """Every waiter in the order it would start if slots freed one by one now."""
-        running, started = Counter(self.running), Counter(self.started)
-        left = list(self.waiters)
+        """Every waiter in the order it would start if slots freed one by one now.
+
+        Equivalent to picking, again and again, the waiter with the smallest (running,
+        started, priority, seq) and counting it as started for its user; done with one heap of
+        users (each user's waiters sorted by priority and arrival) in O(n log n) instead of
+        O(n²): under load the queue is renumbered on every finished generation.
+        """
+        by_user: dict[str, list[Waiter]] = {}
+        for waiter in self.waiters:
+            by_user.setdefault(waiter.user, []).append(waiter)
+        heap: list[tuple[int, int, int, int, str]] = []
+        for user, waiting in by_user.items():
+            waiting.sort(key=lambda w: (w.priority, w.seq), reverse=True)  # next one last
+            head = waiting[-1]
+            heap.append((self.running[user], self.started[user], head.priority, head.seq, user))
+        heapq.heapify(heap)
         ordered: list[Waiter] = []
-        while left:
-            best = min(left, key=lambda w: (running[w.user], started[w.user], w.priority, w.seq))
-            left.remove(best)
-            ordered.append(best)
-            running[best.user] += 1
-            started[best.user] += 1
+        while heap:
+            running, started, _, _, user = heapq.heappop(heap)
+            waiting = by_user[user]
+            ordered.append(waiting.pop())
+            if waiting:
+                head = waiting[-1]
+                heapq.heappush(heap, (running + 1, started + 1, head.priority, head.seq, user))
         return ordered
 
     def renumber(self) -> list[Waiter]:

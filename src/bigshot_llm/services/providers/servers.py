@@ -57,18 +57,24 @@ def record_servers(record: ProviderRecord) -> frozenset[str]:
     return frozenset(origin_key(url) for url in (record.base_url, *record.pool_urls))
 
 
+def _named(url: str) -> bool:
+    """Does `url` name its host (rather than give an address or loopback)?"""
+    name = _parts(url)[1]
+    return bool(name) and _canonical(name) == name.lower()
+
+
 async def resolved_servers(record: ProviderRecord) -> frozenset[str]:
     """`record_servers` plus the same origins under every address their names resolve to."""
     keys = set(record_servers(record))
-    urls = (record.base_url, *record.pool_urls)
+    named = [url for url in (record.base_url, *record.pool_urls) if _named(url)]
+    if not named:  # addresses only (the common local case): nothing to resolve, no tasks
+        return frozenset(keys)
 
     async def one(url: str) -> set[str]:
-        scheme, name, port, _ = _parts(url)
-        if not name or _canonical(name) != name.lower():  # an address or loopback already
-            return set()
+        _, name, port, _ = _parts(url)
         return {origin_key(url, str(address)) for address in await resolve(name, port)}
 
-    for found in await asyncio.gather(*(one(url) for url in urls)):
+    for found in await asyncio.gather(*(one(url) for url in named)):
         keys |= found
     return frozenset(keys)
 
@@ -77,5 +83,13 @@ async def sharing(registry: ProviderRegistry, record: ProviderRecord) -> list[Pr
     """Every other record that points at one of `record`'s servers (any owner)."""
     mine = await resolved_servers(record)
     others = [r for r in registry.all_records() if r.id != record.id]
-    theirs = await asyncio.gather(*(resolved_servers(r) for r in others))
-    return [other for other, keys in zip(others, theirs, strict=True) if keys & mine]
+    # Records with names are resolved together; the rest need no task at all.
+    named = [r for r in others if any(_named(url) for url in (r.base_url, *r.pool_urls))]
+    resolved = dict(
+        zip(
+            (r.id for r in named),
+            await asyncio.gather(*(resolved_servers(r) for r in named)),
+            strict=True,
+        )
+    )
+    return [r for r in others if (resolved.get(r.id) or record_servers(r)) & mine]
