@@ -76,8 +76,16 @@ def _running(
                 process.kill()
 
 
+STAND_IN_SLOTS = 2048  # more than any scenario runs at once
+
+
 @contextmanager
-def simulator(tokens: int = 64, token_delay: float = 0.0) -> Iterator[Service]:
+def simulator(
+    tokens: int = 64, token_delay: float = 0.0, parallel: int = STAND_IN_SLOTS
+) -> Iterator[Service]:
+    """The stand-in upstream. It reports `parallel` slots per model (an LM Studio reports 4):
+    the gateway's admission stays on, as by default, but the figures measure the gateway, not
+    a 4-slot GPU queue that the peers (which know no slots) would not have."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [
@@ -90,6 +98,8 @@ def simulator(tokens: int = 64, token_delay: float = 0.0) -> Iterator[Service]:
         str(tokens),
         "--token-delay",
         str(token_delay),
+        "--parallel",
+        str(parallel),
     ]
     log = Path(tempfile.gettempdir()) / f"bench-sim-{port}.log"
     with _running("simulator", cmd, dict(os.environ), f"{url}/v1/models", url, log) as svc:

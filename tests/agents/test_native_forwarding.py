@@ -19,7 +19,7 @@ import pytest
 from openai import OpenAI
 
 from tests.agents.conftest import CHAT_MODEL, REASONING_MODEL, VISION_MODEL, sse_events
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, auth
 from tests.support.images import png
 
 WEATHER = {
@@ -354,3 +354,41 @@ def test_integers_beyond_64_bits_are_no_500(http: httpx.Client, upstream: str) -
     answer = http.post("/v1/messages", content=body, headers={"content-type": "application/json"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["type"] == "message"
+
+
+def test_forwarded_streams_are_metered_and_quota_checked(
+    gateway: Any, http: httpx.Client, sim: Any
+) -> None:
+    """The forwarded path keeps the pipeline's accounting: a stream relayed as the upstream's
+    own Messages events records its GPU time, and counts against the caller's quota (one
+    request a day: the second is refused in the Anthropic error shape)."""
+    sim.state.native_apis = True
+    sim.state.token_delay = 0.02  # the slot is held a measurable time
+    created = http.post("/api/v1/keys", json={"name": "carol-key", "user": "carol"})
+    assert created.status_code == 201, created.text
+    key = created.json()["data"]["key"]
+    carol = httpx.Client(base_url=gateway.url, headers=auth(key), timeout=20)
+    me = carol.get("/api/v1/me").json()["data"]
+    quota = {"subject": "user", "subject_id": me["user_id"], "metric": "requests"}
+    set_quota = http.post(
+        "/api/v1/llm-providers/quotas", json={**quota, "period": "day", "limit": 1}
+    )
+    assert set_quota.status_code == 201, set_quota.text
+    with anthropic.Anthropic(base_url=gateway.url, api_key=key, max_retries=0) as client:
+        with client.messages.stream(
+            model=CHAT_MODEL, max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        ) as s:
+            message = s.get_final_message()
+        assert message.content and sim.state.last_request_path == "/v1/messages"
+        with pytest.raises(anthropic.RateLimitError) as refused:
+            client.messages.create(
+                model=CHAT_MODEL, max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+            )
+    assert refused.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    deadline, records = time.monotonic() + 20, []
+    while time.monotonic() < deadline and not records:
+        items = http.get("/api/v1/usage/recent?limit=10").json()["data"]["items"]
+        records = [i for i in items if i["endpoint"] == "/v1/messages" and i["status"] == "ok"]
+        time.sleep(0.2)
+    assert records and records[0]["gpu_seconds"] > 0, records
+    carol.close()

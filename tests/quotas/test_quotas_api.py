@@ -232,3 +232,25 @@ async def test_the_webhook_fires_at_80_and_100_percent_once_each(
         assert item["kind"] == "quota" and item["quota"]["id"] == quota["id"]
         assert item["usage"] == (4 if item["level"] == 80 else 5)
         assert rec.bodies[0]["event"] == "usage.threshold"
+
+
+async def test_quotas_go_with_the_user_or_key_they_limit(
+    client: httpx.AsyncClient, user_headers: dict[str, str]
+) -> None:
+    """Deleting a user removes its quotas and its keys' quotas; revoking a key, the key's."""
+    user = await me(client, user_headers)
+    await set_quota(client, "user", user["user_id"], "requests", "day", 10)
+    await set_quota(client, "key", user["key_id"], "tokens", "day", 100)
+    second = await client.post("/api/v1/keys", json={"name": "second"}, headers=user_headers)
+    assert second.status_code == 201, second.text
+    second_id = second.json()["data"]["id"]
+    await set_quota(client, "key", second_id, "requests", "day", 5)
+
+    revoked = await client.delete(f"/api/v1/keys/{second_id}", headers=user_headers)
+    assert revoked.status_code == 200
+    left = (await client.get(QUOTAS, headers=ADMIN)).json()["data"]
+    assert sorted(q["subject_id"] for q in left) == sorted([user["user_id"], user["key_id"]])
+
+    deleted = await client.delete(f"/api/v1/users/{user['user_id']}", headers=ADMIN)
+    assert deleted.status_code == 200, deleted.text
+    assert (await client.get(QUOTAS, headers=ADMIN)).json()["data"] == []

@@ -409,8 +409,9 @@ class ModelPreset(SQLModel, table=True):
 class Quota(SQLModel, table=True):
     """0013: an admin's quota on a user or an API key (README "Quotas").
 
-    `subject_id` is a user's or a key's id, without a foreign key: one column names either,
-    and a revoked key's quota simply stops mattering. One quota per subject, metric and period.
+    `subject_id` is a user's or a key's id, without a foreign key: one column names either, so
+    `KeyService` deletes the rows of a revoked key or a deleted user itself. One quota per
+    subject, metric and period.
     """
 
     __tablename__ = "quotas"

@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--jit-load-delay", type=float, default=0.0)
     parser.add_argument("--no-jit", action="store_true", help="disable JIT model loading")
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
+    parser.add_argument(
+        "--parallel", type=int, default=4, help="parallel prediction slots per loaded instance"
+    )
     return parser
 
 
@@ -36,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         jit_loading=not args.no_jit,
         jit_load_delay=args.jit_load_delay,
         require_api_key=args.api_key,
+        parallel=args.parallel,
     )
     remote = args.host not in LOOPBACK_HOSTS
     if remote:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import delete, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.db.models import ApiKey, User, utcnow
+from bigshot_llm.db.models import ApiKey, Quota, User, utcnow
 from bigshot_llm.errors import Conflict, Forbidden, NotFound
 from bigshot_llm.schemas.access import (
     KeyCreate,
@@ -128,6 +128,7 @@ class KeyService:
         if key.revoked_at is None:
             key.revoked_at = utcnow()
             self.session.add(key)
+            await self._drop_quotas(key_ids=[key.id])  # a revoked key is never used again
             audit.record(
                 self.session, principal, "key.revoke", "api_key", key.id, before={"name": key.name}
             )
@@ -164,6 +165,14 @@ class KeyService:
         after = public(row).model_dump()
         audit.record(self.session, principal, action, kind, row.id, before=before, after=after)
 
+    async def _drop_quotas(self, *, user_id: str | None = None, key_ids: list[str]) -> None:
+        """Quotas name their subject without a foreign key (one column for a user or a key):
+        they go with it here, in the same transaction."""
+        subjects = [(col(Quota.subject) == "key") & col(Quota.subject_id).in_(key_ids)]
+        if user_id is not None:
+            subjects.append((col(Quota.subject) == "user") & (col(Quota.subject_id) == user_id))
+        await self.session.exec(delete(Quota).where(or_(*subjects)))  # type: ignore[call-overload]
+
     async def users(self) -> list[UserPublic]:
         users = (await self.session.exec(select(User).order_by(col(User.created_at)))).all()
         return [user_public(u) for u in users]
@@ -189,6 +198,8 @@ class KeyService:
         if user.id == principal.user_id:
             raise Conflict("you cannot remove your own user")
         before = user_public(user)
+        keys = await self.session.exec(select(ApiKey.id).where(col(ApiKey.user_id) == user.id))
+        await self._drop_quotas(user_id=user.id, key_ids=list(keys.all()))
         await self.session.delete(user)  # keys, providers, conversations … (ON DELETE CASCADE)
         audit.record(
             self.session, principal, "user.delete", "user", user_id, before=before.model_dump()
