@@ -442,3 +442,19 @@ async def test_capacity_shows_a_user_only_the_providers_they_may_use(
                 seen[name] = [row for row in report.json()["data"] if row["provider"] == "my-box"]
             assert len(seen["bea"]) == 1  # her own provider's model, admitted once
             assert seen["cal"] == []  # the same name, but not his provider
+
+
+async def test_a_fresh_gateway_learns_the_slots_before_admitting(
+    gateway: ThreadedServer, sim: Any
+) -> None:
+    """No model listing has happened yet: the first requests do not assume LM Studio's default
+    of 4 slots when the server reports 8 (the listing is read once, shared by all of them)."""
+    sim.state.parallel = 8
+    sim.state.paused = True
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE * 2) as client:
+        tasks = [asyncio.create_task(stream_events(client, ADMIN, f"p{n}")) for n in range(8)]
+        await wait_until(lambda: sim.state.generating == 8, "all eight to run")
+        assert (await capacity_of(client))["queued"] == 0
+        sim.state.paused = False
+        await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
+    assert sim.state.peak_busy == {MODEL: 8}

@@ -264,6 +264,7 @@ class GenerationService:
         """Admission to the model's GPU slots (None: not controlled); `QueueFull` at once."""
         if self.admission is None or request.operation == "embeddings":
             return None
+        await self._learn_slots(target, model)
         return await self.admission.pass_for(
             target,
             model,
@@ -273,6 +274,21 @@ class GenerationService:
             timeout=request.queue_timeout,
             labels=metric_labels(target.record, model, self.router.catalog.listed),
         )
+
+    async def _learn_slots(self, target: Target, model: str) -> None:
+        """Before the first admission to a provider (or after its config changed), read the
+        detailed model list once, so its instances' slots are known rather than assumed
+        (concurrent first requests share the one listing). A pool's members are listed by
+        their health checks; a failed listing leaves the assumed slots."""
+        if self.admission is None or isinstance(target.provider, PooledProvider):
+            return
+        catalog = self.router.catalog
+        if catalog.instances(target.record, model) is not None:
+            return
+        if not self.admission.capacity.controlled(target, model):
+            return
+        with contextlib.suppress(GatewayError):  # the generation reports the provider's trouble
+            await catalog.get(target.record, target.provider, detailed=True)
 
     async def _quota(self, request: GenerationRequest) -> QuotaPass | None:
         """The caller's quotas (README "Quotas"): `QuotaExceeded` (429) when one is used up."""
