@@ -68,6 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # ours, from the installed Swagger UI package (web/docs.py)
         redoc_url=None,  # ReDoc exists only on a CDN
+        # FastAPI's own OpenTelemetry support would trace whenever any library configured a
+        # global provider, and looks the providers up on every request; the gateway's traces
+        # are its own, opt-in and on its own provider (README "Traces").
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     # None unless an OTLP endpoint is set; the lifespan shuts it down (README "Traces").

@@ -330,3 +330,43 @@ async def test_a_failed_generation_is_an_error_span(
     code = failed.json()["error"]["code"]
     assert gen.attributes["error.type"] == code == gen.attributes["bigshot.outcome"]
     assert "gen_ai.usage.output_tokens" not in gen.attributes
+
+
+def test_fastapi_native_telemetry_stays_off_under_a_global_provider(tmp_path: Path) -> None:
+    """FastAPI traces on its own whenever a global tracer provider is configured (and asks for
+    it on every request). The gateway's traces are its own and opt-in: another library that
+    sets a global provider must not start HTTP spans, nor cost a provider lookup per request."""
+    script = f"""
+import asyncio, httpx
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+from bigshot_llm.main import create_app
+from tests.conftest import make_settings
+from pathlib import Path
+
+app = create_app(make_settings(Path({str(tmp_path)!r})))
+
+async def main():
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            assert (await c.get("/health")).status_code == 200
+asyncio.run(main())
+print(len(exporter.get_finished_spans()))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=Path(__file__).parents[2],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0"

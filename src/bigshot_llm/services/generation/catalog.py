@@ -192,8 +192,12 @@ class ModelCatalog:
         listing.error = error.to_dict()
         return listing
 
-    async def invalidate(self, record: ProviderRecord) -> None:
-        self._states.pop(record.id, None)  # a load or unload changed them
+    async def invalidate(self, record: ProviderRecord, *, instances: bool = False) -> None:
+        """Forget the listings (a load or unload changed them); with `instances`, the
+        instances' slots too (admission reads them again before its next pass)."""
+        self._states.pop(record.id, None)
+        if instances:
+            self._instances.pop(record.id, None)
         self._failures.pop(record.id, None)
         for detailed in (True, False):
             await self.cache.delete(_key(record, detailed))

@@ -276,19 +276,24 @@ class GenerationService:
         )
 
     async def _learn_slots(self, target: Target, model: str) -> None:
-        """Before the first admission to a provider (or after its config changed), read the
-        detailed model list once, so its instances' slots are known rather than assumed
-        (concurrent first requests share the one listing). A pool's members are listed by
-        their health checks; a failed listing leaves the assumed slots."""
+        """Before the first admission to a provider's model (after its config changed, or after
+        a JIT load), read the detailed model list, so its instances' slots are known rather
+        than assumed (concurrent requests share the one listing). A pool's members are listed
+        by their health checks; a failed listing leaves the assumed slots."""
         if self.admission is None or isinstance(target.provider, PooledProvider):
             return
-        catalog = self.router.catalog
-        if catalog.instances(target.record, model) is not None:
-            return
-        if not self.admission.capacity.controlled(target, model):
+        catalog, record = self.router.catalog, target.record
+        if catalog.instances(record, model) or not self.admission.capacity.controlled(
+            target, model
+        ):
             return
         with contextlib.suppress(GatewayError):  # the generation reports the provider's trouble
-            await catalog.get(target.record, target.provider, detailed=True)
+            if catalog.instances(record, model) is None:
+                await catalog.get(record, target.provider, detailed=True)
+            if catalog.instances(record, model) == []:
+                # Not loaded: this request JIT-loads it. The listing goes stale, and the next
+                # request reads the loaded instance's slots.
+                await catalog.invalidate(record, instances=True)
 
     async def _quota(self, request: GenerationRequest) -> QuotaPass | None:
         """The caller's quotas (README "Quotas"): `QuotaExceeded` (429) when one is used up."""

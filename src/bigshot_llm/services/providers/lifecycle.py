@@ -123,8 +123,10 @@ async def may_load(
 async def exclusive_policy(record: ProviderRecord, registry: ProviderRegistry) -> bool:
     """The server's `exclusive_loading`: a global provider's on that server wins over the
     record's, since the global one is the server's owner."""
+    if record.owner_id is None:  # a global record owns its server (no lookup per request)
+        return record.exclusive_loading
     owners = [r for r in await sharing(registry, record) if r.owner_id is None]
-    if record.owner_id is None or not owners:
+    if not owners:
         return record.exclusive_loading
     return any(r.exclusive_loading for r in owners)
 
