@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,7 +40,8 @@ class ResponseStore:
         history: list[dict[str, Any]],
     ) -> None:
         now = utcnow()
-        row = StoredResponse(
+        # A Core insert: no ORM unit of work for a row nothing reads back here.
+        row = insert(StoredResponse).values(
             id=response["id"],
             owner_id=owner_id,
             model=response.get("model"),
@@ -56,7 +57,7 @@ class ResponseStore:
                 await session.exec(  # type: ignore[call-overload]
                     delete(StoredResponse).where(StoredResponse.expires_at < now)  # type: ignore[arg-type]
                 )
-            session.add(row)
+            await session.exec(row)  # type: ignore[call-overload]
             await session.commit()
 
     async def get(self, owner_id: str, response_id: str) -> StoredResponse | None:
