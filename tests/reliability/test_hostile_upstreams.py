@@ -32,6 +32,7 @@ from tests.conftest import make_settings
 from tests.reliability.helpers import (
     ADMIN,
     ADMIN_KEY,
+    MODEL,
     NATIVE_CHAT,
     OPENAI_CHAT,
     chat_body,
@@ -55,7 +56,8 @@ SSE_HEAD = head(200, {"Content-Type": "text/event-stream", "Transfer-Encoding": 
 
 
 class Upstream:
-    """A hostile server whose chat behaviour a test sets; it lists one model."""
+    """A hostile server whose chat behaviour a test sets; it lists the model the tests ask
+    for (the gateway refuses a model a provider's listing does not name)."""
 
     def __init__(self) -> None:
         self.chat: Any = None
@@ -63,7 +65,7 @@ class Upstream:
 
     async def _handle(self, request: Request, writer: asyncio.StreamWriter) -> bool:
         if request.path.endswith("/models"):
-            return await json_response(writer, {"data": [{"id": "hostile-model"}]})
+            return await json_response(writer, {"data": [{"id": MODEL}]})
         return bool(await self.chat(request, writer))
 
 
