@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.db.models import ApiKey, Quota, User, utcnow
+from bigshot_llm.db.models import ApiKey, Quota, User
 from bigshot_llm.errors import Conflict, NotFound, RequestValidationFailed
 from bigshot_llm.schemas.quotas import QuotaCreate, QuotaPublic, QuotaUpdate, QuotaUsage
 from bigshot_llm.services.access import audit
@@ -170,11 +170,10 @@ class QuotaAdmin:
             raise invalid("limit", f"{row.metric} are counted in whole numbers")
         before = _audited(row)
         row.limit = body.limit
-        row.updated_at = utcnow()
-        self.session.add(row)
-        audit.record(
+        audit.record_change(
             self.session,
             principal,
+            row,
             "quota.update",
             "quota",
             row.id,
