@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import fields
 
 from fastapi import FastAPI
 from sse_starlette.sse import AppStatus
@@ -170,12 +171,7 @@ async def open_resources(
         webhooks = WebhookDispatcher(
             core.sessions,
             core.box,
-            policy=RetryPolicy(
-                timeout=settings.webhook_timeout_seconds,
-                backoff=settings.webhook_backoff_seconds,
-                max_age=settings.webhook_max_age_seconds,
-                poll=settings.webhook_poll_seconds,
-            ),
+            policy=RetryPolicy.from_settings(settings),
             allowed_hosts=settings.allowed_upstream_host_set,
             metrics=metrics,
         )
@@ -248,12 +244,7 @@ async def open_resources(
         shutdown = ShutdownNotice(settings.shutdown_grace_seconds)
         shutdown.install()
         yield Resources(
-            settings=settings,
-            engine=core.engine,
-            sessions=core.sessions,
-            box=core.box,
-            registry=core.registry,
-            auth=core.auth,
+            **{f.name: getattr(core, f.name) for f in fields(core)},
             cluster=cluster,
             catalog=catalog,
             router=router,

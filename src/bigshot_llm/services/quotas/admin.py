@@ -6,6 +6,7 @@ an affected key is admitted under the new quota (the quotas travel with the prin
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -49,11 +50,7 @@ async def own_usage(gate: QuotaGate, principal: Principal) -> list[QuotaUsage]:
         value = used[index].used if used is not None else None
         rows.append(
             QuotaUsage(
-                id=rule.id,
-                subject=rule.subject,
-                metric=rule.metric,
-                period=rule.period,
-                limit=rule.limit,
+                **asdict(rule),
                 used=value,
                 remaining=None if value is None else max(0.0, rule.limit - value),
                 resets_at=window(rule.period, gate.clock()).end,
