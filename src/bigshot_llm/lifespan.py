@@ -171,7 +171,12 @@ async def open_resources(
         webhooks = WebhookDispatcher(
             core.sessions,
             core.box,
-            policy=RetryPolicy.from_settings(settings),
+            policy=RetryPolicy(
+                timeout=settings.webhook_timeout_seconds,
+                backoff=settings.webhook_backoff_seconds,
+                max_age=settings.webhook_max_age_seconds,
+                poll=settings.webhook_poll_seconds,
+            ),
             allowed_hosts=settings.allowed_upstream_host_set,
             metrics=metrics,
         )

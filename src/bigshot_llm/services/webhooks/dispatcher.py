@@ -41,7 +41,6 @@ from bigshot_llm.providers.addresses import PRIVILEGED, guarded_httpx_transport
 from bigshot_llm.services.access.secrets import SecretBox, SecretUnreadable
 from bigshot_llm.services.access.url_guard import check_url
 from bigshot_llm.services.usage.metrics import Metrics
-from bigshot_llm.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +105,6 @@ class RetryPolicy:
     max_backoff: float = 3600.0
     max_age: float = 86400.0  # give up this long after the event
     poll: float = 2.0  # how often the table is checked for due rows
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetryPolicy:
-        """The `BIGSHOT_WEBHOOK_*_SECONDS` settings (the longest backoff: the default)."""
-        return cls(
-            timeout=settings.webhook_timeout_seconds,
-            backoff=settings.webhook_backoff_seconds,
-            max_age=settings.webhook_max_age_seconds,
-            poll=settings.webhook_poll_seconds,
-        )
 
     def delay(self, attempts: int) -> float:
         return float(min(self.backoff * (2 ** max(0, attempts - 1)), self.max_backoff))
