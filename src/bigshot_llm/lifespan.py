@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import fields
 
 from fastapi import FastAPI
 from sse_starlette.sse import AppStatus
@@ -248,12 +249,7 @@ async def open_resources(
         shutdown = ShutdownNotice(settings.shutdown_grace_seconds)
         shutdown.install()
         yield Resources(
-            settings=settings,
-            engine=core.engine,
-            sessions=core.sessions,
-            box=core.box,
-            registry=core.registry,
-            auth=core.auth,
+            **{f.name: getattr(core, f.name) for f in fields(core)},
             cluster=cluster,
             catalog=catalog,
             router=router,

@@ -58,10 +58,22 @@ def _ts(nullable: bool = False) -> Any:
     )
 
 
+def _new_id() -> Any:
+    """A row's own id: a new uuid4 hex."""
+    return Field(default_factory=new_id, primary_key=True, max_length=32)
+
+
+def _user_id(*, nullable: bool = False, **column: Any) -> Any:
+    """A user's id, deleted with the user (`column`: index, primary_key)."""
+    users = ForeignKey("users.id", ondelete="CASCADE")
+    sa_column = Column(String(32), users, nullable=nullable, **column)
+    return Field(default=None, sa_column=sa_column) if nullable else Field(sa_column=sa_column)
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = _new_id()
     name: str = Field(index=True, unique=True, max_length=100)
     role: str = Field(default="user", max_length=16)  # admin | user
     created_at: datetime = _ts()
@@ -74,15 +86,11 @@ class User(SQLModel, table=True):
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = _new_id()
     name: str = Field(max_length=100)
     prefix: str = Field(max_length=24)
     key_hash: str = Field(index=True, unique=True, max_length=64)
-    user_id: str = Field(
-        sa_column=Column(
-            String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
-        )
-    )
+    user_id: str = _user_id(index=True)
     created_at: datetime = _ts()
     last_used_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
@@ -101,12 +109,9 @@ class ProviderConfig(SQLModel, table=True):
     __tablename__ = "provider_configs"
     __table_args__ = (UniqueConstraint("scope", "name", name="uq_provider_scope_name"),)
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = _new_id()
     scope: str = Field(default=GLOBAL_SCOPE, max_length=32, index=True)
-    owner_id: str | None = Field(
-        default=None,
-        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
-    )
+    owner_id: str | None = _user_id(nullable=True)
     name: str = Field(max_length=100)
     kind: str = Field(max_length=40)
     base_url: str = Field(max_length=2048)
@@ -190,10 +195,8 @@ class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversations_owner_updated", "owner_id", "updated_at"),)
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    owner_id: str = Field(
-        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    id: str = _new_id()
+    owner_id: str = _user_id()
     title: str | None = Field(default=None, max_length=200)
     provider: str | None = Field(default=None, max_length=100)
     model: str | None = Field(default=None, max_length=256)
@@ -211,7 +214,7 @@ class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = _new_id()
     conversation_id: str = Field(
         sa_column=Column(
             String(32), ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
@@ -242,9 +245,7 @@ class UserPreference(SQLModel, table=True):
 
     __tablename__ = "user_preferences"
 
-    user_id: str = Field(
-        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    )
+    user_id: str = _user_id(primary_key=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _ts()
 
@@ -258,10 +259,8 @@ class Comparison(SQLModel, table=True):
     __tablename__ = "comparisons"
     __table_args__ = (Index("ix_comparisons_owner_created", "owner_id", "created_at"),)
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    owner_id: str = Field(
-        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    id: str = _new_id()
+    owner_id: str = _user_id()
     prompt: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     messages: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
@@ -322,7 +321,7 @@ class Webhook(SQLModel, table=True):
 
     __tablename__ = "webhooks"
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = _new_id()
     url: str = Field(max_length=2048)
     events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     secret_encrypted: str = Field(max_length=4096)
@@ -343,7 +342,7 @@ class WebhookDelivery(SQLModel, table=True):
         Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at"),
     )
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = _new_id()
     webhook_id: str = Field(
         sa_column=Column(String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False)
     )
@@ -380,9 +379,7 @@ class StoredResponse(SQLModel, table=True):
     )
 
     id: str = Field(primary_key=True, max_length=64)
-    owner_id: str = Field(
-        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    owner_id: str = _user_id()
     model: str | None = Field(default=None, max_length=400)
     response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     history: list[dict[str, Any]] = Field(
@@ -399,7 +396,7 @@ class ModelPreset(SQLModel, table=True):
     __tablename__ = "model_presets"
     __table_args__ = (UniqueConstraint("scope", "model", name="uq_model_preset_scope_model"),)
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = _new_id()
     scope: str = Field(default="any", max_length=32, index=True)
     model: str = Field(max_length=256)
     options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -420,7 +417,7 @@ class Quota(SQLModel, table=True):
         Index("ix_quotas_subject_id", "subject_id"),
     )
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = _new_id()
     subject: str = Field(max_length=8)  # user | key
     subject_id: str = Field(max_length=32)
     metric: str = Field(max_length=16)  # requests | tokens | gpu_seconds
@@ -447,12 +444,9 @@ class ModelAlias(SQLModel, table=True):
         Index("ix_model_aliases_provider", "provider_id"),
     )
 
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    id: str = _new_id()
     scope: str = Field(default=GLOBAL_SCOPE, max_length=32)
-    owner_id: str | None = Field(
-        default=None,
-        sa_column=Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
-    )
+    owner_id: str | None = _user_id(nullable=True)
     name: str = Field(max_length=128)
     provider_id: str = Field(
         sa_column=Column(

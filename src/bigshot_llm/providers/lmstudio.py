@@ -204,15 +204,19 @@ def _model_type(raw: Any, vision: bool) -> ModelType:
     return "vlm" if raw == "vlm" or vision else "llm"
 
 
-def models_from_v1(payload: dict[str, Any]) -> list[ModelInfo]:
-    """`GET /api/v1/models` (`{"models": [...]}`) → ModelInfo; unusable → `_NotSupported`."""
-    items = payload.get("models")
+def _listed(payload: dict[str, Any], field: str, key: str) -> list[dict[str, Any]]:
+    """The models of a listing: the objects with a string `key` in its `field` list (not a
+    list: `_NotSupported`)."""
+    items = payload.get(field)
     if not isinstance(items, list):
         raise _NotSupported
+    return [item for item in items if isinstance(item, dict) and _str(item.get(key))]
+
+
+def models_from_v1(payload: dict[str, Any]) -> list[ModelInfo]:
+    """`GET /api/v1/models` (`{"models": [...]}`) → ModelInfo; unusable → `_NotSupported`."""
     out: list[ModelInfo] = []
-    for item in items:
-        if not isinstance(item, dict) or not _str(item.get("key")):
-            continue
+    for item in _listed(payload, "models", "key"):
         caps = item.get("capabilities")
         vision: bool | None = None
         tool_use: bool | None = None
@@ -267,13 +271,8 @@ def _reasoning(caps: Any) -> dict[str, Any] | None:
 
 def models_from_v0(payload: dict[str, Any]) -> list[ModelInfo]:
     """`GET /api/v0/models` (`{"data": [...]}`) → ModelInfo; unusable → `_NotSupported`."""
-    items = payload.get("data")
-    if not isinstance(items, list):
-        raise _NotSupported
     out: list[ModelInfo] = []
-    for item in items:
-        if not isinstance(item, dict) or not _str(item.get("id")):
-            continue
+    for item in _listed(payload, "data", "id"):
         state = item.get("state")
         kind = _model_type(item.get("type"), False)
         caps = item.get("capabilities")

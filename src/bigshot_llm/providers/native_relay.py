@@ -62,12 +62,33 @@ def _tool_arguments(index: int, arguments: Any) -> dict[str, Any]:
     return _chunk({"tool_calls": [fragment]})
 
 
-class AnthropicShadow:
+class _ToolCalls:
+    """The tool calls of one stream, numbered as chat chunks number them: in the order they
+    start, whatever the position (content block, output item) the native events give."""
+
+    def __init__(self) -> None:
+        self.tools: dict[int, int] = {}  # the native position → tool call index
+
+    def _started(
+        self, event: dict[str, Any], field: str, position: str, kind: str, id_field: str
+    ) -> dict[str, Any]:
+        """A new output item (`event[field]`): a tool call's first chunk when it is of `kind`."""
+        item = event.get(field) or {}
+        if item.get("type") != kind:
+            return _chunk()
+        index = self.tools[_int(event.get(position)) or 0] = len(self.tools)
+        return _tool_start(index, item.get(id_field), item.get("name"))
+
+    def _arguments(self, position: Any, arguments: Any) -> dict[str, Any]:
+        return _tool_arguments(self.tools.get(_int(position) or 0, 0), arguments)
+
+
+class AnthropicShadow(_ToolCalls):
     """Messages events → chat chunks (one instance per stream: it keeps the block kinds)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.input_tokens: int | None = None
-        self.tools: dict[int, int] = {}  # content block index → tool call index
 
     def read(self, event: dict[str, Any]) -> dict[str, Any]:
         kind = event.get("type")
@@ -77,11 +98,7 @@ class AnthropicShadow:
             self.input_tokens = _int(usage.get("input_tokens"))
             return {"model": message.get("model"), **_chunk()}
         if kind == "content_block_start":
-            block = event.get("content_block") or {}
-            if block.get("type") != "tool_use":
-                return _chunk()
-            index = self.tools[_int(event.get("index")) or 0] = len(self.tools)
-            return _tool_start(index, block.get("id"), block.get("name"))
+            return self._started(event, "content_block", "index", "tool_use", "id")
         if kind == "content_block_delta":
             delta = event.get("delta") or {}
             if delta.get("type") == "text_delta":
@@ -89,8 +106,7 @@ class AnthropicShadow:
             if delta.get("type") == "thinking_delta":
                 return _chunk({"reasoning_content": str(delta.get("thinking") or "")})
             if delta.get("type") == "input_json_delta":
-                index = self.tools.get(_int(event.get("index")) or 0, 0)
-                return _tool_arguments(index, delta.get("partial_json"))
+                return self._arguments(event.get("index"), delta.get("partial_json"))
             return _chunk()
         if kind == "message_delta":
             reason = (event.get("delta") or {}).get("stop_reason")
@@ -107,11 +123,11 @@ class AnthropicShadow:
         return _chunk()
 
 
-class ResponsesShadow:
+class ResponsesShadow(_ToolCalls):
     """Responses events → chat chunks."""
 
     def __init__(self) -> None:
-        self.tools: dict[int, int] = {}  # output index → tool call index
+        super().__init__()
         self.id: str | None = None
 
     def read(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -121,18 +137,13 @@ class ResponsesShadow:
             self.id = response.get("id")
             return {"model": response.get("model"), **_chunk()}
         if kind == "response.output_item.added":
-            item = event.get("item") or {}
-            if item.get("type") != "function_call":
-                return _chunk()
-            index = self.tools[_int(event.get("output_index")) or 0] = len(self.tools)
-            return _tool_start(index, item.get("call_id"), item.get("name"))
+            return self._started(event, "item", "output_index", "function_call", "call_id")
         if kind == "response.output_text.delta":
             return _chunk({"content": str(event.get("delta") or "")})
         if kind in ("response.reasoning_text.delta", "response.reasoning.delta"):
             return _chunk({"reasoning_content": str(event.get("delta") or "")})
         if kind == "response.function_call_arguments.delta":
-            index = self.tools.get(_int(event.get("output_index")) or 0, 0)
-            return _tool_arguments(index, event.get("delta"))
+            return self._arguments(event.get("output_index"), event.get("delta"))
         if kind in ("response.completed", "response.incomplete"):
             response = event.get("response") or {}
             if kind == "response.incomplete":

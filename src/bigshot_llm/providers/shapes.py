@@ -12,6 +12,7 @@ through untouched (the `/v1` surface relays upstream bytes as they are).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from bigshot_llm.errors import UpstreamError
@@ -34,6 +35,18 @@ def _bad(spec: ProviderSpec, what: str) -> UpstreamError:
 
 def _is_int(value: Any) -> bool:
     return type(value) is int and value >= 0
+
+
+def _objects(
+    items: Any, spec: ProviderSpec, not_list: str, not_object: str
+) -> Iterator[dict[str, Any]]:
+    """The objects of a list, each checked as it is reached, in order."""
+    if type(items) is not list:
+        raise _bad(spec, not_list)
+    for item in items:
+        if type(item) is not dict:
+            raise _bad(spec, not_object)
+        yield item
 
 
 def _check_usage(usage: Any, spec: ProviderSpec, where: str) -> None:
@@ -61,11 +74,12 @@ def check_stream_chunk(data: dict[str, Any], spec: ProviderSpec) -> None:
     whose `content` is a string, `text` and `finish_reason` strings, `usage` an object."""
     choices = data.get("choices")
     if choices is not None:
-        if type(choices) is not list:
-            raise _bad(spec, "a stream chunk whose `choices` is not a list")
-        for choice in choices:
-            if type(choice) is not dict:
-                raise _bad(spec, "a stream chunk with a choice that is not an object")
+        for choice in _objects(
+            choices,
+            spec,
+            "a stream chunk whose `choices` is not a list",
+            "a stream chunk with a choice that is not an object",
+        ):
             delta = choice.get("delta")
             if delta is not None:
                 if type(delta) is not dict:
@@ -83,11 +97,11 @@ def check_answer(data: dict[str, Any], spec: ProviderSpec) -> dict[str, Any]:
     """A chat or text completion: `choices` is a non-empty list of objects, each `message`
     (chat) an object; returns `data`."""
     choices = data.get("choices")
-    if type(choices) is not list or not choices:
-        raise _bad(spec, "an answer without a usable `choices` list")
-    for choice in choices:
-        if type(choice) is not dict:
-            raise _bad(spec, "an answer with a choice that is not an object")
+    unusable = "an answer without a usable `choices` list"
+    if not choices:
+        raise _bad(spec, unusable)
+    not_object = "an answer with a choice that is not an object"
+    for choice in _objects(choices, spec, unusable, not_object):
         message = choice.get("message")
         if message is not None and type(message) is not dict:
             raise _bad(spec, "an answer whose `message` is not an object")
@@ -98,12 +112,12 @@ def check_answer(data: dict[str, Any], spec: ProviderSpec) -> dict[str, Any]:
 
 def check_embeddings(data: dict[str, Any], spec: ProviderSpec) -> dict[str, Any]:
     """Embeddings: `data` is a list of objects with an integer `index` (when present)."""
-    items = data.get("data")
-    if type(items) is not list:
-        raise _bad(spec, "an embeddings answer without a `data` list")
-    for item in items:
-        if type(item) is not dict:
-            raise _bad(spec, "an embeddings answer with an item that is not an object")
+    for item in _objects(
+        data.get("data"),
+        spec,
+        "an embeddings answer without a `data` list",
+        "an embeddings answer with an item that is not an object",
+    ):
         index = item.get("index")
         if index is not None and not _is_int(index):
             raise _bad(spec, "an embeddings answer whose `index` is not an integer")

@@ -43,6 +43,7 @@ from bigshot_llm.services.generation.service import (
 )
 from bigshot_llm.services.generation.shapes import content_text
 from bigshot_llm.services.generation.stats import StreamStats
+from bigshot_llm.services.tasks import TaskSet
 from bigshot_llm.sse import numbered_event
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ class CompareService:
     ) -> None:
         self.sessions = sessions
         self.generation = generation
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._runs = TaskSet()
 
     async def _open(
         self, principal: Principal, target: CompareTarget, body: dict[str, Any]
@@ -224,10 +225,7 @@ class CompareService:
             for i, d in enumerate(described)
         ]
         run = _Run(self, row.id, targets, results, release)
-        task = asyncio.create_task(run.supervise(), name=f"comparison-{row.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return run.events(task)
+        return run.events(self._runs.spawn(run.supervise(), f"comparison-{row.id}"))
 
     async def save(self, row_id: str, results: list[dict[str, Any]], status: str) -> None:
         async with self.sessions() as session:
@@ -260,7 +258,4 @@ class CompareService:
 
     async def close(self) -> None:
         """Cancel comparisons still running (shutdown); each stores what it has."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._runs.cancel()

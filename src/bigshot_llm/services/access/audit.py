@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.db.models import AuditEvent
+from bigshot_llm.db.models import AuditEvent, utcnow
 from bigshot_llm.db.pages import fetch_page
 from bigshot_llm.schemas.access import AuditEventPublic
 from bigshot_llm.schemas.base import Page
@@ -64,6 +64,29 @@ def record(
     )
     session.add(event)
     return event
+
+
+class Stamped(Protocol):
+    """A row that keeps the time it last changed."""
+
+    updated_at: datetime
+
+
+def record_change(
+    session: AsyncSession,
+    actor: Principal | None,
+    row: Stamped,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    *,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditEvent:
+    """Stamp a changed row, stage it and its audit event in the caller's transaction."""
+    row.updated_at = utcnow()
+    session.add(row)
+    return record(session, actor, action, target_type, target_id, before=before, after=after)
 
 
 async def list_events(

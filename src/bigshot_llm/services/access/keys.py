@@ -29,19 +29,9 @@ from bigshot_llm.services.access.auth import Authenticator, Principal, create_ke
 
 
 def key_public(key: ApiKey, user_name: str | None = None) -> KeyPublic:
-    return KeyPublic(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        user_id=key.user_id,
-        user_name=user_name,
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-        revoked_at=key.revoked_at,
-        rate_limit_per_minute=key.rate_limit_per_minute,
-        max_streams=key.max_streams,
-        priority=key.priority,
-    )
+    public = KeyPublic.model_validate(key, from_attributes=True)
+    public.user_name = user_name
+    return public
 
 
 def user_public(user: User) -> UserPublic:

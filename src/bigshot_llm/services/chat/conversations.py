@@ -455,21 +455,19 @@ async def plan_turn(
 
 async def prepare_turn(
     session: AsyncSession,
-    router: Router,
     principal: Principal,
     req: StreamCreate,
     conv: Conversation | None,
-    default_context_length: int,
+    plan: PlannedTurn,
     *,
     admit: Admit,
 ) -> PreparedTurn:
-    """Plan the turn, admit its generation, then store the user message and tool results
-    (creating the conversation if needed).
+    """Admit the generation of a planned turn (`plan_turn`), then store the user message and
+    tool results (creating the conversation if needed).
 
     Everything that can refuse the request (no such provider or model, the context, an image
     that cannot be fetched, the stream cap) runs before anything is stored.
     """
-    plan = await plan_turn(session, router, principal, req, conv, default_context_length)
     generation = await admit(plan)
     try:
         if conv is None:

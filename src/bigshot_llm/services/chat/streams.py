@@ -159,22 +159,29 @@ class StreamManager:
                 )
                 self._claim_conversation(conv.id)
             try:
-                turn = await conversations.prepare_turn(
+                plan = await conversations.plan_turn(
                     session,
                     self.generation.router,
                     principal,
                     req,
                     conv,
                     self.default_context_length,
-                    admit=lambda plan: self.generation.stream(
+                )
+                turn = await conversations.prepare_turn(
+                    session,
+                    principal,
+                    req,
+                    conv,
+                    plan,
+                    admit=lambda planned: self.generation.stream(
                         GenerationRequest(
                             principal,
                             "chat",
-                            plan.body,
+                            planned.body,
                             endpoint="/api/v1/chat/streams",
-                            model=plan.model,
-                            target=plan.target,
-                            prompt_estimate=plan.fit.prompt_tokens_estimate,
+                            model=planned.model,
+                            target=planned.target,
+                            prompt_estimate=planned.fit.prompt_tokens_estimate,
                             session=(
                                 f"conversation:{req.conversation_id}"
                                 if req.conversation_id

@@ -20,25 +20,31 @@ from bigshot_llm.schemas.conversations import (
 )
 from bigshot_llm.services.chat import branches
 
+# The fields of a message that are the same in a file and in the database (ids, parents,
+# parts, tool calls and times are mapped on import).
+_AS_STORED = (
+    "role",
+    "content",
+    "reasoning",
+    "tool_call_id",
+    "status",
+    "model",
+    "usage",
+    "stats",
+    "error",
+)
+
 
 async def export(session: AsyncSession, conv: Conversation) -> ConversationFile:
     tree = await branches.tree(session, conv.id)
     messages = [
         ExportedMessage.model_validate(
             {
+                **{name: getattr(m, name) for name in _AS_STORED},
                 "id": m.id,
                 "parent_id": m.parent_id if m.parent_id in tree.by_id else None,
-                "role": m.role,
-                "content": m.content,
                 "parts": m.parts,
-                "reasoning": m.reasoning,
                 "tool_calls": m.tool_calls,
-                "tool_call_id": m.tool_call_id,
-                "status": m.status,
-                "model": m.model,
-                "usage": m.usage,
-                "stats": m.stats,
-                "error": m.error,
                 "created_at": m.created_at,
             }
         )
@@ -84,20 +90,12 @@ async def import_file(session: AsyncSession, owner_id: str, file: ConversationFi
         created = item.created_at or now - timedelta(microseconds=count - i)
         session.add(
             Message(
+                **{name: getattr(item, name) for name in _AS_STORED},
                 id=ids[item.id],
                 conversation_id=conv.id,
                 parent_id=ids[parent] if parent else None,
-                role=item.role,
-                content=item.content,
                 parts=[p.model_dump(exclude_none=True) for p in item.parts] if item.parts else None,
-                reasoning=item.reasoning,
                 tool_calls=[c.model_dump() for c in item.tool_calls] if item.tool_calls else None,
-                tool_call_id=item.tool_call_id,
-                status=item.status,
-                model=item.model,
-                usage=item.usage,
-                stats=item.stats,
-                error=item.error,
                 created_at=created,
             )
         )

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from bigshot_llm.aio import stop_task
@@ -156,22 +157,15 @@ def _servers(target: Target, *, loaded: bool = False) -> list[str]:
     return [m.url for m in members]
 
 
+@dataclass(eq=False)
 class ModelSwitcher:
-    def __init__(
-        self,
-        router: Router,
-        admission: Admission | None,
-        idle: IdleModels,
-        *,
-        presets: PresetLookup | None = None,
-        drain_timeout: float = 120.0,
-    ) -> None:
-        self.router = router
-        self.admission = admission
-        self.idle = idle
-        self.presets = presets
-        self.drain_timeout = drain_timeout
-        self._locks: dict[str, asyncio.Lock] = {}
+    router: Router
+    admission: Admission | None
+    idle: IdleModels
+    _: KW_ONLY
+    presets: PresetLookup | None = None
+    drain_timeout: float = 120.0
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     async def prepare(self, target: Target, model: str) -> AsyncGenerator[Loading, None]:
         """Make `model` the one loaded model of an exclusive server, reporting the load; a

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 from bigshot_llm.aio import close_iterator
@@ -31,7 +31,11 @@ from bigshot_llm.services.generation.adapt import prepare_chat
 from bigshot_llm.services.generation.admission import Admission, Pass
 from bigshot_llm.services.generation.capacity import Lane
 from bigshot_llm.services.generation.events import Chunk, Done, Event, Failed, Loading, Queued
-from bigshot_llm.services.generation.extract import ChatExtractor, CompletionExtractor
+from bigshot_llm.services.generation.extract import (
+    ChatExtractor,
+    CompletionExtractor,
+    Extractor,
+)
 from bigshot_llm.services.generation.fallbacks import FallbackPlan, falls_back, plan_for
 from bigshot_llm.services.generation.images import ImageFetcher
 from bigshot_llm.services.generation.model_switch import ModelSwitcher
@@ -65,6 +69,7 @@ if TYPE_CHECKING:
     from bigshot_llm.services.telemetry.genai import GenerationTrace
 
 log = logging.getLogger(__name__)
+_Served = TypeVar("_Served")  # what one attempt of a call or a stream gives
 
 Operation = Literal["chat", "completion", "embeddings"]
 
@@ -387,18 +392,27 @@ class GenerationService:
         """A one-shot chat, completion or embeddings call, metered; a failure before the
         answer goes to the provider's fallbacks, in order."""
         plan = self._plan(request)
+        answer, _ = await self._first_served(plan, request, self._call_once)
+        if plan is not None:
+            answer.fallback_from = list(plan.tried)
+        return answer
+
+    async def _first_served(
+        self,
+        plan: FallbackPlan | None,
+        request: GenerationRequest,
+        attempt: Callable[[GenerationRequest], Awaitable[_Served]],
+    ) -> tuple[_Served, GenerationRequest]:
+        """`attempt(request)`, then each fallback the plan has for the failure before, until
+        one is served: what it gave and the request that got it (none left: the last error)."""
         while True:
             try:
-                answer = await self._call_once(request)
+                return await attempt(request), request
             except GatewayError as exc:
                 following = self._fallback(plan, request, exc, self._where(request))
                 if following is None:
                     raise
                 request = following
-                continue
-            if plan is not None:
-                answer.fallback_from = list(plan.tried)
-            return answer
 
     async def _call_once(self, request: GenerationRequest) -> Answer:
         target, model = await self.resolve(request)
@@ -470,19 +484,13 @@ class GenerationService:
     async def _stream_chain(
         self, request: GenerationRequest, plan: FallbackPlan | None, *, admit: bool
     ) -> Generation:
-        while True:
-            try:
-                generation = await self._stream_once(request, admit=admit)
-            except GatewayError as exc:
-                following = self._fallback(plan, request, exc, self._where(request))
-                if following is None:
-                    raise
-                request = following
-                continue
-            if plan is not None:
-                generation.fallback_from = list(plan.tried)
-                generation.fallback = self._next_stream(plan, request)
-            return generation
+        generation, request = await self._first_served(
+            plan, request, lambda following: self._stream_once(following, admit=admit)
+        )
+        if plan is not None:
+            generation.fallback_from = list(plan.tried)
+            generation.fallback = self._next_stream(plan, request)
+        return generation
 
     def _next_stream(
         self, plan: FallbackPlan, request: GenerationRequest
@@ -508,39 +516,21 @@ class GenerationService:
         body["stream"] = True
         # Always ask for usage (our statistics); encoders forward it only if the client asked.
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-        quota, admitted, slot = await self._admit(request, target, model, body, slot=admit)
+        took = await self._admit(request, target, model, body, slot=admit)
         chat = request.operation == "chat"
-        known = request.prompt_estimate
-        stats = StreamStats(
+        generation = self._generation(
+            request,
+            target,
+            model,
+            body,
+            lambda lane, served: _upstream_stream(target, body, chat, lane, served),
             extract=(
                 ChatExtractor(split_think_tags=target.record.splits_think_tags)
                 if chat
                 else CompletionExtractor()
             ),
-            prompt_estimate=(
-                (lambda: known)
-                if known is not None
-                else lambda: shapes.estimate_prompt_tokens(body)
-            ),
+            took=took,
         )
-        ticket = self._ticket(request, target, model, streamed=True)
-        generation = Generation(
-            target,
-            model,
-            stats,
-            lambda lane, served: _upstream_stream(target, body, chat, lane, served),
-            ticket,
-            self.slots,
-            slot,
-        )
-        generation.admitted = admitted
-        generation.gpu_meter = self.gpu_meter
-        generation.quota = quota
-        if self.switcher is not None:
-            switcher = self.switcher
-            generation.prepare = lambda: switcher.prepare(target, model)
-        generation.warnings = request.warnings
-        generation.trace = self._trace(request, target, model, body)
         if chat and is_strict_schema(response_format):
             generation.response_format = response_format
         return generation
@@ -558,32 +548,51 @@ class GenerationService:
         translated one; its chunks carry the upstream's events (`raw`) and their reading as
         chat chunks (`data`), which is what the statistics see."""
         body = request.body  # the translation: the session key and the prompt estimate
-        quota, admitted, slot = await self._admit(request, target, model, body, slot=admit)
+        took = await self._admit(request, target, model, body, slot=admit)
+        admin = request.principal.is_admin
+        generation = self._generation(
+            request,
+            target,
+            model,
+            body,
+            lambda lane, _served: native_stream(
+                target, native.api, forwarded_body(native, model, lane, admin)
+            ),
+            extract=ChatExtractor(),
+            took=took,
+        )
+        generation.native = True
+        return generation
+
+    def _generation(
+        self,
+        request: GenerationRequest,
+        target: Target,
+        model: str,
+        body: dict[str, Any],
+        upstream: Callable[[Lane | None, Served], AsyncIterator[StreamChunk]],
+        *,
+        extract: Extractor,
+        took: tuple[QuotaPass | None, Pass | None, Slot | None],
+    ) -> Generation:
+        """A stream, translated or forwarded, with what `_admit` took for it: its statistics
+        (the request's prompt estimate, else one of `body`), ticket, model load, warnings and
+        trace."""
+        quota, admitted, slot = took
         known = request.prompt_estimate
         stats = StreamStats(
-            extract=ChatExtractor(),
+            extract=extract,
             prompt_estimate=(
                 (lambda: known)
                 if known is not None
                 else lambda: shapes.estimate_prompt_tokens(body)
             ),
         )
-        admin = request.principal.is_admin
-        generation = Generation(
-            target,
-            model,
-            stats,
-            lambda lane, _served: native_stream(
-                target, native.api, forwarded_body(native, model, lane, admin)
-            ),
-            self._ticket(request, target, model, streamed=True),
-            self.slots,
-            slot,
-        )
+        ticket = self._ticket(request, target, model, streamed=True)
+        generation = Generation(target, model, stats, upstream, ticket, self.slots, slot)
         generation.admitted = admitted
         generation.gpu_meter = self.gpu_meter
         generation.quota = quota
-        generation.native = True
         if self.switcher is not None:
             switcher = self.switcher
             generation.prepare = lambda: switcher.prepare(target, model)

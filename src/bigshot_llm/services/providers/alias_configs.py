@@ -13,20 +13,18 @@ stop an admin from configuring it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.db.models import GLOBAL_SCOPE, ModelAlias, User, utcnow
+from bigshot_llm.db.models import GLOBAL_SCOPE, ModelAlias, User
 from bigshot_llm.errors import Conflict, Forbidden, GatewayError, NotFound, RequestValidationFailed
 from bigshot_llm.schemas.aliases import AliasCreate, AliasPublic, AliasUpdate, AliasWritten
-from bigshot_llm.services.access import audit
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.generation.routing import Router, qualified_id
 from bigshot_llm.services.providers.alias_book import AliasRecord
+from bigshot_llm.services.providers.configs import ConfigWrites
 from bigshot_llm.services.providers.registry import ProviderRecord, ProviderRegistry
-from bigshot_llm.services.webhooks.dispatcher import enqueue_config_changes
 
 MAX_ALIASES_PER_USER = 200  # a user's own; admins are not capped
 SHOWN_MODELS = 50  # of the available ones, in a 422
@@ -36,6 +34,13 @@ def _invalid(field: str, reason: str, **details: Any) -> RequestValidationFailed
     return RequestValidationFailed(
         f"{field}: {reason}",
         details=[{"loc": ["body", field], "field": field, "msg": reason, **details}],
+    )
+
+
+def _name_taken() -> Conflict:
+    return Conflict(
+        "an alias with this name already exists in this scope",
+        details=[{"loc": ["body", "name"], "field": "name", "msg": "must be unique per owner"}],
     )
 
 
@@ -59,8 +64,12 @@ def _snapshot(row: ModelAlias) -> dict[str, Any]:
     return row.model_dump(exclude={"created_at", "updated_at"})
 
 
-class AliasService:
+class AliasService(ConfigWrites[ModelAlias]):
     """The write side; every method commits its change and its audit event together."""
+
+    noun: ClassVar[str] = "alias"
+    target_type: ClassVar[str] = "model_alias"
+    row_type: ClassVar[type[Any]] = ModelAlias
 
     def __init__(self, session: AsyncSession, router: Router) -> None:
         self.session = session
@@ -160,19 +169,11 @@ class AliasService:
             raise Forbidden("only admins can change global aliases")
         return record
 
-    async def _commit(self) -> None:
-        await enqueue_config_changes(self.session)  # `config.changed`, in the same transaction
-        try:
-            await self.session.commit()
-        except IntegrityError as exc:
-            await self.session.rollback()
-            raise Conflict(
-                "an alias with this name already exists in this scope",
-                details=[
-                    {"loc": ["body", "name"], "field": "name", "msg": "must be unique per owner"}
-                ],
-            ) from exc
-        await self.registry.changed()  # reloads here, and on every other replica (the bus)
+    def _snapshot(self, row: ModelAlias) -> dict[str, Any]:
+        return _snapshot(row)
+
+    def _name_taken(self) -> Conflict:
+        return _name_taken()
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -189,17 +190,12 @@ class AliasService:
             model=body.model,
         )
         self.session.add(row)
-        audit.record(
-            self.session, principal, "alias.create", "model_alias", row.id, after=_snapshot(row)
-        )
-        await self._commit()
+        await self._created(principal, row)
         return self.written(row.id, warnings)
 
     async def update(self, principal: Principal, alias_id: str, body: AliasUpdate) -> AliasWritten:
         record = self._manageable(principal, alias_id)
-        row = await self.session.get(ModelAlias, alias_id)
-        if row is None:
-            raise NotFound(f"alias '{alias_id}' not found")
+        row = await self._stored(alias_id)
         before = _snapshot(row)
         changes = body.model_dump(exclude_unset=True)
         for name, value in changes.items():
@@ -213,28 +209,10 @@ class AliasService:
             row.provider_id, row.model = provider.id, model
         if "name" in changes:
             row.name = changes["name"]
-        row.updated_at = utcnow()
-        self.session.add(row)
-        audit.record(
-            self.session,
-            principal,
-            "alias.update",
-            "model_alias",
-            row.id,
-            before=before,
-            after=_snapshot(row),
-        )
-        await self._commit()
+        await self._updated(principal, row, before)
         return self.written(row.id, warnings)
 
     async def delete(self, principal: Principal, alias_id: str) -> None:
         self._manageable(principal, alias_id)
-        row = await self.session.get(ModelAlias, alias_id)
-        if row is None:
-            raise NotFound(f"alias '{alias_id}' not found")
-        before = _snapshot(row)
-        await self.session.delete(row)
-        audit.record(
-            self.session, principal, "alias.delete", "model_alias", alias_id, before=before
-        )
-        await self._commit()
+        row = await self._stored(alias_id)
+        await self._deleted(principal, row, _snapshot(row))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection, utcnow
+from bigshot_llm.db.models import GLOBAL_SCOPE, ProviderConfig, ProviderSelection
 from bigshot_llm.errors import Conflict, Forbidden, NotFound, RequestValidationFailed
 from bigshot_llm.providers.kinds import available_kinds
 from bigshot_llm.providers.urls import mask_secret
@@ -43,6 +45,87 @@ def _name_taken() -> Conflict:
     )
 
 
+async def commit_config_change(
+    session: AsyncSession, registry: ProviderRegistry, taken: Callable[[], Conflict]
+) -> None:
+    """Commit a provider or alias write together with its `config.changed` webhooks (one
+    transaction; a unique-name clash is `taken()`), then reload the registry here and on every
+    other replica (the bus)."""
+    await enqueue_config_changes(session)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise taken() from exc
+    await registry.changed()
+
+
+class ConfigRow(Protocol):
+    id: str
+    updated_at: datetime
+
+
+RowT = TypeVar("RowT", bound=ConfigRow)
+
+
+class ConfigWrites(Generic[RowT]):
+    """What the provider and the alias services share: a stored row or a 404, and every write
+    committed with its audit event and `config.changed`, then the registry reloaded."""
+
+    session: AsyncSession
+    registry: ProviderRegistry
+    noun: ClassVar[str]  # in the actions ("provider.update") and the 404s
+    target_type: ClassVar[str]  # of the audit events
+    row_type: ClassVar[type[Any]]
+
+    def _snapshot(self, row: RowT) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _name_taken(self) -> Conflict:
+        raise NotImplementedError
+
+    async def _stored(self, row_id: str) -> RowT:
+        row: RowT | None = await self.session.get(self.row_type, row_id)
+        if row is None:
+            raise NotFound(f"{self.noun} '{row_id}' not found")
+        return row
+
+    async def _commit(self) -> None:
+        await commit_config_change(self.session, self.registry, self._name_taken)
+
+    async def _created(self, principal: Principal, row: RowT) -> None:
+        audit.record(
+            self.session,
+            principal,
+            f"{self.noun}.create",
+            self.target_type,
+            row.id,
+            after=self._snapshot(row),
+        )
+        await self._commit()
+
+    async def _updated(self, principal: Principal, row: RowT, before: dict[str, Any]) -> None:
+        action = f"{self.noun}.update"
+        after = self._snapshot(row)
+        audit.record_change(
+            self.session,
+            principal,
+            row,
+            action,
+            self.target_type,
+            row.id,
+            before=before,
+            after=after,
+        )
+        await self._commit()
+
+    async def _deleted(self, principal: Principal, row: RowT, before: dict[str, Any]) -> None:
+        await self.session.delete(row)
+        action = f"{self.noun}.delete"
+        audit.record(self.session, principal, action, self.target_type, row.id, before=before)
+        await self._commit()
+
+
 def can_manage(principal: Principal, record: ProviderRecord) -> bool:
     if record.owner_id is None:
         return principal.is_admin
@@ -56,8 +139,12 @@ def _snapshot(row: ProviderConfig) -> dict[str, Any]:
 
 
 @dataclass(eq=False)
-class ProviderConfigService:
+class ProviderConfigService(ConfigWrites[ProviderConfig]):
     """The write side; every method commits its change and its audit event together."""
+
+    noun: ClassVar[str] = "provider"
+    target_type: ClassVar[str] = "provider"
+    row_type: ClassVar[type[Any]] = ProviderConfig
 
     session: AsyncSession
     registry: ProviderRegistry
@@ -121,14 +208,11 @@ class ProviderConfigService:
             await self.session.rollback()
             raise _name_taken() from exc
 
-    async def _commit(self) -> None:
-        await enqueue_config_changes(self.session)  # `config.changed`, in the same transaction
-        try:
-            await self.session.commit()
-        except IntegrityError as exc:
-            await self.session.rollback()
-            raise _name_taken() from exc
-        await self.registry.changed()  # reloads here, and on every other replica
+    def _snapshot(self, row: ProviderConfig) -> dict[str, Any]:
+        return _snapshot(row)
+
+    def _name_taken(self) -> Conflict:
+        return _name_taken()
 
     async def create(self, principal: Principal, body: ProviderCreate) -> ProviderRecord:
         _check_kind(body.kind)
@@ -148,19 +232,14 @@ class ProviderConfigService:
         )
         self.session.add(row)
         await self._flush()
-        audit.record(
-            self.session, principal, "provider.create", "provider", row.id, after=_snapshot(row)
-        )
-        await self._commit()
+        await self._created(principal, row)
         return self._record(row.id)
 
     async def update(
         self, principal: Principal, provider_id: str, body: ProviderUpdate
     ) -> ProviderRecord:
         record = self._manageable(principal, provider_id)
-        row = await self.session.get(ProviderConfig, provider_id)
-        if row is None:
-            raise NotFound(f"provider '{provider_id}' not found")
+        row = await self._stored(provider_id)
         before = _snapshot(row)
         changes = body.model_dump(exclude_unset=True)
         if "kind" in changes and changes["kind"] is not None:
@@ -192,34 +271,17 @@ class ProviderConfigService:
                     details=[{"loc": ["body", name], "msg": "may not be null"}],
                 )
             setattr(row, name, value)
-        row.updated_at = utcnow()
-        self.session.add(row)
-        audit.record(
-            self.session,
-            principal,
-            "provider.update",
-            "provider",
-            row.id,
-            before=before,
-            after=_snapshot(row),
-        )
-        await self._commit()
+        await self._updated(principal, row, before)
         return self._record(row.id)
 
     async def delete(self, principal: Principal, provider_id: str) -> None:
         self._manageable(principal, provider_id)
-        row = await self.session.get(ProviderConfig, provider_id)
-        if row is None:
-            raise NotFound(f"provider '{provider_id}' not found")
+        row = await self._stored(provider_id)
         before = _snapshot(row)
         await self.session.exec(
             sa_delete(ProviderSelection).where(col(ProviderSelection.provider_id) == provider_id)
         )
-        await self.session.delete(row)
-        audit.record(
-            self.session, principal, "provider.delete", "provider", provider_id, before=before
-        )
-        await self._commit()
+        await self._deleted(principal, row, before)
 
     async def activate(
         self, principal: Principal, provider_id: str, body: ActivateRequest
@@ -239,11 +301,10 @@ class ProviderConfigService:
             selection = ProviderSelection(scope=scope, provider_id=record.id)
         else:
             selection.provider_id = record.id
-            selection.updated_at = utcnow()
-        self.session.add(selection)
-        audit.record(
+        audit.record_change(
             self.session,
             principal,
+            selection,
             "provider.activate",
             "provider",
             record.id,

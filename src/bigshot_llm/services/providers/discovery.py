@@ -51,22 +51,10 @@ class Found:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "port": self.port,
-            "base_url": self.base_url,
-            "kind": self.kind,
-            "api": self.api,
-            "models": self.models,
-            "latency_ms": self.latency_ms,
-            "provider": None,
-            "created": False,
-            **self.extra,
-        }
-
     def public(self) -> DiscoveredServer:
-        return DiscoveredServer.model_validate(self.to_dict())
+        """As the API shows it, with the provider config made or found for it (`extra`)."""
+        found = DiscoveredServer.model_validate(self, from_attributes=True)
+        return found.model_copy(update=self.extra)
 
 
 class _Dead(Exception):

@@ -6,13 +6,14 @@ an affected key is admitted under the new quota (the quotas travel with the prin
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bigshot_llm.db.models import ApiKey, Quota, User, utcnow
+from bigshot_llm.db.models import ApiKey, Quota, User
 from bigshot_llm.errors import Conflict, NotFound, RequestValidationFailed
 from bigshot_llm.schemas.quotas import QuotaCreate, QuotaPublic, QuotaUpdate, QuotaUsage
 from bigshot_llm.services.access import audit
@@ -49,11 +50,7 @@ async def own_usage(gate: QuotaGate, principal: Principal) -> list[QuotaUsage]:
         value = used[index].used if used is not None else None
         rows.append(
             QuotaUsage(
-                id=rule.id,
-                subject=rule.subject,
-                metric=rule.metric,
-                period=rule.period,
-                limit=rule.limit,
+                **asdict(rule),
                 used=value,
                 remaining=None if value is None else max(0.0, rule.limit - value),
                 resets_at=window(rule.period, gate.clock()).end,
@@ -170,11 +167,10 @@ class QuotaAdmin:
             raise invalid("limit", f"{row.metric} are counted in whole numbers")
         before = _audited(row)
         row.limit = body.limit
-        row.updated_at = utcnow()
-        self.session.add(row)
-        audit.record(
+        audit.record_change(
             self.session,
             principal,
+            row,
             "quota.update",
             "quota",
             row.id,

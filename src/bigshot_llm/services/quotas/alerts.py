@@ -8,7 +8,6 @@ database never delays the end of a stream. `close` waits for the ones still bein
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -17,8 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bigshot_llm.services.quotas.gate import shown
 from bigshot_llm.services.quotas.periods import Window
 from bigshot_llm.services.quotas.rules import QuotaRule
+from bigshot_llm.services.tasks import TaskSet
 from bigshot_llm.services.usage.alerts import EVENT
-from bigshot_llm.services.webhooks.dispatcher import WebhookDispatcher, enqueue
+from bigshot_llm.services.webhooks.dispatcher import EventSource, WebhookDispatcher, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -34,37 +34,27 @@ def alert_data(rule: QuotaRule, win: Window, level: int, used: float) -> dict[st
     }
 
 
-class QuotaAlerts:
+class QuotaAlerts(EventSource):
     """The gate's alert sink: queues the webhook deliveries in the background."""
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], dispatcher: WebhookDispatcher
     ) -> None:
-        self._sessions = sessions
-        self._dispatcher = dispatcher
-        self._tasks: set[asyncio.Task[None]] = set()
+        super().__init__(sessions, dispatcher)
+        self._writes = TaskSet()
         self.sent = 0
 
     async def __call__(self, rule: QuotaRule, win: Window, level: int, used: float) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._enqueue(alert_data(rule, win, level, used)), name="quota-alert"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._writes.spawn(self._enqueue(alert_data(rule, win, level, used)), "quota-alert")
 
     async def _enqueue(self, data: dict[str, object]) -> None:
         try:
             async with self._sessions() as session:
-                queued = await enqueue(session, EVENT, data)
-                if queued:
-                    await session.commit()
+                queued = await self._queued(session, len(await enqueue(session, EVENT, data)))
         except Exception:  # an alert lost is logged, never a failed request
             log.warning("quota alert not queued: %s", data.get("quota"), exc_info=True)
             return
-        if queued:
-            self.sent += len(queued)
-            self._dispatcher.wake()
+        self.sent += queued
 
     async def close(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._writes.wait()

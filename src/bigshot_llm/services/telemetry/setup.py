@@ -10,7 +10,7 @@ the batch processor ``OTEL_BSP_*``, the resource ``OTEL_SERVICE_NAME`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from bigshot_llm import __version__
 from bigshot_llm.settings import Settings, SettingsError
@@ -26,6 +26,19 @@ if TYPE_CHECKING:
     from bigshot_llm.services.telemetry.genai import GenerationTrace
 
 SERVICE_NAME = "bigshot-llm"
+
+
+class GenerationCall(TypedDict):
+    """What a generation's span is made of (`GenerationTrace`'s arguments)."""
+
+    operation: str
+    record: ProviderRecord
+    model: str
+    body: dict[str, Any]
+    streamed: bool
+    endpoint: str
+
+
 _MISSING = (
     "OpenTelemetry tracing is configured (OTEL_EXPORTER_OTLP_ENDPOINT) but its packages are "
     "not installed: pip install 'bigshot-llm[otel]'"
@@ -60,28 +73,11 @@ class Tracing:
 
         return AsyncOpenTelemetryTransport(transport, tracer_provider=self.provider)
 
-    def generation(
-        self,
-        *,
-        operation: str,
-        record: ProviderRecord,
-        model: str,
-        body: dict[str, Any],
-        streamed: bool,
-        endpoint: str,
-    ) -> GenerationTrace:
+    def generation(self, **call: Unpack[GenerationCall]) -> GenerationTrace:
         """The span of one generation; its parent is the span current now (the request's)."""
         from bigshot_llm.services.telemetry.genai import GenerationTrace
 
-        return GenerationTrace(
-            self,
-            operation=operation,
-            record=record,
-            model=model,
-            body=body,
-            streamed=streamed,
-            endpoint=endpoint,
-        )
+        return GenerationTrace(self, **call)
 
     def shutdown(self) -> None:
         """Export what is still buffered, then stop the exporter."""

@@ -12,13 +12,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.db.models import UsageRecord, Webhook, utcnow
 from bigshot_llm.services.usage.recorder import UsageEvent
-from bigshot_llm.services.webhooks.dispatcher import WebhookDispatcher, enqueue
+from bigshot_llm.services.webhooks.dispatcher import EventSource, enqueue
 
 EVENT = "usage.threshold"
 
@@ -28,14 +26,8 @@ def day_start(now: datetime | None = None) -> datetime:
     return datetime(now.year, now.month, now.day, tzinfo=UTC)
 
 
-class UsageThresholds:
+class UsageThresholds(EventSource):
     """The recorder's after-flush hook that emits `usage.threshold`."""
-
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], dispatcher: WebhookDispatcher
-    ) -> None:
-        self._sessions = sessions
-        self._dispatcher = dispatcher
 
     async def __call__(self, batch: Sequence[UsageEvent]) -> None:
         start = day_start()
@@ -79,6 +71,4 @@ class UsageThresholds:
                         "threshold": threshold,
                     }
                     queued += len(await enqueue(session, EVENT, data, hooks=[hook]))
-            if queued:
-                await session.commit()
-                self._dispatcher.wake()
+            await self._queued(session, queued)

@@ -110,6 +110,25 @@ class RetryPolicy:
         return float(min(self.backoff * (2 ** max(0, attempts - 1)), self.max_backoff))
 
 
+class EventSource:
+    """What emits an event off the request path: its deliveries are queued in a transaction
+    of their own, and the dispatcher woken for them."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], dispatcher: WebhookDispatcher
+    ) -> None:
+        self._sessions = sessions
+        self._dispatcher = dispatcher
+
+    async def _queued(self, session: AsyncSession, count: int) -> int:
+        """Commit the `count` deliveries queued in `session` (none: nothing to do) and wake
+        the dispatcher for them."""
+        if count:
+            await session.commit()
+            self._dispatcher.wake()
+        return count
+
+
 class WebhookDispatcher:
     """Sends due deliveries in the background; `emit` is the API for the rest of the gateway."""
 
