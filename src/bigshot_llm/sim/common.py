@@ -83,3 +83,23 @@ async def read_json(request: Request) -> dict[str, Any] | JSON:
     if not isinstance(body, dict):
         return openai_error(400, "Request body must be a JSON object", code="invalid_json")
     return body
+
+
+def model_not_found(key: str) -> JSON:
+    """REST v1's 404 for a model the catalogue does not hold."""
+    return v1_error(404, f"Model '{key}' not found", code="model_not_found", param="model")
+
+
+async def v1_request(
+    request: Request, field: str = "model", *, param: str | None = "model"
+) -> tuple[SimState, dict[str, Any], str] | JSON:
+    """A REST v1 request that names something: the state, the JSON body and its non-empty
+    string ``field``; or the error answer (``param`` is what a missing ``field`` names)."""
+    state = get_state(request)
+    body = await read_json(request)
+    if isinstance(body, JSON):
+        return body
+    value = body.get(field)
+    if not isinstance(value, str) or not value:
+        return v1_error(400, f"'{field}' is required", code="invalid_request", param=param)
+    return state, body, value

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, TypeGuard, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,6 +45,7 @@ RUNTIME_INFO: dict[str, Any] = {
     "version": "1.0.0-sim",
     "supported_formats": ["gguf"],
 }
+_T = TypeVar("_T")
 AgentApi = Literal["messages", "responses"]
 NOT_FOUND = {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}}
 ANTHROPIC_ERROR_FRAME = agent_answers.event_frame(
@@ -56,6 +58,20 @@ RESPONSES_ERROR_FRAME = agent_answers.event_frame(
 )
 
 
+@dataclass(frozen=True)
+class _Call:
+    """A generation request on its way through: what came in and how it is being answered."""
+
+    request: Request
+    state: SimState
+    body: dict[str, Any]  # chat or completions; for an agent API, its chat translation
+    chat: bool
+    fault: FaultSpec | None
+    watcher: DisconnectWatcher
+    original: dict[str, Any] | None = None  # the agent API body as the client sent it
+    api: AgentApi | None = None
+
+
 def _agent_error(api: AgentApi, status: int, message: str, param: str | None) -> Response:
     if api == "messages":
         error = {"type": "invalid_request_error", "message": message}
@@ -63,10 +79,28 @@ def _agent_error(api: AgentApi, status: int, message: str, param: str | None) ->
     return openai_error(status, message, param=param)
 
 
+def _all_of(value: object, kind: type[_T]) -> TypeGuard[list[_T]]:
+    """Whether ``value`` is a non-empty list of ``kind`` items."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, kind) for v in value)
+
+
 def _gave_up(state: SimState) -> Response:
     """The client left before we answered: count it and return a throwaway response."""
     state.incr("aborted_requests")
     return Response(status_code=499)
+
+
+async def _header_fault(
+    state: SimState, fault: FaultSpec | None, watcher: DisconnectWatcher
+) -> Response | None:
+    """What a fault before the headers does: ``slow_headers`` waits (None unless the client
+    left meanwhile), ``http_500`` / ``http_503`` answer; None for any other fault."""
+    if fault is not None and fault.name == "slow_headers":
+        if await watcher.sleep(fault.headers_delay):
+            return _gave_up(state)
+    elif fault is not None and fault.name in ("http_500", "http_503"):
+        return http_fault_response(fault)
+    return None
 
 
 async def _resolve(
@@ -148,12 +182,11 @@ async def _generate(request: Request, chat: bool, api: AgentApi | None = None) -
     watcher = DisconnectWatcher(request.receive)
     handed_over = False
     try:
-        if fault is not None and fault.name == "slow_headers":
-            if await watcher.sleep(fault.headers_delay):
-                return _gave_up(state)
-        elif fault is not None and fault.name in ("http_500", "http_503"):
-            return http_fault_response(fault)
-        response = await _answer(request, state, body, chat, fault, watcher, original, api)
+        early = await _header_fault(state, fault, watcher)
+        if early is not None:
+            return early
+        call = _Call(request, state, body, chat, fault, watcher, original, api)
+        response = await _answer(call)
         handed_over = isinstance(response, SSEResponse)
         return response
     finally:
@@ -161,23 +194,11 @@ async def _generate(request: Request, chat: bool, api: AgentApi | None = None) -
             await watcher.aclose()
 
 
-async def _answer(
-    request: Request,
-    state: SimState,
-    body: dict[str, Any],
-    chat: bool,
-    fault: FaultSpec | None,
-    watcher: DisconnectWatcher,
-    original: dict[str, Any] | None = None,
-    api: AgentApi | None = None,
-) -> Response:
-    if chat:
+async def _answer(call: _Call) -> Response:
+    state, body, watcher = call.state, call.body, call.watcher
+    if call.chat:
         messages = body.get("messages")
-        if (
-            not isinstance(messages, list)
-            or not messages
-            or not all(isinstance(m, dict) for m in messages)
-        ):
+        if not _all_of(messages, dict):
             return openai_error(
                 400, "'messages' must be a non-empty array of messages", param="messages"
             )
@@ -185,7 +206,7 @@ async def _answer(
         prompt_tokens = gen.chat_prompt_tokens(messages)
     else:
         prompt = body.get("prompt")
-        if isinstance(prompt, list) and all(isinstance(p, str) for p in prompt) and prompt:
+        if _all_of(prompt, str):
             prompt = "\n".join(prompt)
         if not isinstance(prompt, str):
             return openai_error(400, "'prompt' must be a string", param="prompt")
@@ -196,22 +217,20 @@ async def _answer(
         return spec
     seed = f"{state.seed}:{body.get('seed', '')}"
     answer = gen.make_answer(key, seed, state.tokens, body.get("max_tokens"), body.get("stop"))
-    reply = features.plan_chat(state, spec, body, body["messages"]) if chat else None
+    reply = features.plan_chat(state, spec, body, body["messages"]) if call.chat else None
     if isinstance(reply, Response):
         return reply
     instance = _instance(state, body.get("model"), spec)
-    tag = request.headers.get("x-sim-tag") or key  # else the prompt (the last user message)
+    tag = call.request.headers.get("x-sim-tag") or key  # else the prompt (the last user message)
     if not await slots.take(state, instance, tag, watcher):
         return _gave_up(state)
     try:
-        if api is not None and original is not None and reply is not None:
+        if call.api is not None and call.original is not None and reply is not None:
             response = await _respond_agent(
-                api, state, original, body, fault, watcher, spec, reply, prompt_tokens
+                call, call.api, call.original, spec, reply, prompt_tokens
             )
         else:
-            response = await _respond(
-                request, state, body, chat, fault, watcher, spec, answer, reply, prompt_tokens
-            )
+            response = await _respond(call, spec, answer, reply, prompt_tokens)
     except BaseException:
         slots.release(state, instance)
         raise
@@ -231,18 +250,14 @@ def _instance(state: SimState, name: Any, spec: ModelSpec) -> str:
 
 
 async def _respond(
-    request: Request,
-    state: SimState,
-    body: dict[str, Any],
-    chat: bool,
-    fault: FaultSpec | None,
-    watcher: DisconnectWatcher,
+    call: _Call,
     spec: ModelSpec,
     answer: gen.Answer,
     reply: features.Reply | None,
     prompt_tokens: int,
 ) -> Response:
-    cid = gen.completion_id("chatcmpl" if chat else "cmpl")
+    state, body = call.state, call.body
+    cid = gen.completion_id("chatcmpl" if call.chat else "cmpl")
     created = gen.now()
     if body.get("stream") is True:
         options = body.get("stream_options")
@@ -255,20 +270,20 @@ async def _respond(
         else:
             chunks = gen.text_chunks(cid, created, spec.key, answer, prompt_tokens, include_usage)
         frames = [(sse_frame(chunk), is_token) for chunk, is_token in chunks]
-        return SSEResponse(state, frames, watcher, token_delay=state.token_delay, fault=fault)
+        return SSEResponse(
+            state, frames, call.watcher, token_delay=state.token_delay, fault=call.fault
+        )
 
-    faulted = await _non_stream_fault(state, fault, watcher)
-    if faulted is not None:
-        return faulted
     started = time.perf_counter()
     tokens = reply.completion_tokens if reply is not None else answer.completion_tokens
-    if await watcher.sleep(tokens * state.token_delay):
-        return _gave_up(state)
+    not_yet = await _one_shot(call, tokens)
+    if not_yet is not None:
+        return not_yet
     if reply is not None:
         result = features.chat_response(cid, created, spec.key, reply, prompt_tokens)
     else:
         result = gen.text_response(cid, created, spec.key, answer, prompt_tokens)
-    if request.url.path.startswith("/api/v0/"):
+    if call.request.url.path.startswith("/api/v0/"):
         result["stats"] = _stats(answer, time.perf_counter() - started, state.token_delay)
         result["model_info"] = {
             "arch": spec.arch,
@@ -280,10 +295,10 @@ async def _respond(
     return JSON(result)
 
 
-async def _non_stream_fault(
-    state: SimState, fault: FaultSpec | None, watcher: DisconnectWatcher
-) -> Response | None:
-    """What a mid-stream fault does to a one-shot answer (None: no such fault)."""
+async def _one_shot(call: _Call, tokens: int) -> Response | None:
+    """Before a one-shot answer of ``tokens`` tokens: what a mid-stream fault makes of it,
+    else the time the tokens take (None: answer now; the client may have left meanwhile)."""
+    state, fault, watcher = call.state, call.fault, call.watcher
     if fault is not None and fault.name == "hang_mid_stream":
         await watcher.wait()
         return _gave_up(state)
@@ -293,21 +308,21 @@ async def _non_stream_fault(
         return Response(b'{"id": "chatcmpl-x", {not json', media_type="application/json")
     if fault is not None and fault.name == "error_event":
         return JSON({"error": {"message": CONTEXT_ERROR_MESSAGE}}, status_code=400)
+    if await watcher.sleep(tokens * state.token_delay):
+        return _gave_up(state)
     return None
 
 
 async def _respond_agent(
+    call: _Call,
     api: AgentApi,
-    state: SimState,
     original: dict[str, Any],
-    body: dict[str, Any],
-    fault: FaultSpec | None,
-    watcher: DisconnectWatcher,
     spec: ModelSpec,
     reply: features.Reply,
     prompt_tokens: int,
 ) -> Response:
     """The answer of `/v1/messages` or `/v1/responses`: the chat path's reply, rendered."""
+    state = call.state
     model = str(original.get("model") or spec.key)
     whole: dict[str, Any]
     if api == "messages":
@@ -315,7 +330,7 @@ async def _respond_agent(
     else:
         whole = agent_answers.response_object(reply, model, prompt_tokens, original)
         if original.get("store") is not False:
-            history = agent_answers.remembered(body["messages"], reply)
+            history = agent_answers.remembered(call.body["messages"], reply)
             state.stored_responses[whole["id"]] = history
     if original.get("stream") is True:
         if api == "messages":
@@ -327,17 +342,15 @@ async def _respond_agent(
         return SSEResponse(
             state,
             frames,
-            watcher,
+            call.watcher,
             token_delay=state.token_delay,
-            fault=fault,
+            fault=call.fault,
             done_frame=None,
             error_frame=error,
         )
-    faulted = await _non_stream_fault(state, fault, watcher)
-    if faulted is not None:
-        return faulted
-    if await watcher.sleep(reply.completion_tokens * state.token_delay):
-        return _gave_up(state)
+    not_yet = await _one_shot(call, reply.completion_tokens)
+    if not_yet is not None:
+        return not_yet
     return JSON(whole)
 
 
@@ -370,18 +383,12 @@ async def embeddings(request: Request) -> Response:
     fault = state.take_fault(EMBEDDING_FAULTS)
     watcher = DisconnectWatcher(request.receive)
     try:
-        if fault is not None and fault.name == "slow_headers":
-            if await watcher.sleep(fault.headers_delay):
-                return _gave_up(state)
-        elif fault is not None:
-            return http_fault_response(fault)
+        early = await _header_fault(state, fault, watcher)
+        if early is not None:
+            return early
         raw = body.get("input")
         inputs = [raw] if isinstance(raw, str) else raw
-        if (
-            not isinstance(inputs, list)
-            or not inputs
-            or not all(isinstance(i, str) for i in inputs)
-        ):
+        if not _all_of(inputs, str):
             return openai_error(
                 400, "'input' must be a string or a non-empty array of strings", param="input"
             )

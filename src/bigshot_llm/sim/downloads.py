@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bigshot_llm.sim.common import JSON, get_state, read_json, v1_error
+from bigshot_llm.sim.common import JSON, get_state, v1_error, v1_request
 from bigshot_llm.sim.state import SimState
 
 
@@ -54,13 +54,10 @@ def _add_to_catalogue(state: SimState, key: str) -> None:
 
 
 async def download_model(request: Request) -> Response:
-    state = get_state(request)
-    body = await read_json(request)
-    if isinstance(body, Response):
-        return body
-    key = body.get("model")
-    if not isinstance(key, str) or not key:
-        return v1_error(400, "'model' is required", code="invalid_request", param="model")
+    named = await v1_request(request)
+    if isinstance(named, Response):
+        return named
+    state, _, key = named
     now = time.time()
     job_id = f"job_{uuid.uuid4().hex[:12]}"
     job: dict[str, Any] = {

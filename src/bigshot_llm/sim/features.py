@@ -225,23 +225,9 @@ def chat_response(
     cid: str, created: int, model: str, reply: Reply, prompt_tokens: int
 ) -> dict[str, Any]:
     """Non-streaming ``chat.completion`` body."""
-    return {
-        "id": cid,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": _message(reply),
-                "logprobs": None,
-                "finish_reason": reply.finish_reason,
-                **_stop_reason(reply),
-            }
-        ],
-        "usage": reply.usage(prompt_tokens),
-        "system_fingerprint": model,
-    }
+    one = gen.choice("message", _message(reply), reply.finish_reason, **_stop_reason(reply))
+    usage = reply.usage(prompt_tokens)
+    return gen.completion_body(cid, "chat.completion", created, model, one, usage)
 
 
 def chat_chunks(
@@ -256,17 +242,11 @@ def chat_chunks(
     """Stream chunks as ``(chunk, is_token)``: role, reasoning, answer or tool calls, final,
     usage."""
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
         if reply.tools_quirk and tools_given and "tool_calls" not in delta:
             delta = {**delta, "tool_calls": []}
-        return {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "system_fingerprint": model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-        }
+        one = gen.choice("delta", delta, finish, **extra)
+        return gen.chunk_body(cid, "chat.completion.chunk", created, model, one)
 
     out = [(chunk({"role": "assistant", "content": ""}), False)]
     if reply.style == "think_tags":
@@ -288,18 +268,10 @@ def chat_chunks(
         for piece in fragments(call["arguments"]):
             fragment = {"index": index, "function": {"arguments": piece}}
             out.append((chunk({"tool_calls": [fragment]}), True))
-    last = chunk({}, reply.finish_reason)
-    last["choices"][0].update(_stop_reason(reply))
-    out.append((last, False))
+    out.append((chunk({}, reply.finish_reason, **_stop_reason(reply)), False))
     if include_usage:
-        final = {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "system_fingerprint": model,
-            "choices": [],
-            "usage": reply.usage(prompt_tokens),
-        }
-        out.append((final, False))
+        usage = reply.usage(prompt_tokens)
+        out.append(
+            (gen.chunk_body(cid, "chat.completion.chunk", created, model, None, usage), False)
+        )
     return out

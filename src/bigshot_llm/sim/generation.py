@@ -140,61 +140,57 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     }
 
 
-def text_response(
-    cid: str, created: int, model: str, answer: Answer, prompt_tokens: int
+def choice(field: str, value: Any, finish: str | None, **extra: Any) -> dict[str, Any]:
+    """The one choice of a body or chunk: ``field`` (``message``, ``delta`` or ``text``) holds
+    ``value``; ``extra`` keys (vLLM's ``stop_reason``) follow ``finish_reason``."""
+    return {"index": 0, field: value, "logprobs": None, "finish_reason": finish, **extra}
+
+
+def completion_body(
+    cid: str, obj: str, created: int, model: str, one: dict[str, Any], usage: dict[str, Any]
 ) -> dict[str, Any]:
-    """Non-streaming ``text_completion`` body."""
+    """A non-streaming body (``chat.completion`` or ``text_completion``) with ``one`` choice."""
     return {
         "id": cid,
-        "object": "text_completion",
+        "object": obj,
         "created": created,
         "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "text": answer.text,
-                "logprobs": None,
-                "finish_reason": answer.finish_reason,
-            }
-        ],
-        "usage": usage(prompt_tokens, answer.completion_tokens),
+        "choices": [one],
+        "usage": usage,
         "system_fingerprint": model,
     }
 
 
-def chat_chunks(
+def chunk_body(
     cid: str,
+    obj: str,
     created: int,
     model: str,
-    answer: Answer,
-    prompt_tokens: int,
-    include_usage: bool,
-) -> list[tuple[dict[str, Any], bool]]:
-    """Stream chunks as ``(chunk, is_token)``: role chunk, one per token, final, usage."""
+    one: dict[str, Any] | None,
+    usage: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A stream chunk with ``one`` choice, or (``one`` None) the closing usage chunk: no
+    choices, the ``usage``."""
+    body: dict[str, Any] = {
+        "id": cid,
+        "object": obj,
+        "created": created,
+        "model": model,
+        "system_fingerprint": model,
+        "choices": [] if one is None else [one],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return body
 
-    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
-        return {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "system_fingerprint": model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-        }
 
-    out: list[tuple[dict[str, Any], bool]] = [
-        (chunk({"role": "assistant", "content": ""}, None), False)
-    ]
-    out.extend((chunk({"content": piece}, None), True) for piece in answer.pieces)
-    out.append((chunk({}, answer.finish_reason), False))
-    if include_usage:
-        out.append(
-            (
-                _usage_chunk(cid, created, model, "chat.completion.chunk", answer, prompt_tokens),
-                False,
-            )
-        )
-    return out
+def text_response(
+    cid: str, created: int, model: str, answer: Answer, prompt_tokens: int
+) -> dict[str, Any]:
+    """Non-streaming ``text_completion`` body."""
+    one = choice("text", answer.text, answer.finish_reason)
+    tokens = usage(prompt_tokens, answer.completion_tokens)
+    return completion_body(cid, "text_completion", created, model, one, tokens)
 
 
 def text_chunks(
@@ -208,36 +204,14 @@ def text_chunks(
     """Legacy completions stream chunks as ``(chunk, is_token)``."""
 
     def chunk(text: str, finish: str | None) -> dict[str, Any]:
-        return {
-            "id": cid,
-            "object": "text_completion",
-            "created": created,
-            "model": model,
-            "system_fingerprint": model,
-            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}],
-        }
+        return chunk_body(cid, "text_completion", created, model, choice("text", text, finish))
 
     out: list[tuple[dict[str, Any], bool]] = [(chunk(p, None), True) for p in answer.pieces]
     out.append((chunk("", answer.finish_reason), False))
     if include_usage:
-        out.append(
-            (_usage_chunk(cid, created, model, "text_completion", answer, prompt_tokens), False)
-        )
+        tokens = usage(prompt_tokens, answer.completion_tokens)
+        out.append((chunk_body(cid, "text_completion", created, model, None, tokens), False))
     return out
-
-
-def _usage_chunk(
-    cid: str, created: int, model: str, obj: str, answer: Answer, prompt_tokens: int
-) -> dict[str, Any]:
-    return {
-        "id": cid,
-        "object": obj,
-        "created": created,
-        "model": model,
-        "system_fingerprint": model,
-        "choices": [],
-        "usage": usage(prompt_tokens, answer.completion_tokens),
-    }
 
 
 def embed(text: str) -> list[float]:

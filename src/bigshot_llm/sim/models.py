@@ -13,26 +13,28 @@ from bigshot_llm.sim.common import (
     JSON,
     get_state,
     http_fault_response,
+    model_not_found,
     openai_error,
-    read_json,
     v1_error,
+    v1_request,
 )
 from bigshot_llm.sim.state import ModelSpec, SimState
 
 LIST_FAULTS: frozenset[str] = frozenset({"slow_headers", "http_500", "http_503", "empty_models"})
 
 
-async def _list_fault(state: SimState) -> tuple[Response | None, bool]:
-    """Apply a model-list fault: ``(error_response_or_None, empty)``."""
+async def _listed(request: Request) -> tuple[SimState, list[ModelSpec]] | Response:
+    """The state and the models a listing shows, after a model-list fault: ``slow_headers``
+    waits, ``empty_models`` shows none, ``http_500`` / ``http_503`` are the answer instead."""
+    state = get_state(request)
     fault = state.take_fault(LIST_FAULTS)
-    if fault is None:
-        return None, False
-    if fault.name == "slow_headers":
+    if fault is not None and fault.name == "slow_headers":
         await asyncio.sleep(fault.headers_delay)
-        return None, False
-    if fault.name == "empty_models":
-        return None, True
-    return http_fault_response(fault), False
+    elif fault is not None and fault.name == "empty_models":
+        return state, []
+    elif fault is not None:
+        return http_fault_response(fault)
+    return state, list(state.models)
 
 
 def v0_model(state: SimState, spec: ModelSpec) -> dict[str, Any]:
@@ -99,11 +101,10 @@ def v1_model(state: SimState, spec: ModelSpec) -> dict[str, Any]:
 
 async def list_openai_models(request: Request) -> Response:
     """``GET /v1/models``: every downloaded model with JIT on, loaded ones with JIT off."""
-    state = get_state(request)
-    error, empty = await _list_fault(state)
-    if error is not None:
-        return error
-    models = [] if empty else list(state.models)
+    listed = await _listed(request)
+    if isinstance(listed, Response):
+        return listed
+    state, models = listed
     if not state.jit_loading:
         models = [m for m in models if m.key in state.loaded]
     data = [{"id": m.key, "object": "model", "owned_by": "organization_owner"} for m in models]
@@ -112,22 +113,21 @@ async def list_openai_models(request: Request) -> Response:
 
 async def list_v0_models(request: Request) -> Response:
     """``GET /api/v0/models``."""
-    state = get_state(request)
-    error, empty = await _list_fault(state)
-    if error is not None:
-        return error
-    models = [] if empty else list(state.models)
+    listed = await _listed(request)
+    if isinstance(listed, Response):
+        return listed
+    state, models = listed
     return JSON({"object": "list", "data": [v0_model(state, m) for m in models]})
 
 
 async def get_v0_model(request: Request) -> Response:
     """``GET /api/v0/models/{model_id}``."""
-    state = get_state(request)
-    error, empty = await _list_fault(state)
-    if error is not None:
-        return error
+    listed = await _listed(request)
+    if isinstance(listed, Response):
+        return listed
+    state, models = listed
     key = request.path_params["model_id"]
-    spec = None if empty else state.get_model(key)
+    spec = next((m for m in models if m.key == key), None)
     if spec is None:
         return openai_error(404, f"Model '{key}' not found", param="model", code="model_not_found")
     return JSON(v0_model(state, spec))
@@ -135,11 +135,10 @@ async def get_v0_model(request: Request) -> Response:
 
 async def list_v1_models(request: Request) -> Response:
     """``GET /api/v1/models``."""
-    state = get_state(request)
-    error, empty = await _list_fault(state)
-    if error is not None:
-        return error
-    models = [] if empty else list(state.models)
+    listed = await _listed(request)
+    if isinstance(listed, Response):
+        return listed
+    state, models = listed
     return JSON({"models": [v1_model(state, m) for m in models]})
 
 
@@ -155,13 +154,10 @@ async def load_model(request: Request) -> Response:
     """``POST /api/v1/models/load`` ``{model, context_length?, eval_batch_size?,
     flash_attention?, num_experts?, offload_kv_cache_to_gpu?, echo_load_config?}``; takes
     ``load_delay`` seconds."""
-    state = get_state(request)
-    body = await read_json(request)
-    if isinstance(body, Response):
-        return body
-    key = body.get("model")
-    if not isinstance(key, str) or not key:
-        return v1_error(400, "'model' is required", code="invalid_request", param="model")
+    named = await v1_request(request)
+    if isinstance(named, Response):
+        return named
+    state, body, key = named
     ctx = body.get("context_length")
     if ctx is not None and (not isinstance(ctx, int) or isinstance(ctx, bool) or ctx < 1):
         return v1_error(400, "'context_length' must be a positive integer", code="invalid_request")
@@ -175,7 +171,7 @@ async def load_model(request: Request) -> Response:
         options[name] = value
     spec = state.get_model(key)
     if spec is None:
-        return v1_error(404, f"Model '{key}' not found", code="model_not_found", param="model")
+        return model_not_found(key)
     started = time.perf_counter()
     state.load_requests = [*state.load_requests, dict(body)]
     if state.load_delay > 0:
@@ -195,13 +191,10 @@ async def load_model(request: Request) -> Response:
 
 async def unload_model(request: Request) -> Response:
     """``POST /api/v1/models/unload`` ``{instance_id}``."""
-    state = get_state(request)
-    body = await read_json(request)
-    if isinstance(body, Response):
-        return body
-    instance_id = body.get("instance_id")
-    if not isinstance(instance_id, str) or not instance_id:
-        return v1_error(400, "'instance_id' is required", code="invalid_request")
+    named = await v1_request(request, "instance_id", param=None)
+    if isinstance(named, Response):
+        return named
+    state, _, instance_id = named
     try:
         state.unload_model(instance_id)
     except KeyError:

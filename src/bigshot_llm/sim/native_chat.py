@@ -18,7 +18,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from bigshot_llm.sim.common import JSON, get_state, read_json, v1_error
+from bigshot_llm.sim.common import JSON, model_not_found, v1_request
 from bigshot_llm.sim.state import SimState
 
 
@@ -57,15 +57,12 @@ def _result(key: str, text: str, load_seconds: float | None) -> dict[str, Any]:
 
 
 async def native_chat(request: Request) -> Response:
-    state = get_state(request)
-    body = await read_json(request)
-    if isinstance(body, Response):
-        return body
-    key = body.get("model")
-    if not isinstance(key, str) or not key:
-        return v1_error(400, "'model' is required", code="invalid_request", param="model")
+    named = await v1_request(request)
+    if isinstance(named, Response):
+        return named
+    state, body, key = named
     if state.get_model(key) is None:
-        return v1_error(404, f"Model '{key}' not found", code="model_not_found", param="model")
+        return model_not_found(key)
     ctx = body.get("context_length")
     context_length = ctx if isinstance(ctx, int) and not isinstance(ctx, bool) else None
     text = "ok"

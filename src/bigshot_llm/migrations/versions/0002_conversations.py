@@ -2,46 +2,41 @@
 
 import sqlalchemy as sa
 
-from bigshot_llm.migrations.ops import create_table, drop_table, name, owner, when
+from bigshot_llm.migrations import ops
 
 revision, down_revision, branch_labels, depends_on = "0002", "0001", None, None
 
 
-def upgrade() -> None:
-    create_table(
+def _changes() -> ops.Changes:
+    yield ops.new_table(
         "conversations",
-        name("id", 32),
-        owner("owner_id"),
-        name("title", 200, nullable=True),
-        name("provider", 100, nullable=True),
-        name("model", 256, nullable=True),
+        ops.owner("owner_id"),
+        ops.name("title", 200, nullable=True),
+        ops.name("provider", 100, nullable=True),
+        ops.name("model", 256, nullable=True),
         sa.Column("settings", sa.JSON(), nullable=False),
-        when("created_at"),
-        when("updated_at"),
+        ops.when("created_at"),
+        ops.when("updated_at"),
         indexes=(("ix_conversations_owner_updated", ["owner_id", "updated_at"]),),
     )
-    create_table(
+    yield ops.new_table(
         "messages",
-        name("id", 32),
-        owner("conversation_id", "conversations"),
-        name("role", 16),
+        ops.owner("conversation_id", "conversations"),
+        ops.name("role", 16),
         sa.Column("content", sa.Text(), nullable=False),
-        name("status", 16),
-        name("model", 256, nullable=True),
+        ops.name("status", 16),
+        ops.name("model", 256, nullable=True),
         *(sa.Column(field, sa.JSON(), nullable=True) for field in ("usage", "stats", "error")),
-        when("created_at"),
+        ops.when("created_at"),
         indexes=(("ix_messages_conversation_created", ["conversation_id", "created_at"]),),
     )
-    create_table(
+    yield ops.new_table(
         "user_preferences",
-        owner("user_id"),
+        ops.owner("user_id"),
         sa.Column("data", sa.JSON(), nullable=False),
-        when("updated_at"),
-        primary_key="user_id",
+        ops.when("updated_at"),
+        key="user_id",
     )
 
 
-def downgrade() -> None:
-    drop_table("user_preferences")
-    drop_table("messages", "ix_messages_conversation_created")
-    drop_table("conversations", "ix_conversations_owner_updated")
+upgrade, downgrade = ops.reversible(_changes)

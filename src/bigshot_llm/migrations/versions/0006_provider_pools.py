@@ -2,14 +2,13 @@
 
 import sqlalchemy as sa
 
-from bigshot_llm.migrations.ops import add_columns, drop_columns
+from bigshot_llm.migrations import ops
 
 revision, down_revision, branch_labels, depends_on = "0006", "0005", None, None
 
 
-def upgrade() -> None:
-    add_columns("provider_configs", sa.Column("pool_urls", sa.JSON(), nullable=True))
+def _changes() -> ops.Changes:
+    yield ops.new_columns("provider_configs", sa.Column("pool_urls", sa.JSON(), nullable=True))
 
 
-def downgrade() -> None:
-    drop_columns("provider_configs", "pool_urls")
+upgrade, downgrade = ops.reversible(_changes)

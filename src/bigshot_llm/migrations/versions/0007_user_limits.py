@@ -3,20 +3,13 @@
 Revision 0007, after 0006 (2026-12-02).
 """
 
-import sqlalchemy as sa
-
-from bigshot_llm.migrations.ops import add_columns, drop_columns
+from bigshot_llm.migrations import ops
 
 revision, down_revision, branch_labels, depends_on = "0007", "0006", None, None
 
 
-def upgrade() -> None:
-    add_columns(
-        "users",
-        sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
-        sa.Column("max_streams", sa.Integer(), nullable=True),
-    )
+def _changes() -> ops.Changes:
+    yield ops.new_columns("users", *ops.stream_limits())
 
 
-def downgrade() -> None:
-    drop_columns("users", "max_streams", "rate_limit_per_minute")
+upgrade, downgrade = ops.reversible(_changes)

@@ -7,38 +7,27 @@ Revision 0009, after 0008 (2026-12-02).
 import sqlalchemy as sa
 from sqlmodel.sql.sqltypes import AutoString
 
-from bigshot_llm.migrations.ops import (
-    add_columns,
-    create_table,
-    drop_columns,
-    drop_table,
-    name,
-    when,
-)
+from bigshot_llm.migrations import ops
 
 revision, down_revision, branch_labels, depends_on = "0009", "0008", None, None
 
 
-def upgrade() -> None:
-    create_table(
+def _changes() -> ops.Changes:
+    yield ops.new_table(
         "model_presets",
-        name("id", 32),
-        name("scope", 32),
-        name("model", 256),
+        ops.name("scope", 32),
+        ops.name("model", 256),
         sa.Column("options", sa.JSON(), nullable=False),
-        when("updated_at"),
+        ops.when("updated_at"),
         sa.UniqueConstraint("scope", "model", name="uq_model_preset_scope_model"),
         indexes=(("ix_model_presets_scope", ["scope"]),),
     )
-    add_columns("api_keys", name("priority", 16, nullable=True))
-    add_columns(
+    yield ops.new_columns("api_keys", ops.name("priority", 16, nullable=True))
+    yield ops.new_columns(
         "provider_configs",
         sa.Column("pool_weights", sa.JSON(), nullable=True),
         sa.Column("pool_order", AutoString(length=16), nullable=False, server_default="balanced"),
     )
 
 
-def downgrade() -> None:
-    drop_columns("provider_configs", "pool_order", "pool_weights")
-    drop_columns("api_keys", "priority")
-    drop_table("model_presets", "ix_model_presets_scope")
+upgrade, downgrade = ops.reversible(_changes)

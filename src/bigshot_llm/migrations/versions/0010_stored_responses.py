@@ -5,21 +5,21 @@ Revision 0010, after 0009 (2026-12-02).
 
 import sqlalchemy as sa
 
-from bigshot_llm.migrations.ops import create_table, drop_table, name, owner, when
+from bigshot_llm.migrations import ops
 
 revision, down_revision, branch_labels, depends_on = "0010", "0009", None, None
 
 
-def upgrade() -> None:
-    create_table(
+def _changes() -> ops.Changes:
+    yield ops.new_table(
         "stored_responses",
-        name("id", 64),
-        owner("owner_id"),
-        name("model", 400, nullable=True),
+        ops.owner("owner_id"),
+        ops.name("model", 400, nullable=True),
         sa.Column("response", sa.JSON(), nullable=False),
         sa.Column("history", sa.JSON(), nullable=False),
-        when("created_at"),
-        when("expires_at"),
+        ops.when("created_at"),
+        ops.when("expires_at"),
+        key=ops.name("id", 64),
         indexes=(
             ("ix_stored_responses_owner", ["owner_id"]),
             ("ix_stored_responses_expires", ["expires_at"]),
@@ -27,5 +27,4 @@ def upgrade() -> None:
     )
 
 
-def downgrade() -> None:
-    drop_table("stored_responses", "ix_stored_responses_expires", "ix_stored_responses_owner")
+upgrade, downgrade = ops.reversible(_changes)

@@ -7,7 +7,7 @@ message follows the one before it, and the last one is the head.
 import sqlalchemy as sa
 from alembic import op
 
-from bigshot_llm.migrations.ops import add_columns, drop_columns, name
+from bigshot_llm.migrations import ops
 
 revision, down_revision, branch_labels, depends_on = "0011", "0010", None, None
 
@@ -33,12 +33,10 @@ def _chain_existing_messages() -> None:
         )
 
 
-def upgrade() -> None:
-    add_columns("messages", name("parent_id", 32, nullable=True))
-    add_columns("conversations", name("head_message_id", 32, nullable=True))
-    _chain_existing_messages()
+def _changes() -> ops.Changes:
+    yield ops.new_columns("messages", ops.name("parent_id", 32, nullable=True))
+    yield ops.new_columns("conversations", ops.name("head_message_id", 32, nullable=True))
+    yield ops.data(_chain_existing_messages)
 
 
-def downgrade() -> None:
-    drop_columns("conversations", "head_message_id")
-    drop_columns("messages", "parent_id")
+upgrade, downgrade = ops.reversible(_changes)

@@ -7,26 +7,24 @@ energy or cost (nothing was measured then).
 
 import sqlalchemy as sa
 
-from bigshot_llm.migrations.ops import add_columns, drop_columns
+from bigshot_llm.migrations import ops
 
 revision, down_revision, branch_labels, depends_on = "0012", "0011", None, None
 
 
-def upgrade() -> None:
-    add_columns(
+def _changes() -> ops.Changes:
+    yield ops.new_columns(
         "usage_records",
         sa.Column("gpu_seconds", sa.Float(), nullable=False, server_default="0"),
         sa.Column("queue_ms", sa.Float(), nullable=True),
         sa.Column("energy_wh", sa.Float(), nullable=True),
         sa.Column("shadow_cost", sa.Float(), nullable=True),
     )
-    add_columns(
+    yield ops.new_columns(
         "provider_configs",
         sa.Column("watts_per_instance", sa.Float(), nullable=True),
         sa.Column("model_prices", sa.JSON(), nullable=True),
     )
 
 
-def downgrade() -> None:
-    drop_columns("provider_configs", "model_prices", "watts_per_instance")
-    drop_columns("usage_records", "shadow_cost", "energy_wh", "queue_ms", "gpu_seconds")
+upgrade, downgrade = ops.reversible(_changes)

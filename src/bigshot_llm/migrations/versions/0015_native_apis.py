@@ -8,17 +8,16 @@ are, everything else keeps the translation to chat completions.
 import sqlalchemy as sa
 from sqlmodel.sql.sqltypes import AutoString
 
-from bigshot_llm.migrations.ops import add_columns, drop_columns
+from bigshot_llm.migrations import ops
 
 revision, down_revision, branch_labels, depends_on = "0015", "0014", None, None
 
 
-def upgrade() -> None:
-    add_columns(
+def _changes() -> ops.Changes:
+    yield ops.new_columns(
         "provider_configs",
         sa.Column("native_apis", AutoString(length=8), nullable=False, server_default="auto"),
     )
 
 
-def downgrade() -> None:
-    drop_columns("provider_configs", "native_apis")
+upgrade, downgrade = ops.reversible(_changes)

@@ -6,14 +6,13 @@ Revision 0016, after 0011 (2026-12-02).
 
 import sqlalchemy as sa
 
-from bigshot_llm.migrations.ops import add_columns, drop_columns
+from bigshot_llm.migrations import ops
 
 revision, down_revision, branch_labels, depends_on = "0016", "0015", None, None
 
 
-def upgrade() -> None:
-    add_columns("provider_configs", sa.Column("fallbacks", sa.JSON(), nullable=True))
+def _changes() -> ops.Changes:
+    yield ops.new_columns("provider_configs", sa.Column("fallbacks", sa.JSON(), nullable=True))
 
 
-def downgrade() -> None:
-    drop_columns("provider_configs", "fallbacks")
+upgrade, downgrade = ops.reversible(_changes)
