@@ -105,7 +105,7 @@ export function timingParts(
 }
 
 /** Where the answer ran ("served by gpu-pool · qwen:2 on http://gpu2:1234/v1"), how long it
- * queued for a slot, and the targets that failed before it ("after fallback from primary"),
+ * queued for a slot (from 0.1 s: less is no wait worth a word), and the targets that failed before it ("after fallback from primary"),
  * each with its error code as a tooltip. */
 export function ServedByLine({ served }: { served: ServedBy }) {
   const failed = served.fallback_from ?? [];
@@ -116,7 +116,7 @@ export function ServedByLine({ served }: { served: ServedBy }) {
       <span className="stats-served" title={served.model ? `model ${served.model}` : undefined}>
         served by {served.provider} · {served.instance} on {served.server}
       </span>
-      {served.queued_ms != null && served.queued_ms >= 1 && <span>queued {formatMs(served.queued_ms)}</span>}
+      {served.queued_ms != null && served.queued_ms >= 100 && <span>queued {formatMs(served.queued_ms)}</span>}
       {failed.length > 0 && (
         <span className="stats-fallback" title={failed.map((t) => `${target(t)}: ${t.code}`).join("\n")}>
           after fallback from {failed.map(target).join(", ")}
