@@ -235,3 +235,24 @@ async def test_a_chat_stream_stores_the_fallbacks_answer(
     answer = messages[-1]
     assert answer["role"] == "assistant" and answer["content"] == text_of(events) != ""
     assert backup.state.served == ["chat-fallback"]
+
+
+async def test_the_stored_answer_keeps_where_it_was_served(
+    gateway: ThreadedServer, sim: Any, backup: Any
+) -> None:
+    """The UI shows "served by … after fallback from …" under an answer: after a reload too,
+    so the stored message's stats carry the `done` event's `served_by`."""
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        primary, _ = await providers(client, sim, backup)
+        sim.stop()
+        try:
+            created = await start_stream(
+                client, ADMIN, message="stored-served-by", provider=primary, model=MODEL
+            )
+            events = await read_all(client, created["events_url"])
+        finally:
+            sim.start()
+        messages = await messages_of(client, created["conversation_id"], ADMIN)
+    done = events[-1][2]
+    assert done["served_by"]["provider"] == "backup"
+    assert messages[-1]["stats"]["served_by"] == done["served_by"]

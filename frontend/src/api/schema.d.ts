@@ -1750,7 +1750,7 @@ export interface components {
              */
             reasoning_tokens?: number | null;
             /**
-             * @description the server and instance that answered (admission-controlled only)
+             * @description where it ran: admission-controlled generations and fallbacks only
              * @default null
              */
             served_by?: components["schemas"]["ServedBy"] | null;
@@ -1881,7 +1881,7 @@ export interface components {
              */
             reasoning_tokens?: number | null;
             /**
-             * @description the server and instance that answered (admission-controlled only)
+             * @description where it ran: admission-controlled generations and fallbacks only
              * @default null
              */
             served_by?: components["schemas"]["ServedBy"] | null;
@@ -2447,7 +2447,7 @@ export interface components {
              */
             reasoning_tokens?: number | null;
             /**
-             * @description the server and instance that answered (admission-controlled only)
+             * @description where it ran: admission-controlled generations and fallbacks only
              * @default null
              */
             served_by?: components["schemas"]["ServedBy"] | null;
@@ -3124,6 +3124,38 @@ export interface components {
             usage?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * Fallback
+         * @description One target to try when the provider fails before the first byte: another provider
+         *     (the same model), another model (on this provider), or both.
+         */
+        Fallback: {
+            /**
+             * Model
+             * @description null: the request's model
+             */
+            model?: string | null;
+            /**
+             * Provider
+             * @description a provider's name or id (null: this one)
+             */
+            provider?: string | null;
+        };
+        /**
+         * FallbackAttempt
+         * @description A target that failed before the first byte, so the next fallback was tried.
+         */
+        FallbackAttempt: {
+            /**
+             * Code
+             * @description the error it failed with
+             */
+            code: string;
+            /** Model */
+            model: string | null;
+            /** Provider */
+            provider: string;
         };
         /** FunctionCall */
         FunctionCall: {
@@ -3947,6 +3979,11 @@ export interface components {
              */
             exclusive_loading?: boolean;
             /**
+             * Fallbacks
+             * @description tried in order when this provider refuses or fails before the first byte (unreachable, 5xx, queue full or timed out, model not loadable)
+             */
+            fallbacks?: components["schemas"]["Fallback"][] | null;
+            /**
              * Kind
              * @description lmstudio, openai, openai_compatible
              * @default lmstudio
@@ -4106,6 +4143,10 @@ export interface components {
              * @default false
              */
             exclusive_loading?: boolean;
+            /** Fallbacks */
+            fallbacks?: {
+                [key: string]: string | null;
+            }[];
             /** Has Api Key */
             has_api_key: boolean;
             /** Id */
@@ -4201,6 +4242,11 @@ export interface components {
             enabled?: boolean | null;
             /** Exclusive Loading */
             exclusive_loading?: boolean | null;
+            /**
+             * Fallbacks
+             * @description null or [] clears them
+             */
+            fallbacks?: components["schemas"]["Fallback"][] | null;
             /** Kind */
             kind?: string | null;
             /** List Timeout */
@@ -4503,11 +4549,23 @@ export interface components {
         };
         /**
          * ServedBy
-         * @description Where a generation ran: the server (a pool member) and the loaded instance.
+         * @description Where a generation ran: the provider and model, the server (the pool member that
+         *     answered) and the loaded instance.
          */
         ServedBy: {
+            /**
+             * Fallback From
+             * @description the targets that failed before this fallback answered
+             * @default null
+             */
+            fallback_from?: components["schemas"]["FallbackAttempt"][] | null;
             /** Instance */
             instance: string;
+            /**
+             * Model
+             * @default null
+             */
+            model?: string | null;
             /** Provider */
             provider: string;
             /**

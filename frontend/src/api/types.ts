@@ -24,6 +24,7 @@ export type ProviderCreate = S["ProviderCreate"];
 export type ProviderUpdate = S["ProviderUpdate"];
 export type ActiveProvider = S["ActiveProvider"];
 export type ProviderTestResult = S["ProviderTestResult"];
+export type Fallback = S["Fallback"];
 export type ProviderKind = S["ProviderKindPublic"];
 export type ModelOpAnswer = S["ModelOpAnswer"];
 export type AliasPublic = S["AliasPublic"];
@@ -47,6 +48,8 @@ export type Preset = S["Preset"];
 export type ConversationFile = S["ConversationFile"];
 export type SearchHit = Refine<S["SearchHit"], "conversation", { conversation: Conversation }>;
 export type Usage = S["Usage"];
+/** Where an answer ran: provider, model, server and instance, and the fallbacks that failed first. */
+export type ServedBy = S["ServedBy"];
 
 export type CompareTarget = S["CompareTarget"];
 export type CompareParams = S["CompareParams"];
@@ -130,6 +133,7 @@ export interface MessageStats extends StreamStats {
   continued?: number | null;
   usage_estimated?: boolean | null;
   context?: ContextReport | null;
+  served_by?: ServedBy | null;
 }
 
 /** A tool call as stored with an assistant message (OpenAI's shape). */
@@ -173,6 +177,7 @@ export interface DoneEvent {
   stats?: StreamStats | null;
   model?: string | null;
   context?: ContextReport | null;
+  served_by?: ServedBy | null;
   message_id?: string | null;
   conversation_id?: string | null;
 }

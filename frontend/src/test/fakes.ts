@@ -1,6 +1,6 @@
 /** Test doubles: a routed fake `fetch` for the gateway and a hand-fed SSE body. */
 import { vi } from "vitest";
-import type { ModelInfo } from "../api/types";
+import type { ModelInfo, ProviderPublic } from "../api/types";
 
 export interface Call {
   method: string;
@@ -122,6 +122,32 @@ export const MODELS: ModelInfo[] = [
 ];
 
 export const PROVIDER = { id: "p1", name: "LMStudio Local", provider: "lmstudio", base_url: "http://127.0.0.1:1234/v1" };
+
+/** A provider config as `/llm-providers` lists it: an enabled global LM Studio. */
+export function providerRecord(id: string, name: string, fields: Partial<ProviderPublic> = {}): ProviderPublic {
+  return {
+    id,
+    name,
+    provider: "lmstudio",
+    kind: "lmstudio",
+    base_url: `http://${id}.test:1234/v1`,
+    api_key: null,
+    has_api_key: false,
+    default_model: null,
+    owner_id: null,
+    scope: "global",
+    connect_timeout: 5,
+    list_timeout: 5,
+    read_timeout: 600,
+    stream_idle_timeout: 300,
+    max_connections: 1000,
+    max_keepalive_connections: 20,
+    enabled: true,
+    created_at: "2026-12-01T00:00:00Z",
+    updated_at: "2026-12-01T00:00:00Z",
+    ...fields,
+  };
+}
 
 export function modelList(models = MODELS, provider = PROVIDER) {
   return {

@@ -28,3 +28,13 @@ export function ErrorText({
     </div>
   );
 }
+
+/** A message already in words (a form's refusal, a failed action), when there is one. */
+export function InlineError({ message }: { message: string | null | undefined }) {
+  if (!message) return null;
+  return (
+    <p className="inline-error" role="alert">
+      {message}
+    </p>
+  );
+}

@@ -6,6 +6,7 @@
  * they show as thumbnails to remove before sending.
  */
 import { useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type FormEvent, type KeyboardEvent } from "react";
+import { FileButton } from "../../ui/FileButton";
 import { CloseIcon, PaperclipIcon, SendIcon, StopIcon } from "../../ui/icons";
 import { type Attachment, imageFiles, MAX_IMAGES, toAttachment } from "./attachments";
 
@@ -28,7 +29,6 @@ export function Composer({ onSend, onStop, busy, stopping, disabled, disabledRea
   const [hint, setHint] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const area = useRef<HTMLTextAreaElement>(null);
-  const picker = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
     const el = area.current;
@@ -142,28 +142,18 @@ export function Composer({ onSend, onStop, busy, stopping, disabled, disabledRea
         </p>
       )}
       <div className="composer-row">
-        <button
-          type="button"
+        <FileButton
           className="icon-button attach-button"
-          aria-label="Attach images"
+          label="Attach images"
           title={vision ? "Attach images (or paste, or drop them here)" : `${model ?? "This model"} cannot read images`}
           disabled={!vision || disabled}
-          onClick={() => picker.current?.click()}
-        >
-          <PaperclipIcon size={18} />
-        </button>
-        <input
-          ref={picker}
-          type="file"
           accept="image/*"
           multiple
-          hidden
-          data-testid="image-picker"
-          onChange={(e) => {
-            void attach(imageFiles(e.target.files));
-            e.target.value = "";
-          }}
-        />
+          testId="image-picker"
+          onFiles={(files) => void attach(imageFiles(files))}
+        >
+          <PaperclipIcon size={18} />
+        </FileButton>
         <label htmlFor="composer-input" className="visually-hidden">
           Message
         </label>

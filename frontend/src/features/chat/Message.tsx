@@ -5,9 +5,10 @@
  * delete) and facts: why it ended, model, TTFT, tokens/s, tokens.
  */
 import { memo, useEffect, useRef, useState } from "react";
-import type { ContextReport, ErrorBody, StreamStats, ToolCall, Usage } from "../../api/types";
+import type { ContextReport, ErrorBody, ServedBy, StreamStats, ToolCall, Usage } from "../../api/types";
 import { CopyButton } from "../../ui/CopyButton";
 import { ErrorText } from "../../ui/ErrorText";
+import { formatMs } from "../../ui/format";
 import {
   ChevronLeftIcon,
   ChevronRightIcon,
@@ -41,6 +42,8 @@ export interface UiMessage {
   finishReason?: string | null;
   cancelReason?: string | null;
   context?: ContextReport | null;
+  /** Where it ran (admission-controlled generations and fallbacks only). */
+  servedBy?: ServedBy | null;
   error?: Pick<ErrorBody, "code" | "message"> | null;
   reconnecting?: boolean;
 }
@@ -62,10 +65,6 @@ export function canContinue(message: UiMessage): boolean {
   if (message.role !== "assistant" || message.live || !message.content) return false;
   const reason = (message.finishReason ?? "").toLowerCase();
   return message.status === "cancelled" || (message.status === "complete" && (reason === "length" || reason === "max_tokens"));
-}
-
-function formatMs(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
 }
 
 /** Why the answer ended, in words (null for an ordinary finish). */
@@ -92,21 +91,53 @@ export function stopReason(message: UiMessage): string | null {
   }
 }
 
-export function StatsLine({ message }: { message: UiMessage }) {
+/** An answer's speed and size: TTFT, tokens per second, tokens ("≈": counted by the gateway). */
+export function timingParts(
+  stats: StreamStats | null | undefined,
+  usage: Usage | null | undefined,
+  usageEstimated: boolean | null | undefined,
+): string[] {
   const parts: string[] = [];
-  const { stats, usage } = message;
   if (stats?.ttft_ms != null) parts.push(`TTFT ${formatMs(stats.ttft_ms)}`);
   if (stats?.tokens_per_second != null) parts.push(`${stats.tokens_per_second.toFixed(1)} tok/s`);
-  if (usage?.completion_tokens != null)
-    parts.push(`${usage.completion_tokens}${message.usageEstimated ? "≈" : ""} tokens`);
+  if (usage?.completion_tokens != null) parts.push(`${usage.completion_tokens}${usageEstimated ? "≈" : ""} tokens`);
+  return parts;
+}
+
+/** Where the answer ran ("served by gpu-pool · qwen:2 on http://gpu2:1234/v1"), how long it
+ * queued for a slot (from 0.1 s: less is no wait worth a word), and the targets that failed before it ("after fallback from primary"),
+ * each with its error code as a tooltip. */
+export function ServedByLine({ served }: { served: ServedBy }) {
+  const failed = served.fallback_from ?? [];
+  const target = (t: { provider: string; model: string | null }) =>
+    t.model && t.model !== served.model ? `${t.provider}/${t.model}` : t.provider;
+  return (
+    <>
+      <span className="stats-served" title={served.model ? `model ${served.model}` : undefined}>
+        served by {served.provider} · {served.instance} on {served.server}
+      </span>
+      {served.queued_ms != null && served.queued_ms >= 100 && <span>queued {formatMs(served.queued_ms)}</span>}
+      {failed.length > 0 && (
+        <span className="stats-fallback" title={failed.map((t) => `${target(t)}: ${t.code}`).join("\n")}>
+          after fallback from {failed.map(target).join(", ")}
+        </span>
+      )}
+    </>
+  );
+}
+
+export function StatsLine({ message }: { message: UiMessage }) {
+  const { stats, usage, servedBy } = message;
+  const parts = timingParts(stats, usage, message.usageEstimated);
   if (stats?.duration_ms != null) parts.push(formatMs(stats.duration_ms));
-  if (!parts.length && !message.model) return null;
+  if (!parts.length && !message.model && !servedBy) return null;
   return (
     <p className="stats" data-testid="message-stats">
       {message.model && <span className="stats-model">{message.model}</span>}
       {parts.map((part) => (
         <span key={part}>{part}</span>
       ))}
+      {servedBy && <ServedByLine served={servedBy} />}
     </p>
   );
 }

@@ -52,7 +52,7 @@ export async function toAttachment(file: File): Promise<Attachment> {
 }
 
 /** The image files among dropped or pasted items. */
-export function imageFiles(list: FileList | DataTransferItemList | null | undefined): File[] {
+export function imageFiles(list: FileList | DataTransferItemList | File[] | null | undefined): File[] {
   if (!list) return [];
   const files: File[] = [];
   for (const item of Array.from(list as ArrayLike<File | DataTransferItem>)) {

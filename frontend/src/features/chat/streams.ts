@@ -65,6 +65,14 @@ export interface LiveStream {
 const ACTIVE: ReadonlySet<StreamPhase> = new Set(["starting", "streaming", "reconnecting", "stopping"]);
 const STOPPED_REASONS = new Set(["cancelled", "canceled", "stopped", "abort", "aborted"]);
 
+/** A stream before its first event: what it has learnt so far is nothing. */
+function unstarted(): Pick<
+  LiveStream,
+  "phase" | "text" | "reasoning" | "toolCalls" | "done" | "error" | "context" | "finishedAt"
+> {
+  return { phase: "starting", text: "", reasoning: "", toolCalls: [], done: null, error: null, context: null, finishedAt: null };
+}
+
 export function isActive(stream: LiveStream | null | undefined): boolean {
   return !!stream && ACTIVE.has(stream.phase);
 }
@@ -173,14 +181,7 @@ export class StreamRegistry {
       after: meta.after,
       continues: meta.continues ?? null,
       prefix: meta.prefix ?? "",
-      phase: "starting",
-      text: "",
-      reasoning: "",
-      toolCalls: [],
-      done: null,
-      error: null,
-      context: null,
-      finishedAt: null,
+      ...unstarted(),
     });
     const key = stream.key;
     const result = this.client.post<StreamCreated>("/api/v1/chat/streams", request).then(
@@ -218,14 +219,7 @@ export class StreamRegistry {
       userText: null,
       userImages: [],
       userMessageId: null,
-      phase: "starting",
-      text: "",
-      reasoning: "",
-      toolCalls: [],
-      done: null,
-      error: null,
-      context: null,
-      finishedAt: null,
+      ...unstarted(),
     });
     this.follow(stream.key, streamId, "0");
     // A stream that continues an answer grows that answer in place (after a reload too).

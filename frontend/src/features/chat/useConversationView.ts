@@ -32,6 +32,7 @@ export function fromServer(m: ConversationMessage): UiMessage {
     finishReason: m.stats?.finish_reason ?? null,
     cancelReason: m.stats?.cancel_reason ?? null,
     context: m.stats?.context ?? null,
+    servedBy: m.stats?.served_by ?? null,
     error: m.status === "error" ? (m.error ?? { code: "error", message: "generation failed" }) : null,
   };
 }
@@ -56,6 +57,7 @@ export function fromStream(s: LiveStream): UiMessage {
     finishReason: s.done?.finish_reason ?? null,
     cancelReason: s.done?.cancel_reason ?? null,
     context: s.context,
+    servedBy: s.done?.served_by ?? null,
     error: s.error,
     reconnecting: s.phase === "reconnecting",
   };

@@ -10,6 +10,7 @@ import type { AllModelsAnswer, CompareDone, CompareTarget } from "../../api/type
 import { ErrorText } from "../../ui/ErrorText";
 import { Modal } from "../../ui/Modal";
 import { Markdown } from "../chat/Markdown";
+import { timingParts } from "../chat/Message";
 import { isChatModel } from "../models/useModels";
 import { runComparison } from "./compare";
 import "./compare.css";
@@ -21,18 +22,8 @@ export interface Column {
   error?: { code: string; message: string };
 }
 
-function formatMs(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
-}
-
 export function ColumnStats({ column }: { column: Column }) {
-  const stats = column.done?.stats;
-  const usage = column.done?.usage;
-  const parts: string[] = [];
-  if (stats?.ttft_ms != null) parts.push(`TTFT ${formatMs(stats.ttft_ms)}`);
-  if (stats?.tokens_per_second != null) parts.push(`${stats.tokens_per_second.toFixed(1)} tok/s`);
-  if (usage?.completion_tokens != null)
-    parts.push(`${usage.completion_tokens}${column.done?.usage_estimated ? "≈" : ""} tokens`);
+  const parts = timingParts(column.done?.stats, column.done?.usage, column.done?.usage_estimated);
   if (!parts.length) return null;
   return (
     <p className="stats compare-stats" data-testid="compare-stats">

@@ -7,6 +7,7 @@
  */
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import type { Conversation } from "../../api/types";
+import { FileButton } from "../../ui/FileButton";
 import { PencilIcon, PlusIcon, SearchIcon, TrashIcon, UploadIcon } from "../../ui/icons";
 import type { SearchApi } from "./useSearch";
 import "./history.css";
@@ -221,7 +222,6 @@ function Item(props: ItemProps) {
 
 export function Sidebar(props: SidebarProps) {
   const { conversations, currentId, loading, available, error, onNew, onOpen, footer, search } = props;
-  const importer = useRef<HTMLInputElement>(null);
   const [importing, setImporting] = useState(false);
   const [importError, setImportError] = useState<string | null>(null);
   const list = useRef<HTMLUListElement>(null);
@@ -291,33 +291,21 @@ export function Sidebar(props: SidebarProps) {
           <PlusIcon size={16} /> New chat
         </button>
         {props.onImport && (
-          <>
-            <button
-              type="button"
-              className="icon-button"
-              aria-label="Import a chat"
-              title="Import a chat (a JSON file from Export as JSON)"
-              disabled={importing}
-              onClick={() => importer.current?.click()}
-            >
-              <UploadIcon size={16} />
-            </button>
-            <input
-              ref={importer}
-              type="file"
-              accept="application/json,.json"
-              hidden
-              data-testid="import-file"
-              onChange={async (e) => {
-                const file = e.target.files?.[0];
-                e.target.value = "";
-                if (!file || !props.onImport) return;
-                setImporting(true);
-                setImportError(await props.onImport(file));
-                setImporting(false);
-              }}
-            />
-          </>
+          <FileButton
+            label="Import a chat"
+            title="Import a chat (a JSON file from Export as JSON)"
+            disabled={importing}
+            accept="application/json,.json"
+            testId="import-file"
+            onFiles={async ([file]) => {
+              if (!file || !props.onImport) return;
+              setImporting(true);
+              setImportError(await props.onImport(file));
+              setImporting(false);
+            }}
+          >
+            <UploadIcon size={16} />
+          </FileButton>
         )}
       </div>
       {importError && (

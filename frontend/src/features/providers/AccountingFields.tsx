@@ -1,7 +1,8 @@
 /** The provider form's accounting part: watts per busy instance (energy) and per-model shadow
  * prices (what the tokens would have cost at a cloud model's rates, USD per million tokens). */
 import type { ProviderPublic } from "../../api/types";
-import "./accounting.css";
+import { EditableRows } from "./FormParts";
+import "./provider-form.css";
 
 export interface PriceRow {
   model: string;
@@ -52,10 +53,8 @@ export function AccountingFields({
   draft: AccountingDraft;
   onChange: (draft: AccountingDraft) => void;
 }) {
-  const setRow = (index: number, patch: Partial<PriceRow>) =>
-    onChange({ ...draft, prices: draft.prices.map((row, i) => (i === index ? { ...row, ...patch } : row)) });
   return (
-    <fieldset className="field wide accounting-fields">
+    <fieldset className="field wide provider-fieldset">
       <legend>Accounting</legend>
       <div className="field">
         <label htmlFor={`${prefix}-watts`}>Watts per instance</label>
@@ -75,49 +74,38 @@ export function AccountingFields({
         </p>
       </div>
       <p className="hint">Shadow prices (USD per million tokens, e.g. a cloud model's list price):</p>
-      {draft.prices.map((row, index) => (
-        <div className="price-row" key={index} role="group" aria-label={`Price ${index + 1}`}>
-          <input
-            aria-label="Model id"
-            placeholder="model id"
-            value={row.model}
-            onChange={(e) => setRow(index, { model: e.target.value })}
-          />
-          <input
-            aria-label="Input price per million tokens"
-            type="number"
-            min={0}
-            step="any"
-            placeholder="input"
-            value={row.input}
-            onChange={(e) => setRow(index, { input: e.target.value })}
-          />
-          <input
-            aria-label="Output price per million tokens"
-            type="number"
-            min={0}
-            step="any"
-            placeholder="output"
-            value={row.output}
-            onChange={(e) => setRow(index, { output: e.target.value })}
-          />
-          <button
-            type="button"
-            className="ghost small"
-            aria-label={`Remove the price of ${row.model || "this model"}`}
-            onClick={() => onChange({ ...draft, prices: draft.prices.filter((_, i) => i !== index) })}
-          >
-            Remove
-          </button>
-        </div>
-      ))}
-      <button
-        type="button"
-        className="ghost small"
-        onClick={() => onChange({ ...draft, prices: [...draft.prices, { model: "", input: "", output: "" }] })}
+      <EditableRows
+        rows={draft.prices}
+        onChange={(prices) => onChange({ ...draft, prices })}
+        className="price-row"
+        groupLabel={(index) => `Price ${index + 1}`}
+        removeLabel={(row) => `Remove the price of ${row.model || "this model"}`}
+        addLabel="Add a price"
+        newRow={() => ({ model: "", input: "", output: "" })}
       >
-        Add a price
-      </button>
+        {(row, set) => (
+          <>
+            <input
+              aria-label="Model id"
+              placeholder="model id"
+              value={row.model}
+              onChange={(e) => set({ model: e.target.value })}
+            />
+            {(["input", "output"] as const).map((side) => (
+              <input
+                key={side}
+                aria-label={`${side === "input" ? "Input" : "Output"} price per million tokens`}
+                type="number"
+                min={0}
+                step="any"
+                placeholder={side}
+                value={row[side]}
+                onChange={(e) => set({ [side]: e.target.value })}
+              />
+            ))}
+          </>
+        )}
+      </EditableRows>
     </fieldset>
   );
 }

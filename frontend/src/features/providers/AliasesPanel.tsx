@@ -5,14 +5,16 @@
  * Admins manage the global ones; everyone may add their own, which win over a global one of
  * the same name.
  */
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import type { ApiClient } from "../../api/client";
 import { errorMessage } from "../../api/client";
 import type { AliasPublic, Me, ProviderPublic } from "../../api/types";
+import { InlineError } from "../../ui/ErrorText";
 import { useModels } from "../models/useModels";
+import { DeleteButtons, FormFooter, ScopeField, useDraftForm, type Scope } from "./FormParts";
 import { useAliases, type AliasesApi } from "./useAliases";
 
-type Draft = { name: string; provider_id: string; model: string; scope: "global" | "user" };
+type Draft = { name: string; provider_id: string; model: string; scope: Scope };
 
 /** Whose alias it is, as the viewer sees it. */
 export function aliasScope(alias: AliasPublic, me: Me): string {
@@ -36,28 +38,16 @@ function AliasForm({
   onCancel: () => void;
 }) {
   const usable = providers.filter((p) => p.enabled);
-  const [draft, setDraft] = useState<Draft>({
-    name: initial?.name ?? "",
-    provider_id: initial?.provider_id ?? usable[0]?.id ?? "",
-    model: initial?.model ?? "",
-    scope: me.role === "admin" ? "global" : "user",
-  });
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { draft, set, error, busy, submit } = useDraftForm<Draft>(
+    () => ({
+      name: initial?.name ?? "",
+      provider_id: initial?.provider_id ?? usable[0]?.id ?? "",
+      model: initial?.model ?? "",
+      scope: me.role === "admin" ? "global" : "user",
+    }),
+    onSave,
+  );
   const suggestions = useModels(client, draft.provider_id || undefined, 0);
-  const set = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await onSave(draft);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
   const prefix = initial ? `alias-${initial.id}` : "alias-new";
   return (
     <form className="provider-form" onSubmit={submit} aria-label={initial ? "Edit alias" : "Add alias"}>
@@ -109,32 +99,16 @@ function AliasForm({
           </datalist>
         </div>
         {!initial && me.role === "admin" && (
-          <div className="field">
-            <label htmlFor={`${prefix}-scope`}>For</label>
-            <select
-              id={`${prefix}-scope`}
-              value={draft.scope}
-              onChange={(e) => set({ scope: e.target.value as Draft["scope"] })}
-            >
-              <option value="global">Everyone (global)</option>
-              <option value="user">Only me</option>
-            </select>
-          </div>
+          <ScopeField id={`${prefix}-scope`} label="For" value={draft.scope} onChange={(scope) => set({ scope })} />
         )}
       </div>
-      {error && (
-        <p className="inline-error" role="alert">
-          {error}
-        </p>
-      )}
-      <div className="form-actions">
-        <button type="button" className="ghost" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={busy || !draft.provider_id}>
-          {busy ? "Saving…" : initial ? "Save alias" : "Add alias"}
-        </button>
-      </div>
+      <FormFooter
+        error={error}
+        busy={busy}
+        disabled={!draft.provider_id}
+        label={initial ? "Save alias" : "Add alias"}
+        onCancel={onCancel}
+      />
     </form>
   );
 }
@@ -201,11 +175,7 @@ export function AliasesPanel({
               {notice}
             </p>
           )}
-          {error && (
-            <p className="inline-error" role="alert">
-              {error}
-            </p>
-          )}
+          <InlineError message={error} />
           {api.aliases.length === 0 ? (
             <p className="muted small">{api.loading ? "Loading aliases…" : "No aliases yet."}</p>
           ) : (
@@ -229,25 +199,14 @@ export function AliasesPanel({
                       >
                         Edit
                       </button>
-                      {confirmDelete === a.id ? (
-                        <>
-                          <button type="button" className="danger small" onClick={() => void remove(a)}>
-                            Delete {a.name}
-                          </button>
-                          <button type="button" className="ghost small" onClick={() => setConfirmDelete(null)}>
-                            Keep
-                          </button>
-                        </>
-                      ) : (
-                        <button
-                          type="button"
-                          className="ghost small"
-                          aria-label={`Delete alias ${a.name}`}
-                          onClick={() => setConfirmDelete(a.id)}
-                        >
-                          Delete
-                        </button>
-                      )}
+                      <DeleteButtons
+                        name={a.name}
+                        label={`Delete alias ${a.name}`}
+                        confirming={confirmDelete === a.id}
+                        onAsk={() => setConfirmDelete(a.id)}
+                        onDelete={() => void remove(a)}
+                        onKeep={() => setConfirmDelete(null)}
+                      />
                     </div>
                   )}
                 </li>

@@ -1,5 +1,5 @@
 /** Provider management: list, add, edit (API key write-only), test, delete, activate. */
-import { useState, type FormEvent, type ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 import { errorMessage } from "../../api/client";
 import type {
   Me,
@@ -9,8 +9,11 @@ import type {
   ProviderTestResult,
   ProviderUpdate,
 } from "../../api/types";
+import { InlineError } from "../../ui/ErrorText";
 import { Modal } from "../../ui/Modal";
 import { AccountingFields, accountingBody, accountingDraft, type AccountingDraft } from "./AccountingFields";
+import { FallbackFields, fallbacksBody, fallbacksDraft, type FallbackRow } from "./FallbackFields";
+import { DeleteButtons, FormFooter, ScopeField, useDraftForm, type Scope } from "./FormParts";
 import { StatusPill } from "./ProviderStatus";
 import type { ProviderHealth } from "./useProviders";
 
@@ -51,13 +54,15 @@ type Draft = {
   api_key: string;
   default_model: string;
   enabled: boolean;
-  scope: "global" | "user";
+  scope: Scope;
   accounting: AccountingDraft;
+  fallbacks: FallbackRow[];
 };
 
 function ProviderForm({
   me,
   initial,
+  providers,
   onSave,
   onCancel,
   kinds,
@@ -65,34 +70,25 @@ function ProviderForm({
   me: Me;
   kinds?: ProviderKind[] | null;
   initial: ProviderPublic | null;
+  /** Those a fallback may name. */
+  providers: ProviderPublic[];
   onSave: (draft: Draft) => Promise<void>;
   onCancel: () => void;
 }) {
-  const [draft, setDraft] = useState<Draft>({
-    name: initial?.name ?? "",
-    kind: initial?.kind ?? "lmstudio",
-    base_url: initial?.base_url ?? "http://localhost:1234/v1",
-    api_key: "",
-    default_model: initial?.default_model ?? "",
-    enabled: initial?.enabled ?? true,
-    scope: me.role === "admin" ? "global" : "user",
-    accounting: accountingDraft(initial),
-  });
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const set = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await onSave(draft);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { draft, set, error, busy, submit } = useDraftForm<Draft>(
+    () => ({
+      name: initial?.name ?? "",
+      kind: initial?.kind ?? "lmstudio",
+      base_url: initial?.base_url ?? "http://localhost:1234/v1",
+      api_key: "",
+      default_model: initial?.default_model ?? "",
+      enabled: initial?.enabled ?? true,
+      scope: me.role === "admin" ? "global" : "user",
+      accounting: accountingDraft(initial),
+      fallbacks: fallbacksDraft(initial),
+    }),
+    onSave,
+  );
   const prefix = initial ? `edit-${initial.id}` : "new";
   return (
     <form className="provider-form" onSubmit={submit} aria-label={initial ? "Edit provider" : "Add provider"}>
@@ -154,19 +150,21 @@ function ProviderForm({
           />
         </div>
         {!initial && me.role === "admin" && (
-          <div className="field">
-            <label htmlFor={`${prefix}-scope`}>Visible to</label>
-            <select
-              id={`${prefix}-scope`}
-              value={draft.scope}
-              onChange={(e) => set({ scope: e.target.value as Draft["scope"] })}
-            >
-              <option value="global">Everyone (global)</option>
-              <option value="user">Only me</option>
-            </select>
-          </div>
+          <ScopeField
+            id={`${prefix}-scope`}
+            label="Visible to"
+            value={draft.scope}
+            onChange={(scope) => set({ scope })}
+          />
         )}
         <AccountingFields prefix={prefix} draft={draft.accounting} onChange={(accounting) => set({ accounting })} />
+        <FallbackFields
+          prefix={prefix}
+          rows={draft.fallbacks}
+          providers={providers}
+          self={initial}
+          onChange={(fallbacks) => set({ fallbacks })}
+        />
         <div className="field checkbox">
           <input
             id={`${prefix}-enabled`}
@@ -177,19 +175,7 @@ function ProviderForm({
           <label htmlFor={`${prefix}-enabled`}>Enabled</label>
         </div>
       </div>
-      {error && (
-        <p className="inline-error" role="alert">
-          {error}
-        </p>
-      )}
-      <div className="form-actions">
-        <button type="button" className="ghost" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? "Saving…" : initial ? "Save" : "Add provider"}
-        </button>
-      </div>
+      <FormFooter error={error} busy={busy} label={initial ? "Save" : "Add provider"} onCancel={onCancel} />
     </form>
   );
 }
@@ -222,6 +208,7 @@ export function ProvidersDialog({
       default_model: draft.default_model.trim() || null,
       enabled: draft.enabled,
       ...accountingBody(draft.accounting),
+      fallbacks: fallbacksBody(draft.fallbacks),
     };
     if (editing === "new") {
       const body: ProviderCreate = { ...common };
@@ -252,6 +239,7 @@ export function ProvidersDialog({
           me={me}
           kinds={kinds}
           initial={editing === "new" ? null : editing}
+          providers={api.providers}
           onSave={save}
           onCancel={() => setEditing(null)}
         />
@@ -262,11 +250,7 @@ export function ProvidersDialog({
               ? "As an admin you manage the global providers; everyone can add their own."
               : "Add your own providers; global ones are managed by an admin."}
           </p>
-          {error && (
-            <p className="inline-error" role="alert">
-              {error}
-            </p>
-          )}
+          <InlineError message={error} />
           <ul className="provider-list">
             {api.providers.map((p) => (
               <li key={p.id} className="provider-row">
@@ -328,30 +312,16 @@ export function ProvidersDialog({
                       Edit
                     </button>
                   )}
-                  {canEdit(p) &&
-                    (confirmDelete === p.id ? (
-                      <>
-                        <button
-                          type="button"
-                          className="danger small"
-                          onClick={() => void run("Delete", () => api.remove(p.id))}
-                        >
-                          Delete {p.name}
-                        </button>
-                        <button type="button" className="ghost small" onClick={() => setConfirmDelete(null)}>
-                          Keep
-                        </button>
-                      </>
-                    ) : (
-                      <button
-                        type="button"
-                        className="ghost small"
-                        aria-label={`Delete ${p.name}`}
-                        onClick={() => setConfirmDelete(p.id)}
-                      >
-                        Delete
-                      </button>
-                    ))}
+                  {canEdit(p) && (
+                    <DeleteButtons
+                      name={p.name}
+                      label={`Delete ${p.name}`}
+                      confirming={confirmDelete === p.id}
+                      onAsk={() => setConfirmDelete(p.id)}
+                      onDelete={() => void run("Delete", () => api.remove(p.id))}
+                      onKeep={() => setConfirmDelete(null)}
+                    />
+                  )}
                 </div>
               </li>
             ))}

@@ -1,35 +1,18 @@
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import type { Me, ProviderPublic, ProviderUpdate } from "../../api/types";
+import type { Me, ProviderUpdate } from "../../api/types";
+import { providerRecord } from "../../test/fakes";
 import { accountingBody, accountingDraft } from "./AccountingFields";
 import { ProvidersDialog } from "./ProvidersDialog";
 
 const ADMIN: Me = { key_id: "k1", name: "admin", role: "admin", user_id: "u1" };
 
-const PROVIDER: ProviderPublic = {
-  id: "p1",
-  name: "LMStudio Local",
-  provider: "lmstudio",
-  kind: "lmstudio",
+const PROVIDER = providerRecord("p1", "LMStudio Local", {
   base_url: "http://127.0.0.1:1234/v1",
-  api_key: null,
-  has_api_key: false,
-  default_model: null,
-  owner_id: null,
-  scope: "global",
-  connect_timeout: 5,
-  list_timeout: 5,
-  read_timeout: 600,
-  stream_idle_timeout: 300,
-  max_connections: 1000,
-  max_keepalive_connections: 20,
-  enabled: true,
   watts_per_instance: 350,
   model_prices: { qwen: { input_per_mtok: 0.5, output_per_mtok: 1.5 } },
-  created_at: "2026-12-01T00:00:00Z",
-  updated_at: "2026-12-01T00:00:00Z",
-};
+});
 
 describe("accounting fields", () => {
   it("round-trips the provider's watts and prices, and clears empty ones to null", () => {

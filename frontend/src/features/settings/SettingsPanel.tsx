@@ -2,7 +2,7 @@
  * Chat parameters (temperature, max tokens, system prompt): an open chat's own, or the
  * defaults new chats start from (saved per user); and presets to apply or save.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import type { Preset } from "../../api/types";
 import type { ChatParams, ParamsScope } from "./useChatParams";
 import { LIMITS, MAX_PRESETS, type SyncState } from "./usePreferences";
@@ -36,30 +36,25 @@ interface SettingsPanelProps {
   limitSource?: string | null;
 }
 
-/** A number field that lets the user type freely and commits a valid value. */
-function NumberField({
-  id,
-  value,
-  min,
-  max,
-  step,
-  onCommit,
-  label,
-}: {
+/** A number between bounds, and what takes a new one. */
+interface NumberProps {
   id: string;
   label: string;
   value: number;
   min: number;
   max: number;
   step: number;
-  onCommit: (v: number) => void;
-}) {
+  onValue: (v: number) => void;
+}
+
+/** A number field that lets the user type freely and commits a valid value. */
+function NumberField({ id, value, min, max, step, onValue, label }: NumberProps) {
   const [draft, setDraft] = useState(String(value));
   useEffect(() => setDraft(String(value)), [value]);
   const commit = () => {
     const n = Number(draft);
     if (draft.trim() === "" || !Number.isFinite(n)) setDraft(String(value));
-    else onCommit(Math.min(max, Math.max(min, n)));
+    else onValue(Math.min(max, Math.max(min, n)));
   };
   return (
     <input
@@ -74,10 +69,43 @@ function NumberField({
       onChange={(e) => {
         setDraft(e.target.value);
         const n = Number(e.target.value);
-        if (e.target.value !== "" && Number.isFinite(n) && n >= min && n <= max) onCommit(n);
+        if (e.target.value !== "" && Number.isFinite(n) && n >= min && n <= max) onValue(n);
       }}
       onBlur={commit}
     />
+  );
+}
+
+/** A slider with its number beside the label (`<id>-number`) and a hint under it. */
+function RangeField({ id, label, value, min, max, step, onValue, hint }: NumberProps & { hint: ReactNode }) {
+  return (
+    <div className="field">
+      <div className="field-label">
+        <label htmlFor={id}>{label}</label>
+        <NumberField
+          id={`${id}-number`}
+          label={`${label} value`}
+          value={value}
+          min={min}
+          max={max}
+          step={step}
+          onValue={onValue}
+        />
+      </div>
+      <input
+        id={id}
+        type="range"
+        min={min}
+        max={max}
+        step={step}
+        value={value}
+        onChange={(e) => onValue(Number(e.target.value))}
+        aria-describedby={`${id}-hint`}
+      />
+      <p id={`${id}-hint`} className="hint">
+        {hint}
+      </p>
+    </div>
   );
 }
 
@@ -186,61 +214,31 @@ export function SettingsPanel({
         </div>
       )}
       <div className="settings-grid">
-        <div className="field">
-          <div className="field-label">
-            <label htmlFor="temperature">Temperature</label>
-            <NumberField
-              id="temperature-number"
-              label="Temperature value"
-              value={settings.temperature}
-              min={t.min}
-              max={t.max}
-              step={t.step}
-              onCommit={(v) => onChange({ temperature: v })}
-            />
-          </div>
-          <input
-            id="temperature"
-            type="range"
-            min={t.min}
-            max={t.max}
-            step={t.step}
-            value={settings.temperature}
-            onChange={(e) => onChange({ temperature: Number(e.target.value) })}
-            aria-describedby="temperature-hint"
-          />
-          <p id="temperature-hint" className="hint">
-            0 = focused and repeatable, 2 = most random.
-          </p>
-        </div>
-        <div className="field">
-          <div className="field-label">
-            <label htmlFor="max-tokens">Max tokens</label>
-            <NumberField
-              id="max-tokens-number"
-              label="Max tokens value"
-              value={shownMax}
-              min={m.min}
-              max={m.max}
-              step={1}
-              onCommit={(v) => onChange({ max_tokens: Math.round(v) })}
-            />
-          </div>
-          <input
-            id="max-tokens"
-            type="range"
-            min={m.min}
-            max={m.max}
-            step={1}
-            value={shownMax}
-            onChange={(e) => onChange({ max_tokens: Number(e.target.value) })}
-            aria-describedby="max-tokens-hint"
-          />
-          <p id="max-tokens-hint" className="hint">
-            Longest answer, up to {m.max.toLocaleString("en")} tokens
-            {limitSource ? ` (${limitSource})` : ""}; the question shares the same context.
-          </p>
-        </div>
+        <RangeField
+          id="temperature"
+          label="Temperature"
+          value={settings.temperature}
+          min={t.min}
+          max={t.max}
+          step={t.step}
+          onValue={(v) => onChange({ temperature: v })}
+          hint="0 = focused and repeatable, 2 = most random."
+        />
+        <RangeField
+          id="max-tokens"
+          label="Max tokens"
+          value={shownMax}
+          min={m.min}
+          max={m.max}
+          step={1}
+          onValue={(v) => onChange({ max_tokens: Math.round(v) })}
+          hint={
+            <>
+              Longest answer, up to {m.max.toLocaleString("en")} tokens
+              {limitSource ? ` (${limitSource})` : ""}; the question shares the same context.
+            </>
+          }
+        />
         <div className="field wide">
           <label htmlFor="system-prompt">System prompt</label>
           <textarea

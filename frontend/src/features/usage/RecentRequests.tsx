@@ -1,15 +1,11 @@
 /** The latest requests: a small SVG latency chart (duration and TTFT) and a table. */
 import type { UsageRecord } from "../../api/types";
+import { formatMs } from "../../ui/format";
 import { formatGpu } from "./AccountingTable";
 import { niceMax } from "./UsageChart";
 
 const WIDTH = 640;
 const HEIGHT = 90;
-
-export function formatMs(ms: number | null): string {
-  if (ms == null) return "–";
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
-}
 
 function points(values: (number | null)[], top: number): string {
   const step = WIDTH / Math.max(1, values.length - 1);

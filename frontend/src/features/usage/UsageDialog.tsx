@@ -5,12 +5,13 @@ import { useMemo, useState } from "react";
 import type { ApiClient } from "../../api/client";
 import type { Me } from "../../api/types";
 import { errorBody } from "../../api/client";
-import { ErrorText } from "../../ui/ErrorText";
+import { ErrorText, InlineError } from "../../ui/ErrorText";
+import { formatMs } from "../../ui/format";
 import { Modal } from "../../ui/Modal";
 import { AccountingTable, formatEnergy, formatGpu, formatQueue, formatUsd } from "./AccountingTable";
 import { daysBetween, downloadAccountingCsv, fetchAccounting, fetchDailyUsage, fetchRecentUsage } from "./usage";
 import { QuotaPanel } from "./QuotaPanel";
-import { RecentRequests, formatMs } from "./RecentRequests";
+import { RecentRequests } from "./RecentRequests";
 import { formatCount, toSeries, UsageChart, type UsageMetric } from "./UsageChart";
 import "./usage.css";
 
@@ -79,44 +80,24 @@ export function UsageDialog({ client, onClose, me }: { client: ApiClient; onClos
       )}
       {totals && (
         <dl className="usage-totals">
-          <div>
-            <dt>Requests</dt>
-            <dd>{formatCount(totals.requests)}</dd>
-          </div>
-          <div>
-            <dt>Tokens in / out</dt>
-            <dd>
-              {formatCount(totals.prompt_tokens)} / {formatCount(totals.completion_tokens)}
-            </dd>
-          </div>
-          <div>
-            <dt>Errors</dt>
-            <dd>{totals.errors}</dd>
-          </div>
-          <div>
-            <dt>Avg TTFT</dt>
-            <dd>{formatMs(totals.avg_ttft_ms)}</dd>
-          </div>
-          <div>
-            <dt>Avg duration</dt>
-            <dd>{formatMs(totals.avg_duration_ms)}</dd>
-          </div>
-          <div>
-            <dt>GPU time</dt>
-            <dd>{formatGpu(totals.gpu_seconds)}</dd>
-          </div>
-          <div>
-            <dt>Queue wait</dt>
-            <dd>{formatQueue(totals.queue_ms)}</dd>
-          </div>
-          <div>
-            <dt>Energy</dt>
-            <dd>{formatEnergy(totals.energy_wh)}</dd>
-          </div>
-          <div>
-            <dt>Shadow cost</dt>
-            <dd>{formatUsd(totals.shadow_cost)}</dd>
-          </div>
+          {(
+            [
+              ["Requests", formatCount(totals.requests)],
+              ["Tokens in / out", `${formatCount(totals.prompt_tokens)} / ${formatCount(totals.completion_tokens)}`],
+              ["Errors", totals.errors],
+              ["Avg TTFT", formatMs(totals.avg_ttft_ms)],
+              ["Avg duration", formatMs(totals.avg_duration_ms)],
+              ["GPU time", formatGpu(totals.gpu_seconds)],
+              ["Queue wait", formatQueue(totals.queue_ms)],
+              ["Energy", formatEnergy(totals.energy_wh)],
+              ["Shadow cost", formatUsd(totals.shadow_cost)],
+            ] as const
+          ).map(([term, value]) => (
+            <div key={term}>
+              <dt>{term}</dt>
+              <dd>{value}</dd>
+            </div>
+          ))}
         </dl>
       )}
       {report && <UsageChart days={axis} series={series} metric={metric} />}
@@ -128,11 +109,7 @@ export function UsageDialog({ client, onClose, me }: { client: ApiClient; onClos
               Download CSV
             </button>
           </div>
-          {exportError && (
-            <p className="inline-error" role="alert">
-              {exportError}
-            </p>
-          )}
+          <InlineError message={exportError} />
           <AccountingTable groups={accounting.data.groups} />
         </section>
       )}

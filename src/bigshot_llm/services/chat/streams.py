@@ -299,7 +299,7 @@ class StreamManager:
             "reasoning_tokens": payload["reasoning_tokens"],
             "context": handle.context,
         }
-        for key in ("parsed", "parse_error"):
+        for key in ("parsed", "parse_error", "served_by"):
             if key in payload:
                 details[key] = payload[key]
         if handle.cancel_reason:
