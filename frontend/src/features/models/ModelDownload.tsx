@@ -5,7 +5,7 @@
  * The running job lives in the query cache, so closing and reopening the panel keeps following it.
  * When it completes the model list is refreshed (`onDownloaded`).
  */
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { type QueryClient, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
 import type { ApiClient } from "../../api/client";
 import { errorMessage } from "../../api/client";
@@ -26,6 +26,9 @@ interface TrackedJob {
 }
 
 const JOB_KEY = ["model-download", "job"] as const;
+function track(queryClient: QueryClient, job: TrackedJob) {
+  queryClient.setQueryData<TrackedJob | null>(JOB_KEY, () => job);
+}
 const statusKey = (job: TrackedJob | undefined) =>
   ["model-download", "status", job?.providerId ?? null, job?.started.job_id ?? null] as const;
 
@@ -120,7 +123,7 @@ export function ModelDownload({ client, me, provider, kinds, onDownloaded, pollM
 
   useEffect(() => {
     if (!job || job.notified || !done) return;
-    queryClient.setQueryData<TrackedJob | null>(JOB_KEY, { ...job, notified: true });
+    track(queryClient, { ...job, notified: true });
     onDownloaded();
   }, [job, done, queryClient, onDownloaded]);
 
@@ -136,12 +139,7 @@ export function ModelDownload({ client, me, provider, kinds, onDownloaded, pollM
     setError(null);
     try {
       const started = await downloadModel(client, key, provider.id, quantization.trim() || undefined);
-      queryClient.setQueryData<TrackedJob | null>(JOB_KEY, {
-        model: key,
-        providerId: provider.id,
-        started,
-        notified: false,
-      });
+      track(queryClient, { model: key, providerId: provider.id, started, notified: false });
     } catch (err) {
       setError(errorMessage(err));
     } finally {

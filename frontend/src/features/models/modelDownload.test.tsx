@@ -1,3 +1,4 @@
+import type { QueryClient } from "@tanstack/react-query";
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
@@ -5,6 +6,7 @@ import { createClient } from "../../api/client";
 import type { Me, ProviderPublic } from "../../api/types";
 import { mockFetch } from "../../test/fakes";
 import { renderWithQuery } from "../../test/render";
+import { ModelInfoPanel } from "./ModelInfoPanel";
 import { ModelDownload, formatBytes, progressText, statusText } from "./ModelDownload";
 import type { DownloadJob } from "./modelOps";
 
@@ -32,11 +34,12 @@ function job(status: string, done: number, extra: Partial<DownloadJob> = {}): Do
   };
 }
 
-function renderDownload(me: Me, provider: ProviderPublic = PROVIDER) {
+function renderDownload(me: Me, provider: ProviderPublic = PROVIDER, queryClient?: QueryClient) {
   const client = createClient({ apiKey: "k" });
   const downloaded = vi.fn();
   const view = renderWithQuery(
     <ModelDownload client={client} me={me} provider={provider} kinds={KINDS} onDownloaded={downloaded} pollMs={10} />,
+    { client: queryClient },
   );
   return { ...view, downloaded };
 }
@@ -138,6 +141,65 @@ describe("ModelDownload", () => {
     const second = renderDownload(admin, { ...PROVIDER, kind: "openai" });
     expect(second.container).toBeEmptyDOMElement();
     expect(fetchMock).not.toHaveBeenCalled();
+  });
+});
+
+describe("ModelDownload in the model details", () => {
+  const MODEL = {
+    id: "acme/tiny-chat",
+    type: "llm",
+    arch: null,
+    state: "not-loaded",
+    max_context_length: 4096,
+    quantization: null,
+    publisher: null,
+  };
+
+  function renderPanel(me: Me) {
+    mockFetch({ "GET /api/v1/llm-providers/capacity": () => ({ data: [] }) });
+    const client = createClient({ apiKey: "k" });
+    return renderWithQuery(
+      <ModelInfoPanel
+        model={MODEL}
+        provider={PROVIDER}
+        client={client}
+        me={me}
+        kinds={KINDS}
+        onChanged={() => {}}
+        onRefresh={() => {}}
+        onClose={() => {}}
+      />,
+    );
+  }
+
+  it("is offered to an admin", () => {
+    renderPanel(admin);
+    expect(screen.getByText("Download a model")).toBeInTheDocument();
+  });
+
+  it("is not there for a user", () => {
+    renderPanel(user);
+    expect(screen.getByTestId("model-info")).toBeInTheDocument();
+    expect(screen.queryByText("Download a model")).toBeNull();
+    expect(screen.queryByLabelText("Model key")).toBeNull();
+  });
+
+  it("keeps following a running download when the details are closed and opened again", async () => {
+    let server = job("downloading", GB);
+    mockFetch({
+      [`POST ${START_PATH}`]: () => ({ data: job("downloading", 0) }),
+      [`GET ${STATUS_PATH}`]: () => ({ data: server }),
+    });
+    const first = renderDownload(admin);
+    await userEvent.type(screen.getByLabelText("Model key"), "acme/new-model");
+    await userEvent.click(screen.getByRole("button", { name: "Download" }));
+    await waitFor(() => expect(screen.getByTestId("download-progress")).toHaveTextContent("25%"));
+    first.unmount();
+
+    server = job("completed", 4 * GB, { progress: 1 });
+    const again = renderDownload(admin, PROVIDER, first.queryClient);
+    expect(await screen.findByText("Downloaded acme/new-model: it is in the model list now.")).toBeInTheDocument();
+    await waitFor(() => expect(again.downloaded).toHaveBeenCalledTimes(1));
   });
 });
 
