@@ -4,7 +4,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { createClient } from "../../api/client";
 import type { Me, ProviderPublic } from "../../api/types";
-import { mockFetch } from "../../test/fakes";
+import { MODELS, mockFetch } from "../../test/fakes";
 import { renderWithQuery } from "../../test/render";
 import { ModelInfoPanel } from "./ModelInfoPanel";
 import { ModelDownload, formatBytes, progressText, statusText } from "./ModelDownload";
@@ -145,30 +145,13 @@ describe("ModelDownload", () => {
 });
 
 describe("ModelDownload in the model details", () => {
-  const MODEL = {
-    id: "acme/tiny-chat",
-    type: "llm",
-    arch: null,
-    state: "not-loaded",
-    max_context_length: 4096,
-    quantization: null,
-    publisher: null,
-  };
-
   function renderPanel(me: Me) {
     mockFetch({ "GET /api/v1/llm-providers/capacity": () => ({ data: [] }) });
     const client = createClient({ apiKey: "k" });
+    const noop = () => {};
+    const callbacks = { onChanged: noop, onRefresh: noop, onClose: noop };
     return renderWithQuery(
-      <ModelInfoPanel
-        model={MODEL}
-        provider={PROVIDER}
-        client={client}
-        me={me}
-        kinds={KINDS}
-        onChanged={() => {}}
-        onRefresh={() => {}}
-        onClose={() => {}}
-      />,
+      <ModelInfoPanel model={MODELS[1]} provider={PROVIDER} client={client} me={me} kinds={KINDS} {...callbacks} />,
     );
   }
 
