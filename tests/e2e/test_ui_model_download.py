@@ -28,6 +28,7 @@ def test_an_admin_downloads_a_model_and_follows_its_progress(
     expect(page.get_by_role("progressbar", name="Download of acme/fresh-model")).to_be_visible()
     expect(page.get_by_test_id("download-progress")).to_contain_text("of 6.0 MB")
     expect(job).to_contain_text("Downloaded acme/fresh-model", timeout=15_000)
+    expect(job).to_be_visible()  # the section stays open once the job has ended
     expect(page.get_by_test_id("download-progress")).to_contain_text("100% · 6.0 MB of 6.0 MB")
     page.keyboard.press("Escape")
     expect(page.locator("#model-select option[value='acme/fresh-model']")).to_have_count(1)

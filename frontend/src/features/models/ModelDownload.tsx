@@ -109,6 +109,8 @@ export function ModelDownload({ client, me, provider, kinds, onDownloaded, pollM
     gcTime: Infinity,
   }).data;
   const job = tracked ?? undefined;
+  // Open while a job runs, and still open when it ends (reopened details show the tracked job).
+  const [open, setOpen] = useState(() => !!job);
   const polling = visible && !!job?.started.job_id && !isFinished(job.started);
   const status = useQuery({
     queryKey: statusKey(job),
@@ -149,7 +151,12 @@ export function ModelDownload({ client, me, provider, kinds, onDownloaded, pollM
 
   const pollError = status.error ? errorMessage(status.error) : null;
   return (
-    <details className="model-download" data-testid="model-download" open={running || undefined}>
+    <details
+      className="model-download"
+      data-testid="model-download"
+      open={open || running}
+      onToggle={(e) => setOpen(e.currentTarget.open)}
+    >
       <summary>Download a model</summary>
       <form onSubmit={(e) => void start(e)} aria-label="Download a model">
         <div className="form-grid">

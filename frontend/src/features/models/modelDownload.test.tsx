@@ -90,6 +90,7 @@ describe("ModelDownload", () => {
     expect(calls.filter((c) => c.method === "GET")).toHaveLength(statusCalls.length);
     expect(downloaded).toHaveBeenCalledTimes(1);
     expect(screen.getByRole("button", { name: "Download" })).toBeEnabled();
+    expect(screen.getByTestId("model-download")).toHaveAttribute("open"); // the result stays in view
   });
 
   it("says so when the model is already on the server, without polling", async () => {
