@@ -1,9 +1,11 @@
-/** Everything the detailed model list says about the chosen model, with its load controls. */
+/** Everything the detailed model list says about the chosen model, with its load controls
+ * (and, for admins, downloading another model onto the server). */
 import type { ReactNode } from "react";
 import type { ApiClient } from "../../api/client";
 import type { Me, ModelInfo, ProviderKind, ProviderPublic } from "../../api/types";
 import { Modal } from "../../ui/Modal";
 import { ModelCapacity } from "./ModelCapacity";
+import { ModelDownload } from "./ModelDownload";
 import { ModelLoadControls } from "./ModelLoadControls";
 import { reportsState } from "./useModels";
 
@@ -73,6 +75,7 @@ export function ModelInfoPanel({
           Refresh the model list
         </button>
       </div>
+      <ModelDownload client={client} me={me} provider={provider} kinds={kinds} onDownloaded={onChanged} />
     </Modal>
   );
 }

@@ -1,11 +1,19 @@
-/** Model operations: load or unload a model, and the provider kinds the gateway offers. */
+/** Model operations: load, unload or download a model, and the provider kinds the gateway offers. */
 import type { ApiClient } from "../../api/client";
+import type { components } from "../../api/schema";
 import type { ModelOpAnswer, ProviderKind } from "../../api/types";
 
-function modelPath(model: string, action: "load" | "unload", providerId: string | null): string {
+/** LM Studio's download job as the gateway reports it (`progress`: 0–1 when the size is known). */
+export type DownloadJob = components["schemas"]["DownloadJob"];
+
+function providerQuery(providerId: string | null): string {
+  return providerId ? `?provider=${encodeURIComponent(providerId)}` : "";
+}
+
+function modelPath(model: string, action: "load" | "unload" | "download", providerId: string | null): string {
   // Model ids may contain "/": each segment is encoded, the slashes stay (a path route).
   const encoded = model.split("/").map(encodeURIComponent).join("/");
-  const query = providerId ? `?provider=${encodeURIComponent(providerId)}` : "";
+  const query = providerQuery(providerId);
   return `/api/v1/llm-providers/models/${encoded}/${action}${query}`;
 }
 
@@ -21,6 +29,23 @@ export function loadModel(
 
 export function unloadModel(client: ApiClient, model: string, providerId: string | null) {
   return client.post<ModelOpAnswer>(modelPath(model, "unload", providerId));
+}
+
+/** Start downloading `model` onto the provider's server (admins; LM Studio only). */
+export function downloadModel(
+  client: ApiClient,
+  model: string,
+  providerId: string | null,
+  quantization?: string,
+): Promise<DownloadJob> {
+  const body = quantization ? { quantization } : undefined;
+  return client.post<DownloadJob>(modelPath(model, "download", providerId), body);
+}
+
+/** A download job's progress, read from the server that runs it. */
+export function downloadStatus(client: ApiClient, jobId: string, providerId: string | null) {
+  const path = `/api/v1/llm-providers/downloads/${encodeURIComponent(jobId)}${providerQuery(providerId)}`;
+  return client.get<DownloadJob>(path);
 }
 
 export function listKinds(client: ApiClient): Promise<ProviderKind[]> {
