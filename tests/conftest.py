@@ -143,3 +143,22 @@ async def user_headers(client: httpx.AsyncClient) -> dict[str, str]:
 @pytest.fixture
 async def other_headers(client: httpx.AsyncClient) -> dict[str, str]:
     return auth(await create_user_key(client, "bob"))
+
+
+MODEL_LISTING = "/api/v1/llm-providers/models"
+
+
+async def learn_models(client: httpx.AsyncClient) -> None:
+    """A detailed model listing through the gateway, as any first request makes it: before a
+    test arms a one-shot simulator fault meant for the generation (a listing would take it)."""
+    listed = await client.get(MODEL_LISTING, params={"detailed": "true"}, headers=auth(ADMIN_KEY))
+    assert listed.status_code == 200, listed.text
+
+
+def learn_models_sync(gateway_url: str) -> None:
+    """`learn_models` for tests that drive the gateway with a synchronous SDK client."""
+    base = str(gateway_url).rstrip("/").removesuffix("/v1")
+    listed = httpx.get(
+        base + MODEL_LISTING, params={"detailed": "true"}, headers=auth(ADMIN_KEY), timeout=30
+    )
+    assert listed.status_code == 200, listed.text

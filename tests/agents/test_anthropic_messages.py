@@ -19,7 +19,7 @@ from tests.agents.conftest import (
     agent_path,
     sse_events,
 )
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, learn_models_sync
 from tests.support.images import png
 
 
@@ -356,6 +356,7 @@ def test_mid_stream_failure_is_an_in_band_error_event(
 def test_failure_before_the_first_byte_is_a_json_error(
     claude: anthropic.Anthropic, sim: Any
 ) -> None:
+    learn_models_sync(str(claude.base_url))
     sim.state.set_fault("http_503", count=1)
     with pytest.raises(anthropic.APIStatusError) as caught:
         with claude.messages.stream(

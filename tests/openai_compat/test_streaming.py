@@ -13,6 +13,7 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 
 from bigshot_llm.sse import SSEDecoder
+from tests.conftest import learn_models_sync
 from tests.openai_compat.conftest import CHAT_MODEL
 
 MESSAGES: list[Any] = [{"role": "user", "content": "tell me a story"}]
@@ -96,6 +97,7 @@ def test_mid_stream_failure_sends_an_error_then_done(
 
 
 def test_failure_before_the_first_byte_is_a_json_error(gw: OpenAI, sim: Any) -> None:
+    learn_models_sync(str(gw.base_url))
     sim.state.set_fault("http_503", count=1)
     with pytest.raises(openai.InternalServerError) as caught:
         gw.chat.completions.create(model=CHAT_MODEL, messages=MESSAGES, stream=True)

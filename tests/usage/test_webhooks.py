@@ -150,8 +150,9 @@ async def test_test_endpoint_and_rotated_secret(
     tested = await client.post(f"{HOOKS}/{hook['id']}/test", headers=ADMIN)
     assert tested.status_code == 200, tested.text
     assert tested.json()["data"]["status"] == "delivered"
-    [(headers, body)] = rec.calls
-    assert orjson.loads(body)["event"] == "webhook.test"
+    # Only the test delivery: a health check that timed out on a busy machine may also have
+    # sent `provider.down` to this hook.
+    [(headers, body)] = [c for c in rec.calls if orjson.loads(c[1])["event"] == "webhook.test"]
     assert verify(new_secret, headers, body) and not verify(hook["secret"], headers, body)
 
 
