@@ -41,6 +41,11 @@ def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None)
     )
 
 
+def plain_json(payload: Any, headers: dict[str, str] | None = None) -> Response:
+    """JSON without the envelope, as the compatible APIs (`/v1`, Messages) answer."""
+    return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
+
+
 def error_envelope(exc: GatewayError) -> Response:
     """``{"success": false, "error": {"code", "message", "details"}}`` with the error's status."""
     return Response(

@@ -18,27 +18,26 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from bigshot_llm.api import generate
 from bigshot_llm.api.anthropic.encoder import (
+    ANTHROPIC_FAREWELL,
+    PING,
     PING_EVENT,
     MessageBuilder,
     anthropic_events,
-    frame,
+    error_frame,
     message_from_completion,
 )
-from bigshot_llm.api.anthropic.errors import error_body
 from bigshot_llm.api.anthropic.translate import chat_body, chat_messages
 from bigshot_llm.api.deps import HotCallDep
 from bigshot_llm.api.fast_path import hot
-from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.passthrough import client_json, relay_native_events
-from bigshot_llm.api.responses import warning_headers
+from bigshot_llm.api.responses import plain_json, warning_headers
 from bigshot_llm.api.routing import api_router
-from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.schemas.anthropic import AnthropicCountTokensRequest, AnthropicMessagesRequest
 from bigshot_llm.schemas.events import stream_doc
 from bigshot_llm.services.generation.native import NativeCall
-from bigshot_llm.services.generation.service import GenerationRequest
 from bigshot_llm.services.generation.shapes import (
     estimate_prompt_tokens,
     estimate_tokens,
@@ -52,25 +51,10 @@ STREAM_DOC = stream_doc(
     "(`message_start` … `message_stop`).",
     'event: message_start\ndata: {"type":"message_start","message":{...}}\n\n',
 )
-ANTHROPIC_FAREWELL = frame(
-    "error",
-    {
-        "type": "error",
-        "error": {
-            "type": "overloaded_error",
-            "message": "the gateway is restarting; send the request again",
-        },
-    },
-)
-PING = ("ping", '{"type": "ping"}')
-
-
-def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
 
 
 def _native_failure(error: GatewayError, _last: dict[str, Any]) -> bytes:
-    return frame("error", error_body(error))
+    return error_frame(error)
 
 
 @hot
@@ -82,31 +66,24 @@ async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Re
     `tool_choice`, `thinking`, `stop_sequences`, `top_k`. Fields the gateway does not use
     (`metadata`, `context_management`, `cache_control`, …) are ignored.
     """
-    request = call.request
     chat = chat_body(body)
     estimate = estimate_prompt_tokens(chat)
-    generation_request = GenerationRequest(
-        call.principal,
+    request = generate.request(
+        call,
         "chat",
         chat,
-        endpoint=route_template(request.scope),
         model=body.model,
-        native=NativeCall("messages", await client_json(request)),
+        native=NativeCall("messages", await client_json(call.request)),
     )
-    service = call.resources.generation
     if not body.stream:
-        answer = await until_disconnected(request, service.call(generation_request))
-        note_upstream_ms(request, answer.upstream_ms)
+        answer = await generate.one_shot(call, request)
+        headers = warning_headers(request.warnings)
         if answer.native:
-            headers = warning_headers(generation_request.warnings)
             return Response(answer.result["raw"], media_type="application/json", headers=headers)
         repair_chat_response(answer.result, split_think_tags=answer.target.record.splits_think_tags)
-        return _json(
-            message_from_completion(answer.result, body.model, estimate, body.stop_sequences),
-            warning_headers(generation_request.warnings),
-        )
-    generation = await service.stream(generation_request)
-    await generation.start()
+        message = message_from_completion(answer.result, body.model, estimate, body.stop_sequences)
+        return plain_json(message, headers)
+    generation = await generate.started(call, request)
     events = (
         relay_native_events(aiter(generation), fail=_native_failure, waiting=lambda _: PING_EVENT)
         if generation.native
@@ -114,14 +91,7 @@ async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Re
             aiter(generation), MessageBuilder(body.model, estimate, body.stop_sequences)
         )
     )
-    return sse_response(
-        events,
-        call.resources.settings.sse_ping_seconds,
-        notice=call.resources.shutdown,
-        farewell=ANTHROPIC_FAREWELL,
-        headers=warning_headers(generation.warnings),
-        ping_event=PING,
-    )
+    return generate.sse(call, generation, events, ANTHROPIC_FAREWELL, ping_event=PING)
 
 
 @router.post("/messages/count_tokens")
@@ -136,4 +106,4 @@ async def count_tokens(body: AnthropicCountTokensRequest, call: HotCallDep) -> R
     for tool in body.tools or ():
         tokens += estimate_tokens(tool.name + (tool.description or ""))
         tokens += estimate_tokens(orjson.dumps(tool.input_schema or {}).decode())
-    return _json({"input_tokens": tokens})
+    return plain_json({"input_tokens": tokens})

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Depends, Query
 from starlette.responses import Response
 
 from bigshot_llm.api.deps import CurrentUser, SessionDep, StreamsDep
 from bigshot_llm.api.responses import dumps, ok
 from bigshot_llm.api.routing import api_router
+from bigshot_llm.db.models import Conversation
 from bigshot_llm.errors import Conflict
 from bigshot_llm.schemas.base import Deleted, Envelope, Page
 from bigshot_llm.schemas.conversations import (
@@ -33,17 +35,45 @@ SearchQuery = Annotated[
 ]
 
 
-def _active(streams: StreamManager, conversation_id: str) -> str | None:
-    handle = streams.running_for(conversation_id)
-    return handle.id if handle else None
+async def _owned(conversation_id: str, principal: CurrentUser, session: SessionDep) -> Conversation:
+    """The path's conversation when it is the caller's (404 for anyone else's)."""
+    return await service.get_owned(session, principal.user_id, conversation_id)
 
 
-def _not_running(streams: StreamManager, conversation_id: str) -> None:
-    if streams.running_for(conversation_id) is not None:
+# For routes with no other input to validate: the lookup runs before FastAPI checks the rest.
+Owned = Annotated[Conversation, Depends(_owned)]
+
+
+@dataclass(frozen=True, slots=True)
+class Editable:
+    """A message of the caller's conversation, which no stream is writing to."""
+
+    conversation: Conversation
+    message_id: str
+
+
+async def _editable(
+    conversation_id: str,
+    message_id: str,
+    principal: CurrentUser,
+    session: SessionDep,
+    streams: StreamsDep,
+) -> Editable:
+    conv = await _owned(conversation_id, principal, session)
+    if streams.running_for(conv.id) is not None:
         raise Conflict(
             "this conversation has a running stream: stop it or wait for it",
             code="stream_running",
         )
+    return Editable(conv, message_id)
+
+
+EditableMessage = Annotated[Editable, Depends(_editable)]
+
+
+def _active(streams: StreamManager, conversation_id: str) -> str | None:
+    handle = streams.running_for(conversation_id)
+    return handle.id if handle else None
 
 
 @router.get("", response_model=Envelope[Page[ConversationPublic]])
@@ -108,11 +138,8 @@ async def create_conversation(
 
 
 @router.get("/{conversation_id}", response_model=Envelope[ConversationPublic])
-async def get_conversation(
-    conversation_id: str, principal: CurrentUser, session: SessionDep, streams: StreamsDep
-) -> Response:
+async def get_conversation(conv: Owned, streams: StreamsDep) -> Response:
     """One conversation"""
-    conv = await service.get_owned(session, principal.user_id, conversation_id)
     return ok(service.conversation_public(conv, _active(streams, conv.id)))
 
 
@@ -131,16 +158,13 @@ async def update_conversation(
 
 
 @router.delete("/{conversation_id}")
-async def delete_conversation(
-    conversation_id: str, principal: CurrentUser, session: SessionDep, streams: StreamsDep
-) -> Response:
+async def delete_conversation(conv: Owned, session: SessionDep, streams: StreamsDep) -> Response:
     """Delete it with its messages (stops its stream)"""
-    conv = await service.get_owned(session, principal.user_id, conversation_id)
     running = streams.running_for(conv.id)
     if running is not None:
         await streams.stop(running)
     await service.delete(session, conv)
-    return ok(Deleted(id=conversation_id))
+    return ok(Deleted(id=conv.id))
 
 
 @router.get("/{conversation_id}/messages", response_model=Envelope[Page[MessagePublic]])
@@ -159,11 +183,8 @@ async def list_messages(
 
 
 @router.get("/{conversation_id}/export", response_model=ConversationFile)
-async def export_conversation(
-    conversation_id: str, principal: CurrentUser, session: SessionDep
-) -> Response:
+async def export_conversation(conv: Owned, session: SessionDep) -> Response:
     """Export it as a JSON file (every branch), for import"""
-    conv = await service.get_owned(session, principal.user_id, conversation_id)
     file = await transfer.export(session, conv)
     return Response(
         dumps(file),
@@ -175,34 +196,18 @@ async def export_conversation(
 @router.post(
     "/{conversation_id}/messages/{message_id}/select", response_model=Envelope[ConversationPublic]
 )
-async def select_version(
-    conversation_id: str,
-    message_id: str,
-    principal: CurrentUser,
-    session: SessionDep,
-    streams: StreamsDep,
-) -> Response:
+async def select_version(edit: EditableMessage, session: SessionDep) -> Response:
     """Show this version of a turn
 
     The conversation continues from it (its newest continuation is shown)."""
-    conv = await service.get_owned(session, principal.user_id, conversation_id)
-    _not_running(streams, conv.id)
-    await branches.select_version(session, conv, message_id)
-    return ok(service.conversation_public(conv))
+    await branches.select_version(session, edit.conversation, edit.message_id)
+    return ok(service.conversation_public(edit.conversation))
 
 
 @router.delete("/{conversation_id}/messages/{message_id}", response_model=Envelope[Deleted])
-async def delete_message(
-    conversation_id: str,
-    message_id: str,
-    principal: CurrentUser,
-    session: SessionDep,
-    streams: StreamsDep,
-) -> Response:
+async def delete_message(edit: EditableMessage, session: SessionDep) -> Response:
     """Delete one message
 
     What followed it now follows the message before it."""
-    conv = await service.get_owned(session, principal.user_id, conversation_id)
-    _not_running(streams, conv.id)
-    await branches.delete_message(session, conv, message_id)
-    return ok(Deleted(id=message_id))
+    await branches.delete_message(session, edit.conversation, edit.message_id)
+    return ok(Deleted(id=edit.message_id))

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import Query, Request
 from starlette.responses import Response
 
-from bigshot_llm.api import admission_headers
+from bigshot_llm.api import generate
 from bigshot_llm.api.deps import (
     CurrentUser,
     HotCall,
@@ -26,11 +26,9 @@ from bigshot_llm.api.deps import (
     apply_rate_limit,
 )
 from bigshot_llm.api.fast_path import hot
-from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.native.encoder import NATIVE_FAREWELL, native_events
-from bigshot_llm.api.responses import ok, warning_headers
+from bigshot_llm.api.responses import ok
 from bigshot_llm.api.routing import api_router
-from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.schemas.base import Envelope
 from bigshot_llm.schemas.events import NATIVE_EVENTS, stream_doc
 from bigshot_llm.schemas.llm import (
@@ -45,7 +43,7 @@ from bigshot_llm.schemas.llm import (
     ModelListAnswer,
 )
 from bigshot_llm.services.generation import shapes
-from bigshot_llm.services.generation.service import GenerationRequest, Operation
+from bigshot_llm.services.generation.service import Operation
 
 router = api_router("/api/v1/llm-providers", tags=["llm"])
 
@@ -106,7 +104,7 @@ async def list_all_models(
     return ok(AllModelsAnswer.model_validate({"providers": entries}))
 
 
-async def generate(
+async def _generate(
     call: HotCall,
     params: GenerationParams,
     provider: str | None,
@@ -114,20 +112,16 @@ async def generate(
     prompt: dict[str, Any],
 ) -> Response:
     """Completions and chat: the same path but for the prompt's shape and the answer's."""
-    request = GenerationRequest(
-        call.principal,
+    request = generate.request(
+        call,
         operation,
         {**prompt, **params.upstream_params()},
-        endpoint=route_template(call.request.scope),
-        provider=params.provider or provider,
         model=params.model,
-        session=admission_headers.session(call.request),
-        queue_timeout=admission_headers.queue_timeout(call.request),
+        provider=params.provider or provider,
+        steered=True,
     )
-    service = call.resources.generation
     if not params.stream:
-        answer = await until_disconnected(call.request, service.call(request))
-        note_upstream_ms(call.request, answer.upstream_ms)
+        answer = await generate.one_shot(call, request)
         if operation == "chat":
             result = shapes.chat_answer(
                 answer.result,
@@ -136,17 +130,9 @@ async def generate(
             )
         else:
             result = shapes.completion_answer(answer.result)
-        headers = {**(warning_headers(request.warnings) or {}), **answer.served_by_header()}
-        return ok(result, headers=headers or None)
-    generation = await service.stream(request)
-    await generation.start()
-    return sse_response(
-        native_events(aiter(generation)),
-        call.resources.settings.sse_ping_seconds,
-        notice=call.resources.shutdown,
-        farewell=NATIVE_FAREWELL,
-        headers=warning_headers(generation.warnings),
-    )
+        return ok(result, headers=generate.answer_headers(request, answer))
+    generation = await generate.started(call, request)
+    return generate.sse(call, generation, native_events(aiter(generation)), NATIVE_FAREWELL)
 
 
 @hot
@@ -155,7 +141,7 @@ async def completions(
     body: CompletionRequest, call: HotCallDep, provider: ProviderQuery = None
 ) -> Response:
     """Text completion (stream with `stream: true`)"""
-    return await generate(call, body, provider, "completion", {"prompt": body.prompt})
+    return await _generate(call, body, provider, "completion", {"prompt": body.prompt})
 
 
 @hot
@@ -166,7 +152,7 @@ async def chat_completions(
     """Chat completion (stream with `stream: true`)"""
     messages = [m.upstream() for m in body.messages]
     prompt = {"messages": messages, **body.chat_options()}
-    return await generate(call, body, provider, "chat", prompt)
+    return await _generate(call, body, provider, "chat", prompt)
 
 
 @hot
@@ -175,14 +161,11 @@ async def embeddings(
     body: EmbeddingRequest, call: HotCallDep, provider: ProviderQuery = None
 ) -> Response:
     """Embeddings"""
-    request = GenerationRequest(
-        call.principal,
+    request = generate.request(
+        call,
         "embeddings",
         {"input": body.input},
-        endpoint=route_template(call.request.scope),
-        provider=body.provider or provider,
         model=body.model,
+        provider=body.provider or provider,
     )
-    answer = await until_disconnected(call.request, call.resources.generation.call(request))
-    note_upstream_ms(call.request, answer.upstream_ms)
-    return ok(shapes.embedding_answer(answer.result))
+    return ok(shapes.embedding_answer((await generate.one_shot(call, request)).result))

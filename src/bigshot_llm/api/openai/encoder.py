@@ -36,10 +36,15 @@ from bigshot_llm.services.generation.events import (
 )
 from bigshot_llm.sse import encode_sse
 
-__all__ = ["DONE_FRAME", "encode_embeddings_base64", "openai_events"]
+__all__ = ["DONE_FRAME", "OPENAI_FAREWELL", "encode_embeddings_base64", "openai_events"]
 
 DONE_FRAME = b"data: [DONE]\n\n"
 _BIG_ENDIAN = sys.byteorder == "big"
+# What a stream still open at the shutdown deadline ends with (see `shutdown`).
+OPENAI_FAREWELL = (
+    b'data: {"error":{"message":"the gateway is restarting; send the request again",'
+    b'"type":"server_error","param":null,"code":"gateway_shutdown"}}\n\ndata: [DONE]\n\n'
+)
 
 
 def _frame(raw: bytes) -> bytes:

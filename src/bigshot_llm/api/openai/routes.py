@@ -12,18 +12,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bigshot_llm.api import admission_headers
+from bigshot_llm.api import generate
 from bigshot_llm.api.deps import CurrentUser, HotCall, HotCallDep, RouterDep
 from bigshot_llm.api.fast_path import hot
-from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
-from bigshot_llm.api.openai.encoder import encode_embeddings_base64, openai_events
-from bigshot_llm.api.responses import warning_headers
+from bigshot_llm.api.openai.encoder import (
+    OPENAI_FAREWELL,
+    encode_embeddings_base64,
+    openai_events,
+)
+from bigshot_llm.api.responses import plain_json
 from bigshot_llm.api.routing import api_router
-from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.errors import ModelNotFound
 from bigshot_llm.schemas.aliases import AliasEntry
 from bigshot_llm.schemas.events import stream_doc
@@ -34,7 +35,7 @@ from bigshot_llm.schemas.openai import (
     OpenAISamplingParams,
 )
 from bigshot_llm.services.generation.routing import qualified_id
-from bigshot_llm.services.generation.service import GenerationRequest, Operation
+from bigshot_llm.services.generation.service import Operation
 from bigshot_llm.services.generation.shapes import repair_chat_response
 from bigshot_llm.services.providers.registry import ProviderRecord
 
@@ -45,15 +46,6 @@ STREAM_DOC = stream_doc(
     "with `data: [DONE]`.",
     'data: {"choices":[...]}\n\n',
 )
-# What a stream still open at the shutdown deadline ends with (see `shutdown`).
-OPENAI_FAREWELL = (
-    b'data: {"error":{"message":"the gateway is restarting; send the request again",'
-    b'"type":"server_error","param":null,"code":"gateway_shutdown"}}\n\ndata: [DONE]\n\n'
-)
-
-
-def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
 
 
 def _model_entry(model_id: str, record: ProviderRecord | None, owner: str) -> dict[str, Any]:
@@ -117,8 +109,8 @@ async def list_models(request: Request, principal: CurrentUser, router_: RouterD
     bare = [e for e in bare if e["id"] not in names]
     qualified = [e for e in qualified if e["id"] not in names]
     if "anthropic-version" in request.headers:
-        return _json(_anthropic_list(bare + qualified + aliases))
-    return _json({"object": "list", "data": bare + qualified + aliases})
+        return plain_json(_anthropic_list(bare + qualified + aliases))
+    return plain_json({"object": "list", "data": bare + qualified + aliases})
 
 
 @router.get("/models/{model_id:path}")
@@ -129,48 +121,25 @@ async def retrieve_model(model_id: str, principal: CurrentUser, router_: RouterD
     if route.model not in listing.ids():
         raise ModelNotFound(f"The model '{model_id}' does not exist", param="model")
     record = route.target.record
-    return _json(_model_entry(model_id, record, record.name))
+    return plain_json(_model_entry(model_id, record, record.name))
 
 
 async def _generate(call: HotCall, params: OpenAISamplingParams, operation: Operation) -> Response:
     # FastAPI keeps the parsed body: forwarding it (not a model dump) keeps unknown fields
     # exactly as sent and costs no copy.
-    request = call.request
-    raw: dict[str, Any] = await request.json()
-    generation_request = GenerationRequest(
-        call.principal,
-        operation,
-        raw,
-        endpoint=route_template(request.scope),
-        model=params.model,
-        session=admission_headers.session(request),
-        queue_timeout=admission_headers.queue_timeout(request),
-    )
-    service = call.resources.generation
+    raw: dict[str, Any] = await call.request.json()
+    request = generate.request(call, operation, raw, model=params.model, steered=True)
+    chat = operation == "chat"
     if not params.stream:
-        answer = await until_disconnected(request, service.call(generation_request))
-        note_upstream_ms(request, answer.upstream_ms)
+        answer = await generate.one_shot(call, request)
         record = answer.target.record
-        if operation == "chat" and record.repair_v1:
+        if chat and record.repair_v1:
             repair_chat_response(answer.result, split_think_tags=record.splits_think_tags)
-        headers = {
-            **(warning_headers(generation_request.warnings) or {}),
-            **answer.served_by_header(),
-        }
-        return _json(answer.result, headers or None)
-    generation = await service.stream(generation_request)
-    await generation.start()
-    return sse_response(
-        openai_events(
-            aiter(generation),
-            include_usage=params.include_usage,
-            repair=operation == "chat" and generation.target.record.repair_v1,
-        ),
-        call.resources.settings.sse_ping_seconds,
-        notice=call.resources.shutdown,
-        farewell=OPENAI_FAREWELL,
-        headers=warning_headers(generation.warnings),
-    )
+        return plain_json(answer.result, generate.answer_headers(request, answer))
+    generation = await generate.started(call, request)
+    repair = chat and generation.target.record.repair_v1
+    events = openai_events(aiter(generation), include_usage=params.include_usage, repair=repair)
+    return generate.sse(call, generation, events, OPENAI_FAREWELL)
 
 
 @hot
@@ -191,14 +160,11 @@ async def completions(body: OpenAICompletionRequest, call: HotCallDep) -> Respon
 @router.post("/embeddings")
 async def embeddings(body: OpenAIEmbeddingRequest, call: HotCallDep) -> Response:
     """Embeddings (OpenAI; `encoding_format` float or base64)"""
-    request = call.request
-    raw: dict[str, Any] = await request.json()
-    generation_request = GenerationRequest(
-        call.principal, "embeddings", raw, endpoint=route_template(request.scope), model=body.model
+    raw: dict[str, Any] = await call.request.json()
+    answer = await generate.one_shot(
+        call, generate.request(call, "embeddings", raw, model=body.model)
     )
-    answer = await until_disconnected(request, call.resources.generation.call(generation_request))
-    note_upstream_ms(request, answer.upstream_ms)
     result = answer.result
     if body.encoding_format == "base64":
         encode_embeddings_base64(result)
-    return _json(result)
+    return plain_json(result)

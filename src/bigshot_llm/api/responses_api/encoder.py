@@ -6,8 +6,8 @@ closes it (`….done` events, `response.output_item.done`) and opens the next
 (`response.output_item.added`, then `response.content_part.added` for text). The stream
 starts with `response.created` and `response.in_progress` and ends with exactly one of
 `response.completed`, `response.incomplete` (the token limit) or `response.failed` (an
-upstream failure after the 200); every event carries its `sequence_number`. Events the
-pipeline may add later (queueing, model loading) are ignored.
+upstream failure after the 200); every event carries its `sequence_number`. A wait for a GPU
+slot or a model load is an SSE comment, and events it does not know are ignored (`blocks`).
 """
 
 from __future__ import annotations
@@ -19,24 +19,34 @@ from typing import Any
 
 import orjson
 
+from bigshot_llm.api.blocks import BlockBuilder, block_events
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.services.generation.events import (
-    Chunk,
     Done,
     Event,
-    Failed,
     Loading,
     Part,
     Queued,
     ReasoningDelta,
     TextDelta,
-    ToolCallDelta,
 )
-from bigshot_llm.services.generation.extract import message_deltas
 
-__all__ = ["ResponseBuilder", "new_id", "response_events"]
+__all__ = [
+    "RESPONSES_FAREWELL",
+    "ResponseBuilder",
+    "new_id",
+    "response_events",
+    "waiting",
+]
 
 Finished = Callable[["ResponseBuilder"], Awaitable[None]]
+
+# What a stream still open at the shutdown deadline ends with (see `shutdown`).
+RESPONSES_FAREWELL = (
+    b'event: error\ndata: {"type":"error","code":"gateway_shutdown",'
+    b'"message":"the gateway is restarting; send the request again","param":null,'
+    b'"sequence_number":0}\n\n'
+)
 
 
 def new_id(prefix: str) -> str:
@@ -56,12 +66,21 @@ def usage_of(usage: dict[str, Any] | None, reasoning_tokens: int | None) -> dict
     }
 
 
-class ResponseBuilder:
+def waiting(event: Queued | Loading) -> bytes:
+    # The Responses API has no waiting event: an SSE comment, which its clients skip, keeps
+    # the connection visibly alive while the request waits for a GPU slot or a model load.
+    return b": queued\n\n" if isinstance(event, Queued) else b": loading\n\n"
+
+
+class ResponseBuilder(BlockBuilder):
     """Parts in, Responses events (SSE frames) out; `response()` is the object so far."""
+
+    waiting = staticmethod(waiting)
 
     def __init__(
         self, echo: dict[str, Any], *, response_id: str | None = None, sequence: int = 0
     ) -> None:
+        super().__init__()
         self.id = response_id or new_id("resp")
         self.created_at = int(time.time())
         self.echo = echo  # the request's fields a Response repeats (model, tools, …)
@@ -71,7 +90,6 @@ class ResponseBuilder:
         self.incomplete: dict[str, Any] | None = None
         self.usage: dict[str, Any] | None = None
         self._seq = sequence  # a relayed stream's events come first (`passthrough`)
-        self._open: tuple[str, int] | None = None
 
     # ---- the wire --------------------------------------------------------------------------
 
@@ -101,13 +119,9 @@ class ResponseBuilder:
 
     # ---- items -----------------------------------------------------------------------------
 
-    def _close(self) -> bytes:
-        if self._open is None:
-            return b""
-        self._open = None
+    def _closed(self) -> bytes:
         index = len(self.output) - 1
         item = self.output[index]
-        out = b""
         if item["type"] in ("message", "reasoning"):
             part = item["content"][0]
             where = {"item_id": item["id"], "output_index": index, "content_index": 0}
@@ -117,9 +131,9 @@ class ResponseBuilder:
                 )
             else:
                 done = self._event("response.reasoning_text.done", **where, text=part["text"])
-            out += done + self._event("response.content_part.done", **where, part=part)
+            out = done + self._event("response.content_part.done", **where, part=part)
         else:
-            out += self._event(
+            out = self._event(
                 "response.function_call_arguments.done",
                 item_id=item["id"],
                 output_index=index,
@@ -129,12 +143,36 @@ class ResponseBuilder:
         item["status"] = "completed"
         return out + self._event("response.output_item.done", output_index=index, item=item)
 
-    def _begin(self, key: tuple[str, int], item: dict[str, Any]) -> bytes:
-        out = self._close()
+    def _begin(self, part: Part) -> bytes:
+        item: dict[str, Any]
+        if isinstance(part, ReasoningDelta):
+            item = {
+                "id": new_id("rs"),
+                "type": "reasoning",
+                "summary": [],
+                "content": [{"type": "reasoning_text", "text": ""}],
+                "status": "in_progress",
+            }
+        elif isinstance(part, TextDelta):
+            item = {
+                "id": new_id("msg"),
+                "type": "message",
+                "status": "in_progress",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "", "annotations": [], "logprobs": []}],
+            }
+        else:
+            item = {
+                "id": new_id("fc"),
+                "type": "function_call",
+                "status": "in_progress",
+                "call_id": part.id or new_id("call"),
+                "name": part.name or "",
+                "arguments": "",
+            }
         self.output.append(item)
-        self._open = key
         index = len(self.output) - 1
-        out += self._event("response.output_item.added", output_index=index, item=_copy(item))
+        out = self._event("response.output_item.added", output_index=index, item=_copy(item))
         if item["type"] in ("message", "reasoning"):
             out += self._event(
                 "response.content_part.added",
@@ -145,87 +183,23 @@ class ResponseBuilder:
             )
         return out
 
-    def feed(self, part: Part) -> bytes:
+    def _extend(self, part: Part) -> bytes:
         index = len(self.output) - 1
-        if isinstance(part, ReasoningDelta):
-            if not part.text:
-                return b""
-            out = b""
-            if self._open != ("reasoning", 0):
-                out = self._begin(
-                    ("reasoning", 0),
-                    {
-                        "id": new_id("rs"),
-                        "type": "reasoning",
-                        "summary": [],
-                        "content": [{"type": "reasoning_text", "text": ""}],
-                        "status": "in_progress",
-                    },
-                )
-                index = len(self.output) - 1
-            item = self.output[index]
+        item = self.output[index]
+        where = {"item_id": item["id"], "output_index": index}
+        if isinstance(part, ReasoningDelta | TextDelta):
             item["content"][0]["text"] += part.text
-            return out + self._event(
-                "response.reasoning_text.delta",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                delta=part.text,
-            )
-        if isinstance(part, TextDelta):
-            if not part.text:
-                return b""
-            out = b""
-            if self._open != ("message", 0):
-                out = self._begin(
-                    ("message", 0),
-                    {
-                        "id": new_id("msg"),
-                        "type": "message",
-                        "status": "in_progress",
-                        "role": "assistant",
-                        "content": [
-                            {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-                        ],
-                    },
+            if isinstance(part, ReasoningDelta):
+                return self._event(
+                    "response.reasoning_text.delta", **where, content_index=0, delta=part.text
                 )
-                index = len(self.output) - 1
-            item = self.output[index]
-            item["content"][0]["text"] += part.text
-            return out + self._event(
-                "response.output_text.delta",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                delta=part.text,
-                logprobs=[],
+            return self._event(
+                "response.output_text.delta", **where, content_index=0, delta=part.text, logprobs=[]
             )
-        if isinstance(part, ToolCallDelta):
-            out = b""
-            if self._open != ("function_call", part.index):
-                out = self._begin(
-                    ("function_call", part.index),
-                    {
-                        "id": new_id("fc"),
-                        "type": "function_call",
-                        "status": "in_progress",
-                        "call_id": part.id or new_id("call"),
-                        "name": part.name or "",
-                        "arguments": "",
-                    },
-                )
-                index = len(self.output) - 1
-            if not part.arguments:
-                return out
-            item = self.output[index]
-            item["arguments"] += part.arguments
-            return out + self._event(
-                "response.function_call_arguments.delta",
-                item_id=item["id"],
-                output_index=index,
-                delta=part.arguments,
-            )
-        return b""  # a part type this surface does not know yet
+        if not part.arguments:
+            return b""
+        item["arguments"] += part.arguments
+        return self._event("response.function_call_arguments.delta", **where, delta=part.arguments)
 
     # ---- the end ---------------------------------------------------------------------------
 
@@ -262,44 +236,25 @@ def _copy(item: dict[str, Any]) -> dict[str, Any]:
     return copy
 
 
-async def response_events(
+def response_events(
     events: AsyncIterator[Event], builder: ResponseBuilder, finished: Finished | None = None
 ) -> AsyncIterator[bytes]:
     """The stream; `finished` (storing the response) runs before the final event is sent,
     so a client that chains at once finds it."""
-    yield builder.start()
-    async for event in events:
-        if isinstance(event, Chunk):
-            out = b"".join(builder.feed(part) for part in event.parts)
-            if out:
-                yield out
-        elif isinstance(event, Done):
-            out = builder.finish(event)
-            if builder.status == "incomplete":
-                if finished is not None:
-                    await finished(builder)
-                yield out
-                return
-            if finished is not None:
-                await finished(builder)
-            yield out + builder.completed()
-            return
-        elif isinstance(event, Failed):
-            yield builder.fail(event.error)
-            return
-        elif isinstance(event, Queued | Loading):
-            # The Responses API has no waiting event: an SSE comment, which its clients skip,
-            # keeps the connection visibly alive while the request waits for a GPU slot.
-            yield b": queued\n\n" if isinstance(event, Queued) else b": loading\n\n"
+
+    async def end(done: Done) -> bytes:
+        out = builder.finish(done)  # `response.incomplete` already ends it
+        if finished is not None:
+            await finished(builder)
+        return out if builder.status == "incomplete" else out + builder.completed()
+
+    return block_events(events, builder, end)
 
 
 def build_from_completion(
     builder: ResponseBuilder, result: dict[str, Any], done: Done
 ) -> dict[str, Any]:
     """A (repaired) chat completion → the Response object."""
-    choices = result.get("choices") or [{}]
-    choice = choices[0] if isinstance(choices[0], dict) else {}
-    for part in message_deltas(choice.get("message")):
-        builder.feed(part)
+    builder.feed_completion(result)
     builder.finish(done)
     return builder.response()

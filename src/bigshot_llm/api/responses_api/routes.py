@@ -20,31 +20,30 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Path
 from starlette.responses import Response
 
+from bigshot_llm.api import generate
 from bigshot_llm.api.deps import CurrentUser, HotCallDep, ResourcesDep
 from bigshot_llm.api.fast_path import hot
-from bigshot_llm.api.middleware.access_log import note_upstream_ms, route_template
 from bigshot_llm.api.passthrough import client_json, relay_native_events
-from bigshot_llm.api.responses import warning_headers
+from bigshot_llm.api.responses import plain_json, warning_headers
 from bigshot_llm.api.responses_api.encoder import (
+    RESPONSES_FAREWELL,
     ResponseBuilder,
     build_from_completion,
     response_events,
+    waiting,
 )
 from bigshot_llm.api.responses_api.translate import chat_body, input_messages, native_body
 from bigshot_llm.api.routing import api_router
-from bigshot_llm.api.streaming import sse_response, until_disconnected
 from bigshot_llm.errors import GatewayError, NotFound
 from bigshot_llm.schemas.events import stream_doc
 from bigshot_llm.schemas.responses_api import ResponsesRequest
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.agents.stored_responses import ResponseStore
-from bigshot_llm.services.generation.events import Done, Loading, Queued
+from bigshot_llm.services.generation.events import Done
 from bigshot_llm.services.generation.native import NativeCall
-from bigshot_llm.services.generation.service import GenerationRequest
 from bigshot_llm.services.generation.shapes import repair_chat_response
 
 log = logging.getLogger(__name__)
@@ -56,11 +55,6 @@ STREAM_DOC = stream_doc(
     "(`response.created` … `response.completed`).",
     'event: response.created\ndata: {"type":"response.created","sequence_number":0,...}\n\n',
 )
-RESPONSES_FAREWELL = (
-    b'event: error\ndata: {"type":"error","code":"gateway_shutdown",'
-    b'"message":"the gateway is restarting; send the request again","param":null,'
-    b'"sequence_number":0}\n\n'
-)
 ResponseId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -69,10 +63,6 @@ def _store(resources: ResourcesDep) -> ResponseStore:
 
 
 StoreDep = Annotated[ResponseStore, Depends(_store)]
-
-
-def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
 
 
 def _echo(body: ResponsesRequest) -> dict[str, Any]:
@@ -134,10 +124,6 @@ def _native_failure(error: GatewayError, last: dict[str, Any]) -> bytes:
     return builder.fail(error)
 
 
-def _waiting(event: Queued | Loading) -> bytes:
-    return b": queued\n\n" if isinstance(event, Queued) else b": loading\n\n"
-
-
 async def _history(
     store: ResponseStore, principal: Principal, body: ResponsesRequest
 ) -> list[dict[str, Any]] | None:
@@ -165,18 +151,17 @@ async def create_response(body: ResponsesRequest, call: HotCallDep) -> Response:
     `max_output_tokens`, `text.format`, `store`, `previous_response_id`. Unknown fields
     (`include`, `prompt_cache_key`, …) are ignored.
     """
-    request, principal = call.request, call.principal
+    principal = call.principal
     store = _store(call.resources)
     history = await _history(store, principal, body)
     conversation = (history or []) + input_messages(body.input)
     warnings: list[str] = []
     chat = chat_body(body, conversation, warnings)
-    raw = await client_json(request)
-    generation_request = GenerationRequest(
-        principal,
+    raw = await client_json(call.request)
+    request = generate.request(
+        call,
         "chat",
         chat,
-        endpoint=route_template(request.scope),
         model=body.model,
         warnings=warnings,
         native=NativeCall("responses", native_body(raw, history)),
@@ -203,10 +188,8 @@ async def create_response(body: ResponsesRequest, call: HotCallDep) -> Response:
             stored = {**response, "previous_response_id": body.previous_response_id}
             await keep_response(stored)
 
-    service = call.resources.generation
     if not body.stream:
-        answer = await until_disconnected(request, service.call(generation_request))
-        note_upstream_ms(request, answer.upstream_ms)
+        answer = await generate.one_shot(call, request)
         if answer.native:
             native = answer.result["native"]
             await keep_response({**native, "previous_response_id": body.previous_response_id})
@@ -227,23 +210,16 @@ async def create_response(body: ResponsesRequest, call: HotCallDep) -> Response:
         )
         payload = build_from_completion(builder, result, done)
         await save(builder)
-        return _json(payload, warning_headers(warnings))
-    generation = await service.stream(generation_request)
-    await generation.start()
+        return plain_json(payload, warning_headers(warnings))
+    generation = await generate.started(call, request)
     events = (
         relay_native_events(
-            aiter(generation), fail=_native_failure, waiting=_waiting, on_final=save_native
+            aiter(generation), fail=_native_failure, waiting=waiting, on_final=save_native
         )
         if generation.native
         else response_events(aiter(generation), builder, save)
     )
-    return sse_response(
-        events,
-        call.resources.settings.sse_ping_seconds,
-        notice=call.resources.shutdown,
-        farewell=RESPONSES_FAREWELL,
-        headers=warning_headers(generation.warnings),
-    )
+    return generate.sse(call, generation, events, RESPONSES_FAREWELL)
 
 
 @router.get("/responses/{response_id}")
@@ -254,7 +230,7 @@ async def get_response(
     row = await store.get(principal.user_id, response_id)
     if row is None:
         raise NotFound(f"response '{response_id}' not found", param="response_id")
-    return _json(row.response)
+    return plain_json(row.response)
 
 
 @router.delete("/responses/{response_id}")
@@ -264,4 +240,4 @@ async def delete_response(
     """Delete a stored response (yours only)"""
     if not await store.delete(principal.user_id, response_id):
         raise NotFound(f"response '{response_id}' not found", param="response_id")
-    return _json({"id": response_id, "object": "response.deleted", "deleted": True})
+    return plain_json({"id": response_id, "object": "response.deleted", "deleted": True})
