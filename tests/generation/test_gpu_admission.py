@@ -458,3 +458,42 @@ async def test_a_fresh_gateway_learns_the_slots_before_admitting(
         sim.state.paused = False
         await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
     assert sim.state.peak_busy == {MODEL: 8}
+
+
+AGENT_SURFACES = pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/v1/messages",
+            {"model": MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "w"}]},
+        ),
+        ("/v1/responses", {"model": MODEL, "input": "w"}),
+    ],
+    ids=["messages", "responses"],
+)
+
+
+@AGENT_SURFACES
+async def test_agent_surfaces_read_the_admission_headers(
+    gateway: ThreadedServer, sim: Any, path: str, body: dict[str, Any]
+) -> None:
+    """The Messages and Responses APIs take `X-Bigshot-Queue-Timeout` as the other surfaces do
+    (a wait that cannot end in time is a quick 503, not the default 120 s), and a one-shot
+    answer says where it ran (`X-Bigshot-Served-By`)."""
+    sim.state.parallel = 1
+    sim.state.paused = True
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+        await learn_slots(client)
+        holder = asyncio.create_task(stream_events(client, ADMIN, "holds the slot"))
+        await wait_until(lambda: sim.state.generating == 1, "the first to run")
+        headers = {**ADMIN, "X-Bigshot-Queue-Timeout": "0.5"}
+        started = time.monotonic()
+        refused = await client.post(path, json=body, headers=headers, timeout=20)
+        assert refused.status_code == 503, refused.text
+        assert time.monotonic() - started < 15
+        assert refused.headers.get("retry-after")
+        sim.state.paused = False
+        await asyncio.wait_for(holder, DEADLINE)
+        answered = await client.post(path, json=body, headers=ADMIN)
+        assert answered.status_code == 200, answered.text
+        assert answered.headers["x-bigshot-served-by"].endswith(MODEL)

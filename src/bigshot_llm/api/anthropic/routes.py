@@ -32,7 +32,7 @@ from bigshot_llm.api.anthropic.translate import chat_body, chat_messages
 from bigshot_llm.api.deps import HotCallDep
 from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.passthrough import client_json, relay_native_events
-from bigshot_llm.api.responses import plain_json, warning_headers
+from bigshot_llm.api.responses import plain_json
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.schemas.anthropic import AnthropicCountTokensRequest, AnthropicMessagesRequest
@@ -74,10 +74,11 @@ async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Re
         chat,
         model=body.model,
         native=NativeCall("messages", await client_json(call.request)),
+        steered=True,
     )
     if not body.stream:
         answer = await generate.one_shot(call, request)
-        headers = warning_headers(request.warnings)
+        headers = generate.answer_headers(request, answer)
         if answer.native:
             return Response(answer.result["raw"], media_type="application/json", headers=headers)
         repair_chat_response(answer.result, split_think_tags=answer.target.record.splits_think_tags)

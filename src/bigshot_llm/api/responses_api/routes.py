@@ -27,7 +27,7 @@ from bigshot_llm.api import generate
 from bigshot_llm.api.deps import CurrentUser, HotCallDep, ResourcesDep
 from bigshot_llm.api.fast_path import hot
 from bigshot_llm.api.passthrough import client_json, relay_native_events
-from bigshot_llm.api.responses import plain_json, warning_headers
+from bigshot_llm.api.responses import plain_json
 from bigshot_llm.api.responses_api.encoder import (
     RESPONSES_FAREWELL,
     ResponseBuilder,
@@ -165,6 +165,7 @@ async def create_response(body: ResponsesRequest, call: HotCallDep) -> Response:
         model=body.model,
         warnings=warnings,
         native=NativeCall("responses", native_body(raw, history)),
+        steered=True,
     )
     keep = body.store is not False
     builder = ResponseBuilder(_echo(body))
@@ -190,10 +191,10 @@ async def create_response(body: ResponsesRequest, call: HotCallDep) -> Response:
 
     if not body.stream:
         answer = await generate.one_shot(call, request)
+        headers = generate.answer_headers(request, answer)
         if answer.native:
             native = answer.result["native"]
             await keep_response({**native, "previous_response_id": body.previous_response_id})
-            headers = warning_headers(warnings)
             return Response(answer.result["raw"], media_type="application/json", headers=headers)
         result = answer.result
         repair_chat_response(result, split_think_tags=answer.target.record.splits_think_tags)
@@ -210,7 +211,7 @@ async def create_response(body: ResponsesRequest, call: HotCallDep) -> Response:
         )
         payload = build_from_completion(builder, result, done)
         await save(builder)
-        return plain_json(payload, warning_headers(warnings))
+        return plain_json(payload, headers)
     generation = await generate.started(call, request)
     events = (
         relay_native_events(
