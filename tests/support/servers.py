@@ -21,7 +21,14 @@ class ThreadedServer:
     """uvicorn in its own thread and event loop, like a separate process but inspectable."""
 
     def __init__(self, app: Any, port: int | None = None, **config: Any) -> None:
-        self.port = port or free_port()
+        # Without a port the socket is bound here and handed to uvicorn as it is: a port only
+        # looked up (`free_port`) may be taken by another test process before uvicorn binds it.
+        self._socket: socket.socket | None = None
+        if port is None:
+            self._socket = socket.socket()
+            self._socket.bind(("127.0.0.1", 0))
+            port = int(self._socket.getsockname()[1])
+        self.port = port
         options: dict[str, Any] = {
             "log_level": "warning",
             "lifespan": "on",
@@ -42,8 +49,11 @@ class ThreadedServer:
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         try:
-            self.loop.run_until_complete(self.server.serve())
+            sockets = [self._socket] if self._socket is not None else None
+            self.loop.run_until_complete(self.server.serve(sockets=sockets))
         finally:
+            if self._socket is not None:
+                self._socket.close()
             pending = asyncio.all_tasks(self.loop)
             for task in pending:
                 task.cancel()
