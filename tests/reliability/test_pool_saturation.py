@@ -100,8 +100,15 @@ async def test_a_wait_past_the_pool_timeout_fails_with_a_clear_error(
         if complete(status, raw):
             outcomes["complete"] += 1
             continue
-        # The wait ends before the first byte: a plain 503 in OpenAI's shape.
-        assert status == 503, raw[-300:]
+        # The wait ends before the first byte: a plain 503 in OpenAI's shape. On a busy
+        # machine the wait may outlast the stream's first-event grace (2 s: 300 requests share
+        # two cores), and the same error is then the stream's final event after its 200.
+        if status == 200:
+            first = next(line for line in raw.split(b"\n") if line.startswith(b"data:"))
+            assert first.startswith(b'data: {"error":'), raw  # no content before it
+            assert raw.endswith(b"data: [DONE]\n\n"), raw
+        else:
+            assert status == 503, raw[-300:]
         assert b'"code":"provider_busy"' in raw, raw
         assert b"all 20 connections to" in raw and b"are in use" in raw, raw
         assert b"timed out connecting" not in raw
