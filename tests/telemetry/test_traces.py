@@ -246,6 +246,21 @@ async def test_background_http_calls_start_no_traces(
     assert sim.state.requests_total >= len(upstream) + 3
 
 
+def _last_line_of(script: str, tmp_path: Path) -> str:
+    """Run `script` in a fresh interpreter (no tracer provider of this process leaks in):
+    the last line it printed; its failure fails the test."""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=Path(__file__).parents[2],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
 def test_off_by_default_no_provider_no_middleware(tmp_path: Path) -> None:
     """No endpoint: no tracing object, no instrumented app, no tracer provider, and neither
     an exporter, an instrumentation nor the gateway's span code imported, in a fresh
@@ -282,16 +297,7 @@ assert type(trace.get_tracer_provider()).__name__ == "ProxyTracerProvider"
 parts = ("opentelemetry.instrumentation", "opentelemetry.exporter", *SPAN_CODE)
 print(sorted(m for m in sys.modules if m.startswith(parts)))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=Path(__file__).parents[2],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert _last_line_of(script, tmp_path) == "[]"
 
 
 def test_endpoint_settings_follow_the_otlp_spec(tmp_path: Path) -> None:
@@ -360,13 +366,4 @@ async def main():
 asyncio.run(main())
 print(len(exporter.get_finished_spans()))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=Path(__file__).parents[2],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "0"
+    assert _last_line_of(script, tmp_path) == "0"
