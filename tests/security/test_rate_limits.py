@@ -92,12 +92,15 @@ async def test_concurrent_stream_cap(tmp_path: Path, sim: Any) -> None:
             assert b"event: done" in third.content
 
 
-def _redis_app(tmp_path: Path, db: Path, name: str, per_minute: int, sim: Any) -> FastAPI:
+def _redis_app(
+    tmp_path: Path, db: Path, name: str, per_minute: int, sim: Any, prefix: str
+) -> FastAPI:
     settings = make_settings(
         tmp_path / name,
         lmstudio_api_base=f"{sim.url}/v1",
         database_url=f"sqlite+aiosqlite:///{db}",
         redis_url=REDIS_URL,
+        redis_prefix=prefix,  # a run of its own: another suite running now counts elsewhere
         rate_limit_user=per_minute,
     )
     return create_app(settings)
@@ -108,8 +111,9 @@ async def test_limit_holds_across_two_gateway_processes_via_redis(tmp_path: Path
     require_service("Redis", "127.0.0.1", 6379)
     db = tmp_path / "shared.db"
     per_minute = 10
-    with ThreadedServer(_redis_app(tmp_path, db, "a", per_minute, sim)) as a:
-        with ThreadedServer(_redis_app(tmp_path, db, "b", per_minute, sim)) as b:
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    with ThreadedServer(_redis_app(tmp_path, db, "a", per_minute, sim, prefix)) as a:
+        with ThreadedServer(_redis_app(tmp_path, db, "b", per_minute, sim, prefix)) as b:
             async with httpx.AsyncClient(timeout=30) as client:
                 created = await client.post(
                     f"{a.url}/api/v1/keys",
