@@ -98,6 +98,10 @@ def render(r: dict[str, Any]) -> str:
             f"{s['streams']} streams: {s['completed']} completed, {s['errors']} errors, "
             f"peak gateway RSS {_f(s['peak_rss_mb'], 0)} MB, {_f(s['seconds'], 1)} s.",
         ]
+        kinds = s.get("error_kinds") or {}
+        if kinds:
+            lines += ["", "How the failed streams ended:", ""]
+            lines += [f"- {kind}: {n}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1])]
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += _targets(r)
     lines += _peers(r)

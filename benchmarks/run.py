@@ -15,9 +15,11 @@ import argparse
 import asyncio
 import json
 import platform
+import re
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -200,25 +202,35 @@ def warning_scenarios(args: argparse.Namespace, out: dict[str, Any]) -> None:
             }
 
 
-async def _slow_streams(url: str, count: int) -> tuple[int, int]:
+async def _slow_streams(url: str, count: int) -> Counter[str]:
+    """How each of `count` concurrent streams ended: "ok", or what went wrong (the HTTP status
+    and error code, the in-band error code, a stream cut before [DONE], a client error)."""
     limits = httpx.Limits(max_connections=count + 50, max_keepalive_connections=count)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
 
-        async def one() -> bool:
+        async def one() -> str:
             body = {**CHAT_BODY, "stream": True}
             try:
                 async with client.stream("POST", V1_CHAT, json=body, headers=ADMIN) as resp:
                     if resp.status_code != 200:
-                        return False
+                        await resp.aread()
+                        return f"HTTP {resp.status_code} {_error_code(resp.content)}"
                     text = b""
                     async for chunk in resp.aiter_bytes():
                         text += chunk
-                    return b"[DONE]" in text and b'"error"' not in text
-            except httpx.HTTPError:
-                return False
+                    if b'"error"' in text:
+                        return "in-band error " + _error_code(text[text.index(b'"error"') :])
+                    return "ok" if b"[DONE]" in text else "cut before [DONE]"
+            except httpx.HTTPError as exc:
+                return f"client {type(exc).__name__}"
 
-        results = await asyncio.gather(*(one() for _ in range(count)))
-    return sum(results), count - sum(results)
+        return Counter(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def _error_code(raw: bytes) -> str:
+    """The `code` of the first JSON error object in `raw`, or "?"."""
+    found = re.search(rb'"code"\s*:\s*"([^"]+)"', raw)
+    return found.group(1).decode() if found else "?"
 
 
 def slow_streams(args: argparse.Namespace, out: dict[str, Any]) -> None:
@@ -244,13 +256,14 @@ def slow_streams(args: argparse.Namespace, out: dict[str, Any]) -> None:
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
             started = time.perf_counter()
-            ok, failed = asyncio.run(_slow_streams(gw.url, args.slow_streams))
+            endings = asyncio.run(_slow_streams(gw.url, args.slow_streams))
             stop.set()
             sampler.join()
             out["slow_streams"] = {
                 "streams": args.slow_streams,
-                "completed": ok,
-                "errors": failed,
+                "completed": endings["ok"],
+                "errors": args.slow_streams - endings["ok"],
+                "error_kinds": {kind: n for kind, n in endings.items() if kind != "ok"},
                 "peak_rss_mb": peak / 2**20,
                 "seconds": time.perf_counter() - started,
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.report import plot, render
+from benchmarks.run import _error_code
 
 
 def results(native_p50: float, rps: float, responses_cpu: float = 0.35) -> dict:
@@ -118,3 +119,25 @@ def test_an_older_file_with_one_peer_still_renders() -> None:
     table = render(old)
     assert "requests/s ≥ 15× LiteLLM's at 32 connections | 20.0× | met" in table
     assert "Portkey" not in table
+
+
+def test_failed_slow_streams_are_listed_by_how_they_ended() -> None:
+    run = results(native_p50=0.6, rps=2000)
+    run["slow_streams"].update(
+        completed=990,
+        errors=10,
+        error_kinds={"HTTP 503 provider_busy": 7, "cut before [DONE]": 3},
+    )
+    table = render(run)
+    kinds = table.split("How the failed streams ended:")[1]
+    assert kinds.index("- HTTP 503 provider_busy: 7") < kinds.index("- cut before [DONE]: 3")
+    assert "| 10 errors, 240 MB | **not met** |" in table
+    assert "How the failed streams ended" not in render(results(native_p50=0.6, rps=2000))
+
+
+def test_an_error_code_is_read_from_an_error_body_or_event() -> None:
+    assert _error_code(b'{"error": {"message": "x", "code": "provider_busy"}}') == "provider_busy"
+    assert _error_code(b'"error": {"code" : "upstream_timeout", "type": "t"}}\n\n') == (
+        "upstream_timeout"
+    )
+    assert _error_code(b"Internal Server Error") == "?"

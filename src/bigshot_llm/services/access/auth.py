@@ -122,6 +122,10 @@ class Authenticator:
         self._database_down = False
         self._retry_at = 0.0
         self._probe: asyncio.Task[None] | None = None
+        # One lookup per key at a time: a burst of first requests with one key (a thousand
+        # streams opened at once) waits for one query, not for a thousand pool checkouts.
+        self._lookups: dict[str, asyncio.Future[Principal | None]] = {}
+        self._generation = 0  # bumped by `invalidate`: a lookup begun before it is not kept
         self._listeners: list[Callable[[str | None], Awaitable[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.stale_served = 0
@@ -138,10 +142,13 @@ class Authenticator:
 
     def invalidate(self, key_hash: str | None = None) -> None:
         """Forget one cached key (or all): called on revoke and on user changes."""
+        self._generation += 1
         if key_hash is None:
+            self._lookups.clear()
             self._cache.clear()
         else:
             self._cache.pop(key_hash, None)
+            self._lookups.pop(key_hash, None)
 
     def expire(self) -> None:
         """Look every cached key up again on its next use, but keep each as its last known
@@ -177,6 +184,18 @@ class Authenticator:
                 return self._last_known(hit)
             if now < self._retry_at:
                 return self._last_known(hit)  # 503 at once: the database was just down
+        lookup = self._lookups.get(digest)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._lookup(digest, hit))
+            self._lookups[digest] = lookup
+            lookup.add_done_callback(lambda done: self._lookup_done(digest, done))
+        # Shielded: a caller that goes away does not cancel the others' lookup.
+        return await asyncio.shield(lookup)
+
+    async def _lookup(
+        self, digest: str, hit: tuple[float, Principal | None] | None
+    ) -> Principal | None:
+        generation = self._generation
         try:
             principal = await self._load(digest)
         except Exception as exc:
@@ -184,8 +203,15 @@ class Authenticator:
                 raise
             self._mark_down(exc)
             return self._last_known(hit)
-        self._remember(digest, principal)
+        if generation == self._generation:
+            self._remember(digest, principal)
         return principal
+
+    def _lookup_done(self, digest: str, done: asyncio.Future[Principal | None]) -> None:
+        if self._lookups.get(digest) is done:
+            del self._lookups[digest]
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter may have gone away
 
     def _remember(self, digest: str, principal: Principal | None) -> None:
         self._database_down = False
