@@ -32,6 +32,7 @@ from bigshot_llm.services.access.secrets import (
     secure_sqlite,
 )
 from bigshot_llm.services.access.slots import StreamSlots
+from bigshot_llm.services.agents.stored_responses import ResponseStore
 from bigshot_llm.services.chat.streams import StreamManager
 from bigshot_llm.services.cluster import Cluster
 from bigshot_llm.services.compare import CompareService
@@ -267,6 +268,7 @@ async def open_resources(
             compare=compare,
             shutdown=shutdown,
             quotas=quotas,
+            responses=ResponseStore(core.sessions, settings.responses_ttl_seconds),
         )
 
 

@@ -16,6 +16,7 @@ from bigshot_llm.services.access.auth import Authenticator
 from bigshot_llm.services.access.rate_limits import RateLimits
 from bigshot_llm.services.access.secrets import SecretBox
 from bigshot_llm.services.access.slots import StreamSlots
+from bigshot_llm.services.agents.stored_responses import ResponseStore
 from bigshot_llm.services.chat.streams import StreamManager
 from bigshot_llm.services.cluster import Cluster
 from bigshot_llm.services.compare import CompareService
@@ -68,3 +69,4 @@ class Resources(Core):
     compare: CompareService
     shutdown: ShutdownNotice
     quotas: QuotaGate
+    responses: ResponseStore

@@ -59,7 +59,7 @@ ResponseId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def _store(resources: ResourcesDep) -> ResponseStore:
-    return ResponseStore(resources.sessions, resources.settings.responses_ttl_seconds)
+    return resources.responses
 
 
 StoreDep = Annotated[ResponseStore, Depends(_store)]

@@ -5,14 +5,19 @@ continued with `previous_response_id`: its `history` (chat-completions messages,
 included) is what a chat-only upstream needs to continue the conversation. Another user's
 response, or an expired one, is not found. Expired rows are purged as new ones are saved, at
 most once a minute per database (a DELETE per answer was most of a stored answer's CPU).
+
+Saves are group-committed: answers finished while one write is in flight are written together
+by the next, in one transaction, and each `save` returns once its own row is committed. So an
+answer is never acknowledged before its row is durable, but 32 concurrent answers cost a few
+transactions rather than 32 (a transaction per answer was 2.3 ms of CPU each).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -24,14 +29,17 @@ from bigshot_llm.db.models import StoredResponse, utcnow
 __all__ = ["ResponseStore"]
 
 PURGE_SECONDS = 60.0
-# When each database (its session factory) was last purged of expired rows.
-_purged_at: WeakKeyDictionary[async_sessionmaker[AsyncSession], float] = WeakKeyDictionary()
+MAX_BATCH = 500  # rows per INSERT (7 values each: far below SQLite's 32 766 variables)
 
 
 class ResponseStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_seconds: int) -> None:
         self._sessions = sessions
         self.ttl = timedelta(seconds=ttl_seconds)
+        self._purged_at = -PURGE_SECONDS
+        self._queued: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.transactions = 0  # written so far (a figure for tests and benchmarks)
 
     async def save(
         self,
@@ -39,26 +47,53 @@ class ResponseStore:
         response: dict[str, Any],
         history: list[dict[str, Any]],
     ) -> None:
+        """Store one answer; returns once it is committed (raises what the write raised)."""
         now = utcnow()
-        # A Core insert: no ORM unit of work for a row nothing reads back here.
-        row = insert(StoredResponse).values(
-            id=response["id"],
-            owner_id=owner_id,
-            model=response.get("model"),
-            response=response,
-            history=history,
-            created_at=now,
-            expires_at=now + self.ttl,
-        )
-        purge = time.monotonic() - _purged_at.get(self._sessions, -PURGE_SECONDS) >= PURGE_SECONDS
+        row = {
+            "id": response["id"],
+            "owner_id": owner_id,
+            "model": response.get("model"),
+            "response": response,
+            "history": history,
+            "created_at": now,
+            "expires_at": now + self.ttl,
+        }
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        committed.add_done_callback(_retrieved)
+        self._queued.append((row, committed))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_queued())
+        # Shielded: a caller that goes away still has its answer stored, with the others'.
+        await asyncio.shield(committed)
+
+    async def _write_queued(self) -> None:
+        """Write what is queued, then what was queued meanwhile, until nothing is."""
+        while self._queued:
+            batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
+            try:
+                await self._write([row for row, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - each waiting save raises it
+                for _, committed in batch:
+                    if not committed.done():
+                        committed.set_exception(exc)
+            else:
+                for _, committed in batch:
+                    if not committed.done():
+                        committed.set_result(None)
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        # A Core insert: no ORM unit of work for rows nothing reads back here.
+        now = utcnow()
+        purge = time.monotonic() - self._purged_at >= PURGE_SECONDS
         async with self._sessions() as session:
             if purge:
-                _purged_at[self._sessions] = time.monotonic()
+                self._purged_at = time.monotonic()
                 await session.exec(  # type: ignore[call-overload]
                     delete(StoredResponse).where(StoredResponse.expires_at < now)  # type: ignore[arg-type]
                 )
-            await session.exec(row)  # type: ignore[call-overload]
+            await session.exec(insert(StoredResponse).values(rows))  # type: ignore[call-overload]
             await session.commit()
+        self.transactions += 1
 
     async def get(self, owner_id: str, response_id: str) -> StoredResponse | None:
         async with self._sessions() as session:
@@ -83,3 +118,9 @@ class ResponseStore:
             )
             await session.commit()
         return bool(result.rowcount)
+
+
+def _retrieved(done: asyncio.Future[None]) -> None:
+    """Mark a failed write's exception as seen: its caller may have gone away."""
+    if not done.cancelled():
+        done.exception()
