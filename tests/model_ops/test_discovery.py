@@ -184,7 +184,9 @@ async def test_probes_are_concurrent_and_bounded_in_time(
         "found": [],
         "duration_ms": answer.json()["data"]["duration_ms"],
     }
-    assert time.monotonic() - started < 5
+    # Refused ports fail at once: a wait per probe (even 1 s, serially 124 s) is what this
+    # catches, with room for a machine busy with other work.
+    assert time.monotonic() - started < 30
 
 
 async def test_a_silent_server_costs_one_short_timeout(

@@ -16,7 +16,14 @@ import pytest
 from bigshot_llm.main import create_app
 from bigshot_llm.sim.testing import running_sim
 from tests.conftest import make_settings
-from tests.reliability.helpers import ADMIN, ADMIN_KEY, fd_count, settle, task_count
+from tests.reliability.helpers import (
+    ADMIN,
+    ADMIN_KEY,
+    CONNECT_TIMEOUT_UNDER_LOAD,
+    fd_count,
+    settle,
+    task_count,
+)
 from tests.support.fault_proxy import FaultProxy
 from tests.support.redis_server import OwnRedis, require_redis_server
 from tests.support.servers import ThreadedServer
@@ -79,6 +86,14 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
         with ThreadedServer(create_app(settings)) as gateway:
             listing = httpx.get(f"{gateway.url}/api/v1/llm-providers", headers=ADMIN, timeout=10)
             provider_id = listing.json()["data"][0]["id"]
+            # Connecting is not what these tests time: with the machine busy, a connect through
+            # the proxy (a thread of this process) can outlast the default 5 s.
+            httpx.patch(
+                f"{gateway.url}/api/v1/llm-providers/{provider_id}",
+                json={"connect_timeout": CONNECT_TIMEOUT_UNDER_LOAD},
+                headers=ADMIN,
+                timeout=10,
+            ).raise_for_status()
             yield Rig(sim, proxy, gateway, provider_id)
 
 

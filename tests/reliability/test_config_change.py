@@ -46,7 +46,9 @@ async def one_stream(client: httpx.AsyncClient, i: int, started: asyncio.Event |
 
 async def test_switching_the_active_provider_under_load(tmp_path: Path) -> None:
     with (
-        running_sim(tokens=40, token_delay=0.03, seed="old", parallel=1000) as old,
+        # The old streams last 6 s: long enough that the switch and the streams after it come
+        # while they still run, even when a busy machine makes each step take seconds.
+        running_sim(tokens=60, token_delay=0.1, seed="old", parallel=1000) as old,
         running_sim(tokens=5, seed="new") as new,
     ):
         settings = make_settings(

@@ -21,7 +21,13 @@ from bigshot_llm.main import create_app
 from bigshot_llm.providers.base import DEFAULT_MAX_CONNECTIONS
 from bigshot_llm.sim.testing import running_sim
 from tests.conftest import make_settings
-from tests.reliability.helpers import ADMIN, ADMIN_KEY, OPENAI_CHAT, chat_body
+from tests.reliability.helpers import (
+    ADMIN,
+    ADMIN_KEY,
+    CONNECT_TIMEOUT_UNDER_LOAD,
+    OPENAI_CHAT,
+    chat_body,
+)
 from tests.support.servers import ThreadedServer
 
 pytestmark = pytest.mark.timeout(180)
@@ -43,7 +49,7 @@ def start_gateway(tmp_path: Path, sim: Any, pool_timeout: float, max_connections
     assert provider["max_connections"] == DEFAULT_MAX_CONNECTIONS  # the default holds 1 000
     httpx.patch(
         f"{server.url}/api/v1/llm-providers/{provider['id']}",
-        json={"max_connections": max_connections},
+        json={"max_connections": max_connections, "connect_timeout": CONNECT_TIMEOUT_UNDER_LOAD},
         headers=ADMIN,
         timeout=10,
     ).raise_for_status()

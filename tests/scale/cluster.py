@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 
-from tests.support.servers import free_port
+from tests.support.servers import READY_PROBE_SECONDS, free_port
 from tests.support.services import PG_HOST, PG_PORT, REDIS_URL
 
 ADMIN_KEY = "bsk_scale-admin-key-0123456789abcdefghijklmnopqrstuvw"
-START_TIMEOUT_SECONDS = 30.0
+START_TIMEOUT_SECONDS = 120.0  # a hang, not a speed target: a busy machine starts slowly
 
 
 class Replica:
@@ -49,7 +49,7 @@ class Replica:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"replica {self.name} exited:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/ready", timeout=READY_PROBE_SECONDS).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

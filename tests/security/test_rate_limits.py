@@ -67,7 +67,8 @@ async def test_failed_authentication_is_limited_per_address(client: httpx.AsyncC
     assert codes[:30] == [401] * 30 and codes[30] == 429
     # even a valid key from that address waits (brute force gets no oracle)
     blocked = await client.get("/api/v1/me", headers=auth("bsk_wrong-again"))
-    assert blocked.status_code == 429 and blocked.headers["retry-after"] == "60"
+    assert blocked.status_code == 429
+    assert 55 <= int(blocked.headers["retry-after"]) <= 60  # a minute's window, less elapsed
 
 
 async def test_concurrent_stream_cap(tmp_path: Path, sim: Any) -> None:

@@ -10,6 +10,10 @@ from typing import Any
 
 import uvicorn
 
+# A client's wait for `/ready`: longer than its own bound on the database probe (1.5 s), with
+# room for a machine busy with other work (a 1 s wait there never saw a slow "ready").
+READY_PROBE_SECONDS = 5.0
+
 
 def free_port() -> int:
     with socket.socket() as sock:
