@@ -24,5 +24,8 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     css: false,
     restoreMocks: true,
+    // A hang catcher, not a speed target: a form test that types and clicks through jsdom
+    // took over 5 s (the default) while two test suites shared the machine.
+    testTimeout: 30_000,
   },
 });
