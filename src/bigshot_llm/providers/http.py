@@ -100,7 +100,7 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
         raise ValueError(f"unknown transport {spec.transport!r} (expected 'aiohttp' or 'httpx')")
     if spec.wrap_transport is not None:
         transport = spec.wrap_transport(transport)
-    return httpx.AsyncClient(
+    return UpstreamClient(
         transport=transport,
         timeout=timeout,
         headers=headers,
@@ -109,7 +109,105 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
     )
 
 
-# Set around one `client.send`: whether the connection it used came from the idle pool.
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing and sends nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class UpstreamClient(httpx.AsyncClient):
+    """httpx's client, minus the cookie jar: one client serves every user of a provider, so a
+    cookie that one answer set must never ride along on another user's request (and reading
+    every answer's headers for cookies was a measurable share of a request's CPU)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("an upstream client keeps no cookies")
+
+
+# Headers whose presence changes what httpx adds to a request by itself.
+_AUTO_HEADER_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
+
+
+class RequestTemplate:
+    """`client.build_request(method, url, content=..., headers=headers, timeout=timeout)` for
+    one shape of request, with the merging done once.
+
+    `build_request` merges the client's headers, cookies, parameters and base URL into every
+    request and then normalises every header again; for an `UpstreamClient` (no cookies, no
+    parameters) and an absolute URL the outcome is always the same headers plus the Host and
+    Content-Length that httpx would add, in the same order. Anything else (another client, a
+    relative URL, an empty body) goes through `build_request` itself.
+    """
+
+    __slots__ = ("_client", "_headers", "_timeout", "_extensions", "_fast", "_merged", "_hosts")
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
+        self._client = client
+        self._headers = headers
+        self._timeout = timeout
+        merged = httpx.Headers(client.headers)
+        merged.update(headers)
+        self._merged = merged.raw
+        self._extensions = (client.timeout if timeout is None else timeout).as_dict()
+        self._fast = (
+            isinstance(client, UpstreamClient)
+            and not client.params
+            and not _AUTO_HEADER_NAMES.intersection(key.lower() for key in merged)
+        )
+        self._hosts: dict[bytes, httpx.Headers] = {}  # netloc → headers with its Host first
+
+    def build(
+        self, method: str, url: httpx.URL | str, content: bytes | None = None
+    ) -> httpx.Request:
+        url = url if isinstance(url, httpx.URL) else httpx.URL(url)
+        if (
+            not self._fast
+            or not url.host
+            or url.is_relative_url
+            # no body: httpx adds `Content-Length: 0` to these, first after Host
+            or (not content and method.upper() in ("POST", "PUT", "PATCH"))
+        ):
+            kwargs: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
+            return self._client.build_request(
+                method, url, content=content, headers=self._headers, **kwargs
+            )
+        netloc = url.netloc
+        base = self._hosts.get(netloc)
+        if base is None:
+            base = self._hosts[netloc] = httpx.Headers([(b"Host", netloc), *self._merged])
+        headers = httpx.Headers(base)
+        if content:
+            headers["Content-Length"] = str(len(content))
+        request = httpx.Request(
+            method,
+            url,
+            headers=headers,
+            stream=httpx.ByteStream(content or b""),
+            extensions={"timeout": dict(self._extensions)},
+        )
+        request.read()
+        return request
+
+
+# Set around one `client.send`: whether the connection it used had served a request before.
 _REUSE_PROBE: contextvars.ContextVar[SimpleNamespace | None] = contextvars.ContextVar(
     "bigshot_reuse_probe", default=None
 )
@@ -130,14 +228,28 @@ async def _on_httpcore_event(name: str, _info: Mapping[str, Any]) -> None:
 
 class _ResponseHandler(ResponseHandler):
     """aiohttp's connection protocol, plus: a body still being read when the connection goes
-    away ends with an error.
+    away ends with an error, and a request on a connection that served one before says so.
 
     aiohttp (3.14) drops a connection whose chunked framing it cannot parse (a bad chunk size,
     a chunk without its CRLF) without telling the body's reader, and drops the read timeout
     too: a reader already waiting then waits forever, and one that reads later gets a bare
     `RuntimeError("Connection closed.")`. Waking the reader with a `ClientPayloadError` makes
     both an ordinary transport error.
+
+    aiohttp sets the response parameters once per request, before it writes the request: a
+    second call is a pooled connection being reused. This replaces a `TraceConfig` hook, whose
+    trace objects and signals cost every request several coroutines.
     """
+
+    _requests = 0
+
+    def set_response_params(self, *args: Any, **kwargs: Any) -> None:
+        if self._requests:
+            probe = _REUSE_PROBE.get()
+            if probe is not None:
+                probe.reused = True
+        self._requests += 1
+        super().set_response_params(*args, **kwargs)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         payload = self._payload
@@ -151,8 +263,6 @@ class _ResponseHandler(ResponseHandler):
 def _aiohttp_session(
     transport: AiohttpTransport, policy: AddressPolicy | None = None
 ) -> aiohttp.ClientSession:
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_reuseconn.append(_on_reuse)
     connector = aiohttp.TCPConnector(
         keepalive_timeout=transport.limits.keepalive_expiry,
         ssl=transport.ssl_context,
@@ -162,7 +272,15 @@ def _aiohttp_session(
     if hasattr(connector, "_factory"):  # the protocol factory (private, stable since 3.0)
         factory: Any = functools.partial(_ResponseHandler, loop=asyncio.get_running_loop())
         connector._factory = factory
-    return aiohttp.ClientSession(connector=connector, trace_configs=[trace])
+        traces: list[aiohttp.TraceConfig] = []  # our protocol reports reuse itself
+    else:
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_reuseconn.append(_on_reuse)
+        traces = [trace]
+    # No cookie jar: the gateway never keeps an upstream's cookies (see `UpstreamClient`).
+    return aiohttp.ClientSession(
+        connector=connector, trace_configs=traces, cookie_jar=aiohttp.DummyCookieJar()
+    )
 
 
 def map_transport_error(exc: BaseException, spec: ProviderSpec) -> GatewayError:
