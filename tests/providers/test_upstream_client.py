@@ -8,6 +8,7 @@ transports, since each keeps a jar of its own.
 from __future__ import annotations
 
 import asyncio
+import gzip
 from typing import Any
 
 import httpx
@@ -128,3 +129,44 @@ async def test_cookies_an_upstream_sets_are_never_sent_back(transport: str) -> N
             await provider.aclose()
     assert len(upstream.requests) == 4
     assert [r.headers.get("cookie") for r in upstream.requests] == [None] * 4
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+async def test_bodies_are_read_decoded_as_httpx_reads_them(
+    transport: str, encoding: str | None
+) -> None:
+    """The aiohttp transport hands over its reader only for a body that needs no decoding;
+    a compressed one still goes through httpx's decoders."""
+    frames = [
+        {"id": "c", "choices": [{"index": 0, "delta": {"content": "hey"}}]},
+        {"id": "c", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.json().get("stream"):
+            body = b"".join(b"data: " + orjson.dumps(f) + b"\n\n" for f in frames)
+            body += b"data: [DONE]\n\n"
+            headers = {"Content-Type": "text/event-stream"}
+        else:
+            body, headers = orjson.dumps(ANSWER), dict(JSON)
+        if encoding:
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = encoding
+        headers["Content-Length"] = str(len(body))
+        writer.write(head(200, headers) + body)
+        await writer.drain()
+        return True
+
+    with HostileServer(handler) as upstream:
+        spec = ProviderSpec(
+            id="z", name="zipped", kind="openai_compatible", base_url=upstream.url,
+            transport=transport,
+        )  # fmt: skip
+        provider = OpenAIProvider(spec)
+        try:
+            assert await provider.chat(BODY) == ANSWER
+            chunks = [c.data async for c in provider.stream_chat(BODY)]
+        finally:
+            await provider.aclose()
+    assert chunks == frames

@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import functools
 import random
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from email.utils import parsedate_to_datetime
 from time import time
 from types import SimpleNamespace
@@ -24,6 +24,7 @@ import httpx
 import orjson
 from aiohttp.client_proto import ResponseHandler
 from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import AiohttpResponseStream
 
 from bigshot_llm.errors import (
     ContextLengthExceeded,
@@ -85,7 +86,7 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
     if spec.transport == "aiohttp":
         # The aiohttp transport maps the request's timeouts onto aiohttp's: read → sock_read
         # (per read, like httpx), connect → sock_connect, pool → connect (acquire + connect).
-        aiohttp_transport = AiohttpTransport(limits=limits)
+        aiohttp_transport = _AiohttpTransport(limits=limits)
         # Our own session (built lazily, in the loop): the connector the transport would make,
         # plus a trace that tells `send_with_retries` whether a pooled connection was used,
         # and the resolver that checks every address again at connect time.
@@ -135,6 +136,39 @@ class UpstreamClient(httpx.AsyncClient):
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
         raise TypeError("an upstream client keeps no cookies")
+
+
+# A response extension: aiohttp's reader of the body, when nothing in it needs decoding.
+_AIOHTTP_BODY = "bigshot.aiohttp_body"
+
+
+class _AiohttpTransport(AiohttpTransport):
+    """httpx_aiohttp's transport; a response whose body needs no decoding also carries
+    aiohttp's reader of it, so `body_pieces` can skip httpx's four layers of generators per
+    piece (the bytes are the same: httpx would pass an undecoded body through as it is)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        aiohttp_response = getattr(response.stream, "_aiohttp_response", None)
+        if (
+            isinstance(aiohttp_response, aiohttp.ClientResponse)
+            and aiohttp.hdrs.CONTENT_ENCODING not in aiohttp_response.headers
+        ):
+            response.extensions[_AIOHTTP_BODY] = aiohttp_response.content
+        return response
+
+
+def body_pieces(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The pieces of `response`'s body as they arrive (what `aiter_bytes` yields, without its
+    overhead where the transport allows). aiohttp's errors come through unwrapped here;
+    `map_transport_error` maps them the same way as httpx's wrapping of them."""
+    reader = response.extensions.get(_AIOHTTP_BODY)
+    if reader is None:
+        return response.aiter_bytes()
+    # In the transport's own piece size: a piece is what the SSE decoder sees at once (a piece
+    # that ends in an oversized line fails as a whole, the events before it in it included).
+    iterator: AsyncIterator[bytes] = reader.iter_chunked(AiohttpResponseStream.CHUNK_SIZE)
+    return iterator
 
 
 # Headers whose presence changes what httpx adds to a request by itself.
@@ -515,7 +549,7 @@ async def read_body(response: httpx.Response, limit: int, spec: ProviderSpec, wh
     parts: list[bytes] = []
     size = 0
     try:
-        async for piece in response.aiter_bytes():
+        async for piece in body_pieces(response):
             size += len(piece)
             if size > limit:
                 raise _too_large(spec, what, limit, "the body went past it")

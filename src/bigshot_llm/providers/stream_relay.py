@@ -32,6 +32,7 @@ from bigshot_llm.providers.admission import ConnectionSlots
 from bigshot_llm.providers.base import ProviderSpec, StreamChunk
 from bigshot_llm.providers.http import (
     READ_ERRORS,
+    body_pieces,
     error_text,
     is_context_error,
     map_transport_error,
@@ -61,7 +62,7 @@ async def relay_stream(
 ) -> AsyncIterator[StreamChunk]:
     """The chunks of `response` (a 2xx event stream). The caller closes `response`."""
     decoder = SSEDecoder(spec.limits.max_sse_event_bytes)
-    pieces = response.aiter_bytes()
+    pieces = body_pieces(response)
     loop = asyncio.get_running_loop()
     idle = spec.stream_idle_timeout
     deadline = loop.time() + idle
