@@ -16,7 +16,8 @@ import orjson
 import pytest
 
 from bigshot_llm.providers.base import ProviderSpec
-from bigshot_llm.providers.http import RequestTemplate, UpstreamClient, build_client
+from bigshot_llm.providers.client import RequestTemplate, UpstreamClient
+from bigshot_llm.providers.http import build_client
 from bigshot_llm.providers.openai import OpenAIProvider
 from tests.support.hostile import HostileServer, Request, head
 

@@ -19,8 +19,9 @@ import orjson
 from bigshot_llm.errors import GatewayError, ProviderTimeout, UpstreamError
 from bigshot_llm.providers.admission import ConnectionSlots
 from bigshot_llm.providers.base import ModelInfo, ProviderSpec, StreamChunk
+from bigshot_llm.providers.client import RequestTemplate
 from bigshot_llm.providers.exchange import exchange
-from bigshot_llm.providers.http import RequestTemplate, build_client, decode_json
+from bigshot_llm.providers.http import build_client, decode_json
 from bigshot_llm.providers.native import NativeForwarding
 from bigshot_llm.providers.shapes import check_answer, check_embeddings
 from bigshot_llm.providers.stream_relay import relay_stream, relayed

@@ -30,9 +30,9 @@ import orjson
 from bigshot_llm.errors import ContextLengthExceeded, GatewayError, ProviderTimeout, UpstreamError
 from bigshot_llm.providers.admission import ConnectionSlots
 from bigshot_llm.providers.base import ProviderSpec, StreamChunk
+from bigshot_llm.providers.client import body_pieces
 from bigshot_llm.providers.http import (
     READ_ERRORS,
-    body_pieces,
     error_text,
     is_context_error,
     map_transport_error,
