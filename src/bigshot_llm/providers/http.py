@@ -23,7 +23,6 @@ import aiohttp
 import httpx
 import orjson
 from aiohttp.client_proto import ResponseHandler
-from httpx_aiohttp import AiohttpTransport
 
 from bigshot_llm.errors import (
     ContextLengthExceeded,
@@ -38,6 +37,7 @@ from bigshot_llm.errors import (
 from bigshot_llm.logging_setup import request_id_var
 from bigshot_llm.providers.addresses import AddressPolicy, GuardedResolver, guarded_httpx_transport
 from bigshot_llm.providers.base import ProviderSpec
+from bigshot_llm.providers.client import AiohttpBodyTransport, UpstreamClient, body_pieces
 from bigshot_llm.providers.urls import scrub_secret
 
 # What a request can raise besides our own errors. aiohttp's come through when the transport's
@@ -85,7 +85,7 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
     if spec.transport == "aiohttp":
         # The aiohttp transport maps the request's timeouts onto aiohttp's: read → sock_read
         # (per read, like httpx), connect → sock_connect, pool → connect (acquire + connect).
-        aiohttp_transport = AiohttpTransport(limits=limits)
+        aiohttp_transport = AiohttpBodyTransport(limits=limits)
         # Our own session (built lazily, in the loop): the connector the transport would make,
         # plus a trace that tells `send_with_retries` whether a pooled connection was used,
         # and the resolver that checks every address again at connect time.
@@ -100,7 +100,7 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
         raise ValueError(f"unknown transport {spec.transport!r} (expected 'aiohttp' or 'httpx')")
     if spec.wrap_transport is not None:
         transport = spec.wrap_transport(transport)
-    return httpx.AsyncClient(
+    return UpstreamClient(
         transport=transport,
         timeout=timeout,
         headers=headers,
@@ -109,7 +109,7 @@ def build_client(spec: ProviderSpec) -> httpx.AsyncClient:
     )
 
 
-# Set around one `client.send`: whether the connection it used came from the idle pool.
+# Set around one `client.send`: whether the connection it used had served a request before.
 _REUSE_PROBE: contextvars.ContextVar[SimpleNamespace | None] = contextvars.ContextVar(
     "bigshot_reuse_probe", default=None
 )
@@ -130,14 +130,28 @@ async def _on_httpcore_event(name: str, _info: Mapping[str, Any]) -> None:
 
 class _ResponseHandler(ResponseHandler):
     """aiohttp's connection protocol, plus: a body still being read when the connection goes
-    away ends with an error.
+    away ends with an error, and a request on a connection that served one before says so.
 
     aiohttp (3.14) drops a connection whose chunked framing it cannot parse (a bad chunk size,
     a chunk without its CRLF) without telling the body's reader, and drops the read timeout
     too: a reader already waiting then waits forever, and one that reads later gets a bare
     `RuntimeError("Connection closed.")`. Waking the reader with a `ClientPayloadError` makes
     both an ordinary transport error.
+
+    aiohttp sets the response parameters once per request, before it writes the request: a
+    second call is a pooled connection being reused. This replaces a `TraceConfig` hook, whose
+    trace objects and signals cost every request several coroutines.
     """
+
+    _requests = 0
+
+    def set_response_params(self, *args: Any, **kwargs: Any) -> None:
+        if self._requests:
+            probe = _REUSE_PROBE.get()
+            if probe is not None:
+                probe.reused = True
+        self._requests += 1
+        super().set_response_params(*args, **kwargs)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         payload = self._payload
@@ -149,10 +163,8 @@ class _ResponseHandler(ResponseHandler):
 
 
 def _aiohttp_session(
-    transport: AiohttpTransport, policy: AddressPolicy | None = None
+    transport: AiohttpBodyTransport, policy: AddressPolicy | None = None
 ) -> aiohttp.ClientSession:
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_reuseconn.append(_on_reuse)
     connector = aiohttp.TCPConnector(
         keepalive_timeout=transport.limits.keepalive_expiry,
         ssl=transport.ssl_context,
@@ -162,7 +174,15 @@ def _aiohttp_session(
     if hasattr(connector, "_factory"):  # the protocol factory (private, stable since 3.0)
         factory: Any = functools.partial(_ResponseHandler, loop=asyncio.get_running_loop())
         connector._factory = factory
-    return aiohttp.ClientSession(connector=connector, trace_configs=[trace])
+        traces: list[aiohttp.TraceConfig] = []  # our protocol reports reuse itself
+    else:
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_reuseconn.append(_on_reuse)
+        traces = [trace]
+    # No cookie jar: the gateway never keeps an upstream's cookies (see `UpstreamClient`).
+    return aiohttp.ClientSession(
+        connector=connector, trace_configs=traces, cookie_jar=aiohttp.DummyCookieJar()
+    )
 
 
 def map_transport_error(exc: BaseException, spec: ProviderSpec) -> GatewayError:
@@ -397,7 +417,7 @@ async def read_body(response: httpx.Response, limit: int, spec: ProviderSpec, wh
     parts: list[bytes] = []
     size = 0
     try:
-        async for piece in response.aiter_bytes():
+        async for piece in body_pieces(response):
             size += len(piece)
             if size > limit:
                 raise _too_large(spec, what, limit, "the body went past it")

@@ -19,6 +19,7 @@ import orjson
 from bigshot_llm.errors import GatewayError, ProviderTimeout, UpstreamError
 from bigshot_llm.providers.admission import ConnectionSlots
 from bigshot_llm.providers.base import ModelInfo, ProviderSpec, StreamChunk
+from bigshot_llm.providers.client import RequestTemplate
 from bigshot_llm.providers.exchange import exchange
 from bigshot_llm.providers.http import build_client, decode_json
 from bigshot_llm.providers.native import NativeForwarding
@@ -61,6 +62,10 @@ class OpenAIProvider(NativeForwarding):
             write=30.0,
             pool=spec.connect_timeout,
         )
+        # Headers merged once per shape of request (see `RequestTemplate`).
+        self._plain_requests = RequestTemplate(self._client)
+        self._json_requests = RequestTemplate(self._client, _JSON_HEADERS)
+        self._stream_requests = RequestTemplate(self._client, _SSE_HEADERS, self._stream_timeout)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -119,11 +124,9 @@ class OpenAIProvider(NativeForwarding):
         model list, which is what every management call answers)."""
         spec = self.spec
         if body is None:
-            request = self._client.build_request(method, url)
+            request = self._plain_requests.build(method, url)
         else:
-            request = self._client.build_request(
-                method, url, content=encode_body(body), headers=_JSON_HEADERS
-            )
+            request = self._json_requests.build(method, url, encode_body(body))
         limit = spec.limits.max_list_body_bytes if limit is None else limit
         response, raw = await exchange(self._client, self._slots, request, spec, limit)
         return decode_json(raw, response.status_code, spec)
@@ -139,13 +142,7 @@ class OpenAIProvider(NativeForwarding):
     async def _stream(self, url: httpx.URL, body: dict[str, Any]) -> AsyncIterator[StreamChunk]:
         spec = self.spec
         payload = body if body.get("stream") is True else {**body, "stream": True}
-        request = self._client.build_request(
-            "POST",
-            url,
-            content=encode_body(payload),
-            headers=_SSE_HEADERS,
-            timeout=self._stream_timeout,
-        )
+        request = self._stream_requests.build("POST", url, encode_body(payload))
         async for chunk in relayed(
             self._client,
             self._slots,

@@ -30,6 +30,7 @@ import orjson
 from bigshot_llm.errors import ContextLengthExceeded, GatewayError, ProviderTimeout, UpstreamError
 from bigshot_llm.providers.admission import ConnectionSlots
 from bigshot_llm.providers.base import ProviderSpec, StreamChunk
+from bigshot_llm.providers.client import body_pieces
 from bigshot_llm.providers.http import (
     READ_ERRORS,
     error_text,
@@ -61,7 +62,7 @@ async def relay_stream(
 ) -> AsyncIterator[StreamChunk]:
     """The chunks of `response` (a 2xx event stream). The caller closes `response`."""
     decoder = SSEDecoder(spec.limits.max_sse_event_bytes)
-    pieces = response.aiter_bytes()
+    pieces = body_pieces(response)
     loop = asyncio.get_running_loop()
     idle = spec.stream_idle_timeout
     deadline = loop.time() + idle
