@@ -40,6 +40,12 @@ def gateway_for(tmp_path: Path, sim: Any, **overrides: Any) -> ThreadedServer:
     return ThreadedServer(create_app(make_settings(tmp_path, **values)))
 
 
+def gateway_over(tmp_path: Path, sim: Any, *others: Any, **overrides: Any) -> ThreadedServer:
+    """A gateway on `sim` that may also reach the `others` (pool members, fallback providers)."""
+    hosts = ",".join(f"127.0.0.1:{s.port}" for s in (sim, *others))
+    return gateway_for(tmp_path, sim, allowed_upstream_hosts=hosts, **overrides)
+
+
 @pytest.fixture
 def gateway(tmp_path: Path, sim: Any) -> Iterator[ThreadedServer]:
     with gateway_for(tmp_path, sim) as server:
@@ -103,6 +109,43 @@ async def stream_events(
     return events
 
 
+Started = asyncio.Task[list[tuple[str, Any]]]  # a stream's events, once it ends
+
+
+async def started(
+    client: httpx.AsyncClient, prompt: str, until: Callable[[], Any], what: str, **extra: Any
+) -> Started:
+    """A stream (`stream_events`; `headers` among `extra`, default ADMIN) started, once
+    `until` holds."""
+    headers = extra.pop("headers", ADMIN)
+    task = asyncio.create_task(stream_events(client, headers, prompt, **extra))
+    await wait_until(until, f"{prompt!r} {what}")
+    return task
+
+
+async def started_running(
+    client: httpx.AsyncClient, upstream: Any, prompt: str, **extra: Any
+) -> Started:
+    """A stream started, and the one generation on `upstream` (a simulator)."""
+    return await started(client, prompt, lambda: upstream.state.generating == 1, "to run", **extra)
+
+
+async def started_queued(
+    client: httpx.AsyncClient, prompt: str, waiting: int, **extra: Any
+) -> Started:
+    """A stream started, and waiting in the model's queue (`waiting` requests in it then)."""
+    return await started(client, prompt, lambda: queued(client, waiting), "to queue", **extra)
+
+
+async def one_busy_slot(client: httpx.AsyncClient, sim: Any, prompt: str) -> Started:
+    """`sim` has one slot (and the gateway knows it), held by a paused generation until
+    `sim.state.paused` is cleared."""
+    sim.state.parallel = 1
+    sim.state.paused = True
+    await learn_slots(client)
+    return await started_running(client, sim, prompt)
+
+
 async def test_two_slots_ten_requests_three_users_fair_and_never_over(
     gateway: ThreadedServer, sim: Any
 ) -> None:
@@ -159,14 +202,9 @@ async def test_two_slots_ten_requests_three_users_fair_and_never_over(
 async def test_a_queued_stream_reports_its_position_and_v1_sends_comments(
     gateway: ThreadedServer, sim: Any
 ) -> None:
-    sim.state.parallel = 1
-    sim.state.paused = True
     async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE * 2) as client:
-        await learn_slots(client)
-        first = asyncio.create_task(stream_events(client, ADMIN, "holds the slot"))
-        await wait_until(lambda: sim.state.generating == 1, "the first to run")
-        second = asyncio.create_task(stream_events(client, ADMIN, "waits"))
-        await wait_until(lambda: queued(client, 1), "the second to queue")
+        first = await one_busy_slot(client, sim, "holds the slot")
+        second = await started_queued(client, "waits", 1)
         raw = b""
         async with client.stream(
             "POST",
@@ -228,12 +266,8 @@ def test_openai_sdk_streams_through_a_queue(gateway: ThreadedServer, sim: Any) -
 async def test_a_short_deadline_is_a_503_with_retry_after(
     gateway: ThreadedServer, sim: Any
 ) -> None:
-    sim.state.parallel = 1
-    sim.state.paused = True
     async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
-        await learn_slots(client)
-        holder = asyncio.create_task(stream_events(client, ADMIN, "holds"))
-        await wait_until(lambda: sim.state.generating == 1, "the first to run")
+        holder = await one_busy_slot(client, sim, "holds")
         body = {"model": MODEL, "messages": [{"role": "user", "content": "late"}], "stream": True}
         refused = await client.post(
             CHAT, json=body, headers={**ADMIN, "X-Bigshot-Queue-Timeout": "0.3"}
@@ -264,10 +298,8 @@ async def test_a_full_queue_is_a_429_with_retry_after(tmp_path: Path, sim: Any) 
     with gateway_for(tmp_path, sim, queue_max_per_model=1) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=DEADLINE) as client:
             await learn_slots(client)
-            holder = asyncio.create_task(stream_events(client, ADMIN, "holds"))
-            await wait_until(lambda: sim.state.generating == 1, "the first to run")
-            waiter = asyncio.create_task(stream_events(client, ADMIN, "waits"))
-            await wait_until(lambda: queued(client, 1), "one to queue")
+            holder = await started_running(client, sim, "holds")
+            waiter = await started_queued(client, "waits", 1)
             body = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "stream": True}
             full = await client.post(CHAT, json=body, headers=ADMIN)
             assert full.status_code == 429, full.text
@@ -332,12 +364,9 @@ async def test_a_batch_key_waits_behind_normal_requests(gateway: ThreadedServer,
             f"/api/v1/keys/{me['id']}", json={"priority": "batch"}, headers=ADMIN
         )
         assert set_.status_code == 200 and set_.json()["data"]["priority"] == "batch"
-        holder = asyncio.create_task(stream_events(client, ADMIN, "holder"))
-        await wait_until(lambda: sim.state.generating == 1, "the holder to run")
-        first = asyncio.create_task(stream_events(client, batch, "batch-job"))
-        await wait_until(lambda: queued(client, 1), "the batch job to queue")
-        second = asyncio.create_task(stream_events(client, normal, "interactive-ish"))
-        await wait_until(lambda: queued(client, 2), "the normal request to queue")
+        holder = await started_running(client, sim, "holder")
+        first = await started_queued(client, "batch-job", 1, headers=batch)
+        second = await started_queued(client, "interactive-ish", 2, headers=normal)
         sim.state.paused = False
         await asyncio.wait_for(asyncio.gather(holder, first, second), DEADLINE)
     assert sim.state.served == ["holder", "interactive-ish", "batch-job"]
@@ -347,12 +376,8 @@ async def test_chat_streams_and_compare_relay_queued_events(
     gateway: ThreadedServer, sim: Any
 ) -> None:
     """The browser's surfaces wait in the same queue and say so."""
-    sim.state.parallel = 1
-    sim.state.paused = True
     async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE * 2) as client:
-        await learn_slots(client)
-        holder = asyncio.create_task(stream_events(client, ADMIN, "holds"))
-        await wait_until(lambda: sim.state.generating == 1, "the holder to run")
+        holder = await one_busy_slot(client, sim, "holds")
         created = await client.post(
             "/api/v1/chat/streams", json={"message": "from the ui", "model": MODEL}, headers=ADMIN
         )
@@ -392,12 +417,8 @@ async def test_chat_streams_and_compare_relay_queued_events(
 async def test_a_client_that_leaves_the_queue_frees_its_place(
     gateway: ThreadedServer, sim: Any
 ) -> None:
-    sim.state.parallel = 1
-    sim.state.paused = True
     async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
-        await learn_slots(client)
-        holder = asyncio.create_task(stream_events(client, ADMIN, "holds"))
-        await wait_until(lambda: sim.state.generating == 1, "the holder to run")
+        holder = await one_busy_slot(client, sim, "holds")
         async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as leaver:
             gone = asyncio.create_task(stream_events(leaver, ADMIN, "leaves"))
             await wait_until(lambda: queued(client, 1), "the leaver to queue")
@@ -418,7 +439,7 @@ async def test_capacity_shows_a_user_only_the_providers_they_may_use(
     tmp_path: Path, sim: Any
 ) -> None:
     """Two users' own providers may share a name: each sees the queue of their own only."""
-    with gateway_for(tmp_path, sim, allowed_upstream_hosts=f"127.0.0.1:{sim.port}") as server:
+    with gateway_over(tmp_path, sim) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=DEADLINE) as client:
             owners = {name: await user_key(client, name) for name in ("bea", "cal")}
             ids = {}
@@ -480,12 +501,8 @@ async def test_agent_surfaces_read_the_admission_headers(
     """The Messages and Responses APIs take `X-Bigshot-Queue-Timeout` as the other surfaces do
     (a wait that cannot end in time is a quick 503, not the default 120 s), and a one-shot
     answer says where it ran (`X-Bigshot-Served-By`)."""
-    sim.state.parallel = 1
-    sim.state.paused = True
     async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
-        await learn_slots(client)
-        holder = asyncio.create_task(stream_events(client, ADMIN, "holds the slot"))
-        await wait_until(lambda: sim.state.generating == 1, "the first to run")
+        holder = await one_busy_slot(client, sim, "holds the slot")
         headers = {**ADMIN, "X-Bigshot-Queue-Timeout": "0.5"}
         started = time.monotonic()
         refused = await client.post(path, json=body, headers=headers, timeout=20)

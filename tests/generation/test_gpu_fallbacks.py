@@ -7,41 +7,27 @@ the first byte, never."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from bigshot_llm.sim.testing import running_sim
 from tests.conftest import ADMIN_KEY, auth
 from tests.conversations.helpers import messages_of, read_all, start_stream, text_of
 from tests.generation.test_gpu_admission import (
     CHAT,
     DEADLINE,
     MODEL,
-    gateway_for,
-    queued,
+    gateway_over,
+    started_queued,
+    started_running,
     stream_events,
-    wait_until,
 )
 from tests.support.servers import ThreadedServer
 
 ADMIN = auth(ADMIN_KEY)
-
-
-@pytest.fixture
-def backup() -> Iterator[Any]:
-    with running_sim(seed="backup") as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(tmp_path: Path, sim: Any, backup: Any) -> Iterator[ThreadedServer]:
-    hosts = ",".join(f"127.0.0.1:{s.port}" for s in (sim, backup))
-    with gateway_for(tmp_path, sim, allowed_upstream_hosts=hosts) as server:
-        yield server
 
 
 async def providers(
@@ -60,6 +46,28 @@ async def providers(
     return str(made_primary.json()["data"]["id"]), str(made.json()["data"]["id"])
 
 
+@contextlib.contextmanager
+def stopped(server: Any) -> Iterator[None]:
+    """The simulator is down for the block (the primary provider is unreachable)."""
+    server.stop()
+    try:
+        yield
+    finally:
+        server.start()
+
+
+async def chat_through_fallback(
+    client: httpx.AsyncClient, sim: Any, backup: Any, message: str
+) -> tuple[list[tuple[int, str, dict[str, Any]]], list[dict[str, Any]]]:
+    """A chat stream (the UI's) to a primary that is down: its events, then the stored
+    messages of its conversation."""
+    primary, _ = await providers(client, sim, backup)
+    with stopped(sim):
+        created = await start_stream(client, ADMIN, message=message, provider=primary, model=MODEL)
+        events = await read_all(client, created["events_url"])
+    return events, await messages_of(client, created["conversation_id"], ADMIN)
+
+
 def done_of(events: list[tuple[str, Any]]) -> dict[str, Any]:
     kinds = [kind for kind, _ in events]
     assert kinds[-1] == "done", events
@@ -68,14 +76,13 @@ def done_of(events: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 async def test_an_unreachable_provider_falls_back_and_says_who_answered(
-    gateway: ThreadedServer, sim: Any, backup: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
-        primary, _ = await providers(client, sim, backup)
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
+        primary, _ = await providers(client, sim, second_sim)
         shown = (await client.get(f"/api/v1/llm-providers/{primary}", headers=ADMIN)).json()
         assert shown["data"]["fallbacks"] == [{"provider": "backup", "model": None}]
-        sim.stop()
-        try:
+        with stopped(sim):
             events = await stream_events(client, ADMIN, "fb-stream", provider=primary)
             body = {
                 "provider": primary,
@@ -83,29 +90,27 @@ async def test_an_unreachable_provider_falls_back_and_says_who_answered(
                 "messages": [{"role": "user", "content": "fb-once"}],
             }
             once = await client.post(CHAT, json=body, headers=ADMIN)
-        finally:
-            sim.start()
     served = done_of(events)["served_by"]
     assert served["provider"] == "backup" and served["model"] == MODEL
-    assert served["server"] == backup.url
+    assert served["server"] == second_sim.url
     assert served["fallback_from"] == [
         {"provider": "primary", "model": MODEL, "code": "provider_unavailable"}
     ]
     assert once.status_code == 200, once.text
     assert once.headers["X-Bigshot-Fallback"] == f"backup {MODEL}"
-    assert once.headers["X-Bigshot-Served-By"] == f"{backup.url} {MODEL}"
-    assert backup.state.served == ["fb-stream", "fb-once"]
+    assert once.headers["X-Bigshot-Served-By"] == f"{second_sim.url} {MODEL}"
+    assert second_sim.state.served == ["fb-stream", "fb-once"]
 
 
 async def test_a_5xx_falls_back_and_fallbacks_are_tried_in_order(
-    gateway: ThreadedServer, sim: Any, backup: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
     """The first fallback (a model the primary does not have) fails too; the second answers."""
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
         primary, _ = await providers(
             client,
             sim,
-            backup,
+            second_sim,
             fallbacks=[{"model": "no-such-model"}, {"provider": "backup", "model": MODEL}],
         )
         sim.state.set_fault("http_500")
@@ -120,20 +125,19 @@ async def test_a_5xx_falls_back_and_fallbacks_are_tried_in_order(
         ("primary", "no-such-model"),
     ]
     assert served["fallback_from"][0]["code"] == "bad_upstream_response"
-    assert backup.state.served == ["five-hundred"] and sim.state.served == []
+    assert second_sim.state.served == ["five-hundred"] and sim.state.served == []
 
 
 async def test_a_full_or_timed_out_gpu_queue_falls_back_to_another_provider(
-    tmp_path: Path, sim: Any, backup: Any
+    tmp_path: Path, sim: Any, second_sim: Any
 ) -> None:
     """One slot on the primary, busy, and a queue of two: a wait past its deadline, and a
     request finding the queue full, go to the backup (503/429 without fallbacks)."""
-    hosts = ",".join(f"127.0.0.1:{s.port}" for s in (sim, backup))
     sim.state.parallel = 1
     sim.state.paused = True
-    with gateway_for(tmp_path, sim, allowed_upstream_hosts=hosts, queue_max_per_model=2) as gateway:
+    with gateway_over(tmp_path, sim, second_sim, queue_max_per_model=2) as gateway:
         async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
-            primary, _ = await providers(client, sim, backup)
+            primary, _ = await providers(client, sim, second_sim)
             listed = await client.get(
                 "/api/v1/llm-providers/models",
                 params={"provider": primary, "detailed": "true", "refresh": "true"},
@@ -144,13 +148,10 @@ async def test_a_full_or_timed_out_gpu_queue_falls_back_to_another_provider(
             def send(prompt: str, headers: dict[str, str] = ADMIN) -> Any:
                 return asyncio.create_task(stream_events(client, headers, prompt, provider=primary))
 
-            running = send("p-run")
-            await wait_until(lambda: sim.state.generating == 1, "the primary's one slot in use")
-            waiting = [send("p-wait-1")]
-            await wait_until(lambda: queued(client, 1), "one request queued")
+            running = await started_running(client, sim, "p-run", provider=primary)
+            waiting = [await started_queued(client, "p-wait-1", 1, provider=primary)]
             timed = await send("p-timeout", {**ADMIN, "X-Bigshot-Queue-Timeout": "0.3"})
-            waiting.append(send("p-wait-2"))
-            await wait_until(lambda: queued(client, 2), "the queue full")
+            waiting.append(await started_queued(client, "p-wait-2", 2, provider=primary))
             full = await send("p-full")
             sim.state.paused = False
             ran = await asyncio.wait_for(asyncio.gather(running, *waiting), DEADLINE)
@@ -162,15 +163,15 @@ async def test_a_full_or_timed_out_gpu_queue_falls_back_to_another_provider(
     full_served = done_of(full)["served_by"]
     assert full_served["provider"] == "backup"
     assert full_served["fallback_from"][0]["code"] == "queue_full"
-    assert sorted(backup.state.served) == ["p-full", "p-timeout"]
+    assert sorted(second_sim.state.served) == ["p-full", "p-timeout"]
     assert sorted(sim.state.served) == ["p-run", "p-wait-1", "p-wait-2"]
 
 
 async def test_no_fallback_after_the_first_byte(
-    gateway: ThreadedServer, sim: Any, backup: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
-        primary, _ = await providers(client, sim, backup)
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
+        primary, _ = await providers(client, sim, second_sim)
         sim.state.set_fault("drop_mid_stream", after=2)
         try:
             events = await stream_events(client, ADMIN, "mid-stream", provider=primary)
@@ -178,26 +179,25 @@ async def test_no_fallback_after_the_first_byte(
             sim.state.set_fault(None)
     kinds = [kind for kind, _ in events]
     assert "delta" in kinds and kinds[-1] == "error", kinds
-    assert backup.state.served == []  # the client had tokens: no second generation
+    assert second_sim.state.served == []  # the client had tokens: no second generation
 
 
 async def test_a_fallback_needs_a_provider_or_a_model(
-    gateway: ThreadedServer, sim: Any, backup: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
         bad = await client.post(
             "/api/v1/llm-providers",
             json={"name": "p", "base_url": sim.url, "fallbacks": [{}]},
             headers=ADMIN,
         )
         assert bad.status_code == 422 and "fallbacks" in bad.text
-        primary, _ = await providers(client, sim, backup)
+        primary, _ = await providers(client, sim, second_sim)
         cleared = await client.patch(
             f"/api/v1/llm-providers/{primary}", json={"fallbacks": None}, headers=ADMIN
         )
         assert cleared.status_code == 200 and cleared.json()["data"]["fallbacks"] == []
-        sim.stop()
-        try:
+        with stopped(sim):
             body = {
                 "provider": primary,
                 "model": MODEL,
@@ -205,28 +205,17 @@ async def test_a_fallback_needs_a_provider_or_a_model(
                 "messages": [{"role": "user", "content": "no-fallback"}],
             }
             refused = await client.post(CHAT, json=body, headers=ADMIN)
-        finally:
-            sim.start()
     assert refused.status_code == 503, refused.text
     assert refused.json()["error"]["code"] == "provider_unavailable"
-    assert backup.state.served == []
+    assert second_sim.state.served == []
 
 
 async def test_a_chat_stream_stores_the_fallbacks_answer(
-    gateway: ThreadedServer, sim: Any, backup: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
     """The UI's chat streams too: the answer the backup gave is the one saved."""
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
-        primary, _ = await providers(client, sim, backup)
-        sim.stop()
-        try:
-            created = await start_stream(
-                client, ADMIN, message="chat-fallback", provider=primary, model=MODEL
-            )
-            events = await read_all(client, created["events_url"])
-        finally:
-            sim.start()
-        messages = await messages_of(client, created["conversation_id"], ADMIN)
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
+        events, messages = await chat_through_fallback(client, sim, second_sim, "chat-fallback")
     names = [name for _, name, _ in events]
     assert names[-1] == "done", names
     done = events[-1][2]
@@ -234,25 +223,16 @@ async def test_a_chat_stream_stores_the_fallbacks_answer(
     assert done["served_by"]["fallback_from"][0]["code"] == "provider_unavailable"
     answer = messages[-1]
     assert answer["role"] == "assistant" and answer["content"] == text_of(events) != ""
-    assert backup.state.served == ["chat-fallback"]
+    assert second_sim.state.served == ["chat-fallback"]
 
 
 async def test_the_stored_answer_keeps_where_it_was_served(
-    gateway: ThreadedServer, sim: Any, backup: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
     """The UI shows "served by … after fallback from …" under an answer: after a reload too,
     so the stored message's stats carry the `done` event's `served_by`."""
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
-        primary, _ = await providers(client, sim, backup)
-        sim.stop()
-        try:
-            created = await start_stream(
-                client, ADMIN, message="stored-served-by", provider=primary, model=MODEL
-            )
-            events = await read_all(client, created["events_url"])
-        finally:
-            sim.start()
-        messages = await messages_of(client, created["conversation_id"], ADMIN)
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
+        events, messages = await chat_through_fallback(client, sim, second_sim, "stored-served-by")
     done = events[-1][2]
     assert done["served_by"]["provider"] == "backup"
     assert messages[-1]["stats"]["served_by"] == done["served_by"]

@@ -5,39 +5,24 @@ when its member is down."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from bigshot_llm.sim.testing import running_sim
 from tests.conftest import ADMIN_KEY, auth
 from tests.generation.test_gpu_admission import (
     CHAT,
     DEADLINE,
     MODEL,
-    gateway_for,
+    gateway_over,
+    started_running,
     stream_events,
     wait_until,
 )
 from tests.support.servers import ThreadedServer
 
 ADMIN = auth(ADMIN_KEY)
-
-
-@pytest.fixture
-def second_sim() -> Iterator[Any]:
-    with running_sim(seed="second") as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(tmp_path: Path, sim: Any, second_sim: Any) -> Iterator[ThreadedServer]:
-    hosts = ",".join(f"127.0.0.1:{s.port}" for s in (sim, second_sim))
-    with gateway_for(tmp_path, sim, allowed_upstream_hosts=hosts) as server:
-        yield server
 
 
 async def make_pool(client: httpx.AsyncClient, sim: Any, second_sim: Any, **extra: Any) -> str:
@@ -76,10 +61,10 @@ def served_on(member: Any, conversation: str) -> int:
 
 
 async def test_a_conversations_turns_stay_on_one_pool_member(
-    gateway: ThreadedServer, sim: Any, second_sim: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
     conversations = [f"c{i}" for i in range(4)]
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
         pool = await make_pool(client, sim, second_sim)
         for n in (1, 2, 3):
             for conversation in conversations:
@@ -109,9 +94,9 @@ async def test_a_conversations_turns_stay_on_one_pool_member(
 
 
 async def test_a_conversation_moves_only_when_its_member_is_down(
-    gateway: ThreadedServer, sim: Any, second_sim: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
         pool = await make_pool(client, sim, second_sim)
 
         async def say(n: int) -> httpx.Response:
@@ -136,18 +121,16 @@ async def test_a_conversation_moves_only_when_its_member_is_down(
 
 
 async def test_preference_order_fills_the_first_member_first(
-    gateway: ThreadedServer, sim: Any, second_sim: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
     """ "The fast box when it has room, else the always-on one": one slot each."""
     for member in (sim, second_sim):
         member.state.parallel = 1
     sim.state.paused = second_sim.state.paused = True
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
         pool = await make_pool(client, sim, second_sim, pool_order="preference")
-        first = asyncio.create_task(stream_events(client, ADMIN, "p1", provider=pool))
-        await wait_until(lambda: sim.state.generating == 1, "the first on the first member")
-        second = asyncio.create_task(stream_events(client, ADMIN, "p2", provider=pool))
-        await wait_until(lambda: second_sim.state.generating == 1, "the second on the other")
+        first = await started_running(client, sim, "p1", provider=pool)
+        second = await started_running(client, second_sim, "p2", provider=pool)
         sim.state.paused = second_sim.state.paused = False
         await asyncio.wait_for(asyncio.gather(first, second), DEADLINE)
         for n in range(3):  # one at a time: always the preferred member
@@ -161,10 +144,10 @@ async def test_preference_order_fills_the_first_member_first(
 
 
 async def test_weights_share_a_pool_by_their_ratio(
-    gateway: ThreadedServer, sim: Any, second_sim: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
     sim.state.paused = second_sim.state.paused = True  # 4 slots each
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
         pool = await make_pool(
             client, sim, second_sim, pool_weights={sim.url: 3, second_sim.url: 1}
         )
@@ -188,11 +171,11 @@ async def test_weights_share_a_pool_by_their_ratio(
 
 
 async def test_served_by_names_the_member_that_answered_after_a_failover(
-    gateway: ThreadedServer, sim: Any, second_sim: Any
+    two_sim_gateway: ThreadedServer, sim: Any, second_sim: Any
 ) -> None:
     """Admission gave the conversation's member a slot; that member fails before the first
     byte and the pool answers from the other: `served_by` and the header name the other."""
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
+    async with httpx.AsyncClient(base_url=two_sim_gateway.url, timeout=DEADLINE) as client:
         pool = await make_pool(client, sim, second_sim)
         body = {"provider": pool, "model": MODEL, "messages": turn("f", 1), "stream": False}
         first = await client.post(CHAT, json=body, headers=ADMIN)
@@ -227,15 +210,10 @@ async def test_the_idle_ttl_counts_per_pool_member(
     """A model the gateway loaded on both members, used by a conversation that sticks to one
     of them: the other member's copy goes after its TTL, the used one stays."""
     model = "gemma-3-4b-it"
-    hosts = ",".join(f"127.0.0.1:{s.port}" for s in (sim, second_sim))
-    overrides = {
-        "allowed_upstream_hosts": hosts,
-        "model_idle_ttls": f"{model}=1.5",
-        "model_idle_check_seconds": 0.2,
-    }
+    overrides = {"model_idle_ttls": f"{model}=1.5", "model_idle_check_seconds": 0.2}
     for member in (sim, second_sim):
         member.state.auto_evict = False
-    with gateway_for(tmp_path, sim, **overrides) as gateway:
+    with gateway_over(tmp_path, sim, second_sim, **overrides) as gateway:
         async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
             pool = await make_pool(client, sim, second_sim)
             loaded = await client.post(

@@ -3,7 +3,9 @@
 Streams are encoded straight to bytes for speed (`api.native.encoder`), so these models are
 the contract rather than the encoder: they are published in the OpenAPI schema (each
 streaming route's `text/event-stream` answer names the events it sends) and the tests
-validate what the gateway actually sends against them.
+validate what the gateway actually sends against them. The streaming answer of every surface
+(`OPENAI_STREAM_DOC` … `COMPARE_STREAM_DOC`) is declared here too, so each wire format's
+description and example sit next to the events it names.
 """
 
 from __future__ import annotations
@@ -230,6 +232,63 @@ def stream_doc(
             for name, model in events.items()
         }
     return {200: {"description": description, "content": {"text/event-stream": content}}}
+
+
+# The streaming answers, one per surface, next to the events they name: the OpenAPI
+# `responses` entry of every route that may answer with a `text/event-stream`.
+
+OPENAI_STREAM_DOC = stream_doc(
+    "OpenAI's JSON, or with `stream: true` a `text/event-stream` of upstream's chunks ending "
+    "with `data: [DONE]`.",
+    'data: {"choices":[...]}\n\n',
+)
+
+ANTHROPIC_STREAM_DOC = stream_doc(
+    "An Anthropic `message`, or with `stream: true` Anthropic's event stream "
+    "(`message_start` … `message_stop`).",
+    'event: message_start\ndata: {"type":"message_start","message":{...}}\n\n',
+)
+
+RESPONSES_STREAM_DOC = stream_doc(
+    "A Response object, or with `stream: true` the Responses event stream "
+    "(`response.created` … `response.completed`).",
+    'event: response.created\ndata: {"type":"response.created","sequence_number":0,...}\n\n',
+)
+
+NATIVE_STREAM_DOC = stream_doc(
+    "JSON envelope, or with `stream: true` a `text/event-stream` of `reasoning`, `delta` and "
+    "`tool_call` events, then `done` or `error`.",
+    'id: 1\nevent: reasoning\ndata: {"text":"The user wants"}\n\n'
+    'id: 2\nevent: delta\ndata: {"text":"Hello"}\n\n'
+    'id: 3\nevent: done\ndata: {"finish_reason":"stop","usage":{...},'
+    '"usage_estimated":false,"reasoning_tokens":12,"stats":{"ttft_ms":120.0,'
+    '"time_to_answer_ms":480.0,"duration_ms":900.0,"tokens_per_second":35.2},'
+    '"model":"qwen3-8b"}\n\n',
+    NATIVE_EVENTS,
+)
+
+CHAT_STREAM_DOC = stream_doc(
+    "`text/event-stream` of `reasoning`, `delta` and `tool_call`, then `done` or `error`; "
+    "204 when the "
+    "stream is over and nothing follows `Last-Event-ID` (EventSource then stops).",
+    'id: 1\nevent: delta\ndata: {"text":"Hello"}\n\n'
+    'id: 2\nevent: done\ndata: {"finish_reason":"stop","usage":{...},'
+    '"context":{"dropped_messages":0,"prompt_tokens_estimate":12},...}\n\n',
+    CHAT_EVENTS,
+)
+
+COMPARE_STREAM_DOC = stream_doc(
+    "A `text/event-stream`: `start`, then `delta` / `done` / `error` events "
+    "each naming its `target` index, then `end`.",
+    'id: 1\nevent: start\ndata: {"id":"…","targets":[…]}\n\n'
+    'id: 2\nevent: delta\ndata: {"target":0,"text":"Hello"}\n\n'
+    'id: 3\nevent: done\ndata: {"target":0,"finish_reason":"stop","usage":{…},'
+    '"usage_estimated":false,"stats":{"ttft_ms":120.0,"duration_ms":900.0,'
+    '"tokens_per_second":35.2},"model":"qwen2.5-7b-instruct"}\n\n'
+    'id: 4\nevent: error\ndata: {"target":1,"code":"provider_unavailable",'
+    '"message":"…"}\n\nid: 5\nevent: end\ndata: {"id":"…","status":"complete"}\n\n',
+    COMPARE_EVENTS,
+)
 
 
 def add_event_schemas(openapi: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from bigshot_llm.api.responses import plain_json
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.errors import GatewayError
 from bigshot_llm.schemas.anthropic import AnthropicCountTokensRequest, AnthropicMessagesRequest
-from bigshot_llm.schemas.events import stream_doc
+from bigshot_llm.schemas.events import ANTHROPIC_STREAM_DOC
 from bigshot_llm.services.generation.native import NativeCall
 from bigshot_llm.services.generation.shapes import (
     estimate_prompt_tokens,
@@ -46,19 +46,13 @@ from bigshot_llm.services.generation.shapes import (
 
 router = api_router("/v1", tags=["anthropic-compatible"])
 
-STREAM_DOC = stream_doc(
-    "An Anthropic `message`, or with `stream: true` Anthropic's event stream "
-    "(`message_start` … `message_stop`).",
-    'event: message_start\ndata: {"type":"message_start","message":{...}}\n\n',
-)
-
 
 def _native_failure(error: GatewayError, _last: dict[str, Any]) -> bytes:
     return error_frame(error)
 
 
 @hot
-@router.post("/messages", responses=STREAM_DOC)
+@router.post("/messages", responses=ANTHROPIC_STREAM_DOC)
 async def create_message(body: AnthropicMessagesRequest, call: HotCallDep) -> Response:
     """Create a message (Anthropic Messages API)
 

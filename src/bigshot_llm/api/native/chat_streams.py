@@ -40,22 +40,12 @@ from bigshot_llm.api.streaming import sse_response
 from bigshot_llm.errors import BadRequest, NotFound
 from bigshot_llm.schemas.base import Envelope
 from bigshot_llm.schemas.conversations import StreamCreate, StreamCreated, StreamPublic
-from bigshot_llm.schemas.events import CHAT_EVENTS, stream_doc
+from bigshot_llm.schemas.events import CHAT_STREAM_DOC
 from bigshot_llm.services.chat.buffers.memory import StreamBuffer, StreamEvent
 from bigshot_llm.services.chat.streams import StreamHandle, StreamManager
 from bigshot_llm.sse import numbered_event
 
 router = api_router("/api/v1/chat/streams", tags=["chat streams"])
-
-EVENTS_DOC = stream_doc(
-    "`text/event-stream` of `reasoning`, `delta` and `tool_call`, then `done` or `error`; "
-    "204 when the "
-    "stream is over and nothing follows `Last-Event-ID` (EventSource then stops).",
-    'id: 1\nevent: delta\ndata: {"text":"Hello"}\n\n'
-    'id: 2\nevent: done\ndata: {"finish_reason":"stop","usage":{...},'
-    '"context":{"dropped_messages":0,"prompt_tokens_estimate":12},...}\n\n',
-    CHAT_EVENTS,
-)
 
 
 def _not_found(stream_id: str) -> NotFound:
@@ -102,7 +92,7 @@ async def stop_stream(stream_id: str, principal: CurrentUser, streams: StreamsDe
     return ok(handle.public())
 
 
-@router.get("/{stream_id}/events", responses=EVENTS_DOC)
+@router.get("/{stream_id}/events", responses=CHAT_STREAM_DOC)
 async def stream_events(
     stream_id: str,
     request: Request,

@@ -13,25 +13,12 @@ from bigshot_llm.api.routing import api_router
 from bigshot_llm.api.streaming import sse_response
 from bigshot_llm.schemas.base import Envelope, Page
 from bigshot_llm.schemas.compare import CompareRequest, ComparisonPublic, ComparisonSummary
-from bigshot_llm.schemas.events import COMPARE_EVENTS, stream_doc
+from bigshot_llm.schemas.events import COMPARE_STREAM_DOC
 
 router = api_router("/api/v1/compare", tags=["comparison"])
 
-STREAM_DOC = stream_doc(
-    "A `text/event-stream`: `start`, then `delta` / `done` / `error` events "
-    "each naming its `target` index, then `end`.",
-    'id: 1\nevent: start\ndata: {"id":"…","targets":[…]}\n\n'
-    'id: 2\nevent: delta\ndata: {"target":0,"text":"Hello"}\n\n'
-    'id: 3\nevent: done\ndata: {"target":0,"finish_reason":"stop","usage":{…},'
-    '"usage_estimated":false,"stats":{"ttft_ms":120.0,"duration_ms":900.0,'
-    '"tokens_per_second":35.2},"model":"qwen2.5-7b-instruct"}\n\n'
-    'id: 4\nevent: error\ndata: {"target":1,"code":"provider_unavailable",'
-    '"message":"…"}\n\nid: 5\nevent: end\ndata: {"id":"…","status":"complete"}\n\n',
-    COMPARE_EVENTS,
-)
 
-
-@router.post("", responses=STREAM_DOC)
+@router.post("", responses=COMPARE_STREAM_DOC)
 async def compare(
     body: CompareRequest, principal: RateLimitedUser, service: CompareDep, resources: ResourcesDep
 ) -> Response:

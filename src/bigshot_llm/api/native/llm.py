@@ -30,7 +30,7 @@ from bigshot_llm.api.native.encoder import NATIVE_FAREWELL, native_events
 from bigshot_llm.api.responses import ok
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.schemas.base import Envelope
-from bigshot_llm.schemas.events import NATIVE_EVENTS, stream_doc
+from bigshot_llm.schemas.events import NATIVE_STREAM_DOC
 from bigshot_llm.schemas.llm import (
     AllModelsAnswer,
     ChatAnswer,
@@ -46,18 +46,6 @@ from bigshot_llm.services.generation import shapes
 from bigshot_llm.services.generation.service import Operation
 
 router = api_router("/api/v1/llm-providers", tags=["llm"])
-
-STREAM_DOC = stream_doc(
-    "JSON envelope, or with `stream: true` a `text/event-stream` of `reasoning`, `delta` and "
-    "`tool_call` events, then `done` or `error`.",
-    'id: 1\nevent: reasoning\ndata: {"text":"The user wants"}\n\n'
-    'id: 2\nevent: delta\ndata: {"text":"Hello"}\n\n'
-    'id: 3\nevent: done\ndata: {"finish_reason":"stop","usage":{...},'
-    '"usage_estimated":false,"reasoning_tokens":12,"stats":{"ttft_ms":120.0,'
-    '"time_to_answer_ms":480.0,"duration_ms":900.0,"tokens_per_second":35.2},'
-    '"model":"qwen3-8b"}\n\n',
-    NATIVE_EVENTS,
-)
 
 
 @hot
@@ -136,7 +124,7 @@ async def _generate(
 
 
 @hot
-@router.post("/completions", response_model=Envelope[CompletionAnswer], responses=STREAM_DOC)
+@router.post("/completions", response_model=Envelope[CompletionAnswer], responses=NATIVE_STREAM_DOC)
 async def completions(
     body: CompletionRequest, call: HotCallDep, provider: ProviderQuery = None
 ) -> Response:
@@ -145,7 +133,7 @@ async def completions(
 
 
 @hot
-@router.post("/chat/completions", response_model=Envelope[ChatAnswer], responses=STREAM_DOC)
+@router.post("/chat/completions", response_model=Envelope[ChatAnswer], responses=NATIVE_STREAM_DOC)
 async def chat_completions(
     body: ChatRequest, call: HotCallDep, provider: ProviderQuery = None
 ) -> Response:

@@ -27,7 +27,7 @@ from bigshot_llm.api.responses import plain_json
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.errors import ModelNotFound
 from bigshot_llm.schemas.aliases import AliasEntry
-from bigshot_llm.schemas.events import stream_doc
+from bigshot_llm.schemas.events import OPENAI_STREAM_DOC
 from bigshot_llm.schemas.openai import (
     OpenAIChatRequest,
     OpenAICompletionRequest,
@@ -40,12 +40,6 @@ from bigshot_llm.services.generation.shapes import repair_chat_response
 from bigshot_llm.services.providers.registry import ProviderRecord
 
 router = api_router("/v1", tags=["openai-compatible"])
-
-STREAM_DOC = stream_doc(
-    "OpenAI's JSON, or with `stream: true` a `text/event-stream` of upstream's chunks ending "
-    "with `data: [DONE]`.",
-    'data: {"choices":[...]}\n\n',
-)
 
 
 def _model_entry(model_id: str, record: ProviderRecord | None, owner: str) -> dict[str, Any]:
@@ -143,14 +137,14 @@ async def _generate(call: HotCall, params: OpenAISamplingParams, operation: Oper
 
 
 @hot
-@router.post("/chat/completions", responses=STREAM_DOC)
+@router.post("/chat/completions", responses=OPENAI_STREAM_DOC)
 async def chat_completions(body: OpenAIChatRequest, call: HotCallDep) -> Response:
     """Chat completion (OpenAI)"""
     return await _generate(call, body, "chat")
 
 
 @hot
-@router.post("/completions", responses=STREAM_DOC)
+@router.post("/completions", responses=OPENAI_STREAM_DOC)
 async def completions(body: OpenAICompletionRequest, call: HotCallDep) -> Response:
     """Text completion (OpenAI, legacy)"""
     return await _generate(call, body, "completion")

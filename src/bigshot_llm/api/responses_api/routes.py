@@ -38,7 +38,7 @@ from bigshot_llm.api.responses_api.encoder import (
 from bigshot_llm.api.responses_api.translate import chat_body, input_messages, native_body
 from bigshot_llm.api.routing import api_router
 from bigshot_llm.errors import GatewayError, NotFound
-from bigshot_llm.schemas.events import stream_doc
+from bigshot_llm.schemas.events import RESPONSES_STREAM_DOC
 from bigshot_llm.schemas.responses_api import ResponsesRequest
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.agents.stored_responses import ResponseStore
@@ -50,11 +50,6 @@ log = logging.getLogger(__name__)
 
 router = api_router("/v1", tags=["openai-compatible"])
 
-STREAM_DOC = stream_doc(
-    "A Response object, or with `stream: true` the Responses event stream "
-    "(`response.created` … `response.completed`).",
-    'event: response.created\ndata: {"type":"response.created","sequence_number":0,...}\n\n',
-)
 ResponseId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -142,7 +137,7 @@ async def _history(
 
 
 @hot
-@router.post("/responses", responses=STREAM_DOC)
+@router.post("/responses", responses=RESPONSES_STREAM_DOC)
 async def create_response(body: ResponsesRequest, call: HotCallDep) -> Response:
     """Create a response (OpenAI Responses API)
 
