@@ -122,7 +122,11 @@ class FastPathMiddleware(HTTPMiddleware):
         super().__init__(app)
         self.routes = routes
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # `__call__` itself (not `handle`): one coroutine per request less.
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         route = self.routes.get((scope["method"], scope["path"]))
         if route is None:
             await self.app(scope, receive, send)
