@@ -17,7 +17,6 @@ from bigshot_llm.api.deps import enforce_rate_limit
 from bigshot_llm.api.errors import install_error_handlers
 from bigshot_llm.api.fast_path import FastPathMiddleware, hot_routes
 from bigshot_llm.api.middleware.body_limit import BodyLimitMiddleware
-from bigshot_llm.api.middleware.content_type import JSONContentTypeMiddleware
 from bigshot_llm.api.middleware.edge import EdgeMiddleware
 from bigshot_llm.api.native import (
     aliases,
@@ -128,11 +127,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "Last-Event-ID"],
         )
-    app.add_middleware(JSONContentTypeMiddleware)
-    app.add_middleware(
+    app.add_middleware(  # and the JSON-only check (415), in the same pass over the headers
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         timeout=settings.request_timeout_seconds,
+        json_only=True,
     )
     app.add_middleware(EdgeMiddleware)  # request id, security headers, access log
     if tracing is not None:  # outermost: the server span covers the whole request

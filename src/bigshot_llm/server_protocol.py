@@ -12,6 +12,12 @@ would bound is bounded here, per connection, before any ASGI code runs:
 * **Connections per client address**: beyond `max_connections_per_client` open connections
   from one address (per worker process), a new one is answered 429 and closed at once.
 
+It also answers with fewer writes (`_CoalescingCycle`): uvicorn writes a response's status
+line and headers, then its body, with two `transport.write` calls (two syscalls, two TCP
+segments). An answer with a `Content-Length` (every JSON answer) has its head held until the
+first body message and goes out in one write; a streamed answer (SSE, chunked) still has its
+head written at once.
+
 The request *body* is bounded in time by the body middleware (`api/middleware/body_limit.py`),
 which knows when the application is waiting for it. `bigshot-llm serve` uses this protocol;
 its limits come from the settings, or from `guarded_protocol(limits)` for a server built in
@@ -26,7 +32,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 
 from bigshot_llm.settings import Settings, get_settings
 
@@ -146,6 +158,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._too_large()
             return
         super().on_headers_complete()
+        if type(self.cycle) is RequestResponseCycle:  # None after an upgrade
+            self.cycle.__class__ = _CoalescingCycle  # its task has not started yet
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
@@ -191,6 +205,105 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.write(_reply(status, code, message))
             self.transport.close()
+
+
+class _CoalescingCycle(RequestResponseCycle):
+    """uvicorn's request cycle, writing a `Content-Length` answer's head with its body.
+
+    The head of such an answer is held from `http.response.start` to the first body message
+    (or, should the application fail or return in between, until it does: a client then sees
+    exactly what uvicorn alone would have sent). Headers are validated by two searches over
+    all names and all values; only an invalid one takes uvicorn's own loop (its error)."""
+
+    _held: bytes | None = None
+
+    async def run_asgi(self, app: Any) -> None:
+        async def application(scope: Any, receive: Any, send: Any) -> None:
+            try:
+                await app(scope, receive, send)
+            finally:
+                self._release_head()
+
+        await super().run_asgi(application)
+
+    def _release_head(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self.disconnected:
+            self.transport.write(held)
+
+    async def send(self, message: Any) -> None:
+        if self.response_started:
+            if self._held is not None:
+                await self._send_body(message)
+            else:
+                await super().send(message)
+            return
+        if (
+            message["type"] != "http.response.start"
+            or self.flow.write_paused
+            or self.disconnected
+            or self.scope["method"] == "HEAD"
+            or self.access_log  # uvicorn's access line (the CLI keeps it off)
+        ):
+            await super().send(message)
+            return
+        headers = self.default_headers + list(message.get("headers", []))
+        if HEADER_RE.search(b"".join(name for name, _ in headers)) or HEADER_VALUE_RE.search(
+            b"".join(value for _, value in headers)
+        ):
+            await super().send(message)  # raises uvicorn's own error
+            return
+        length: int | None = None
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == b"content-length":
+                if length is None:
+                    length = int(value.decode())
+            elif lowered in (b"transfer-encoding", b"connection"):
+                length = None  # chunked or closing: uvicorn's own path
+                break
+        if length is None:
+            await super().send(message)
+            return
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        self.chunked_encoding = False
+        self.expected_content_length = length
+        content = [STATUS_LINE[message["status"]]]
+        for name, value in headers:
+            content.extend((name.lower(), b": ", value, b"\r\n"))
+        if not self.keep_alive:
+            content.append(b"connection: close\r\n")
+        content.append(b"\r\n")
+        self._held = b"".join(content)
+
+    async def _send_body(self, message: Any) -> None:
+        """The first body message of an answer whose head is held: both in one write."""
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            self._held = None
+            return
+        if message["type"] != "http.response.body":
+            self._release_head()
+            await super().send(message)  # uvicorn's error for an unexpected message
+            return
+        body = message.get("body", b"")
+        if len(body) > self.expected_content_length:
+            self._release_head()
+            raise RuntimeError("Response content longer than Content-Length")
+        held, self._held = self._held, None
+        assert held is not None
+        self.expected_content_length -= len(body)
+        self.transport.write(held + body if body else held)
+        if not message.get("more_body", False):
+            if self.expected_content_length != 0:
+                raise RuntimeError("Response content shorter than Content-Length")
+            self.response_complete = True
+            self.message_event.set()
+            if not self.keep_alive:
+                self.transport.close()
+            self.on_response()
 
 
 def _per_client(server_state: Any) -> Counter[str]:

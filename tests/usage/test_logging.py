@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
+import random
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -78,3 +81,15 @@ async def test_request_id_goes_upstream(
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "abc-123"
     assert sim.state.last_request_headers.get("x-request-id") == "abc-123"
+
+
+def test_json_timestamps_are_datetimes_isoformat() -> None:
+    """The formatter formats a second's date and time once; the text is `datetime`'s."""
+    formatter = JsonFormatter()
+    rng = random.Random(7)
+    stamps = [rng.uniform(0, 4e9) for _ in range(20_000)]
+    stamps += [math.floor(s) + 0.9999995 + k * 1e-9 for s in stamps[:200] for k in range(-3, 4)]
+    stamps += [0.0, 1.9999999, 1764745356.0004999, 1764745356.9995, -1.25]
+    for stamp in sorted(stamps):
+        expected = datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds")
+        assert formatter.timestamp(stamp) == expected

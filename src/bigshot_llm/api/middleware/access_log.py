@@ -3,6 +3,8 @@
 After the answer's last byte: method, route template, status, duration, request id and user
 id at INFO; never the query string, a body, or a header value. The message is formatted here,
 once, and the record carries no arguments (nothing re-renders it on the way to the writer).
+The record is made and handed to the handlers directly: `log.info` would first walk the stack
+to find its caller, which is always `record_access`.
 """
 
 from __future__ import annotations
@@ -50,9 +52,16 @@ def record_access(scope: Scope, state: dict, status: int, seconds: float) -> Non
     principal = state.get("principal")
     shown = route if route != "unmatched" else str(scope.get("path", ""))[:200]
     duration_ms = seconds * 1000
-    log.info(
+    record = log.makeRecord(
+        log.name,
+        logging.INFO,
+        __file__,
+        _LINE,
         f"{method} {shown} {status} {duration_ms:.1f}ms",  # no args: never %-formatted
-        extra={
+        (),
+        None,
+        "record_access",
+        {
             "method": method,
             "route": route,
             "status": status,
@@ -61,3 +70,7 @@ def record_access(scope: Scope, state: dict, status: int, seconds: float) -> Non
             "user_id": getattr(principal, "user_id", None),
         },
     )
+    log.handle(record)
+
+
+_LINE = record_access.__code__.co_firstlineno  # where the record says it was made

@@ -9,6 +9,9 @@
 * **A client that leaves mid-body** is not a server error: whatever the app does next (an
   exception, a 400 for an unreadable body, nothing), the request is recorded as 499 and
   nothing is logged as an error.
+
+With `json_only` it also refuses a body that is not JSON (415, `content_type.py`), after the
+size check, in the same pass over the headers.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bigshot_llm.api.errors import render_outside_app
 from bigshot_llm.api.middleware.base import HTTPMiddleware
+from bigshot_llm.api.middleware.content_type import refuse_non_json
 from bigshot_llm.errors import PayloadTooLarge, RequestTimeout
 
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that went away
@@ -29,15 +33,26 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware(HTTPMiddleware):
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout: float | None = None,
+        *,
+        json_only: bool = False,
+    ) -> None:
         super().__init__(app)
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.json_only = json_only
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # `__call__` itself (not `handle`): one coroutine per request less.
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        content_type: bytes | None = None
+        has_body = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -47,6 +62,16 @@ class BodyLimitMiddleware(HTTPMiddleware):
                 if too_big:
                     await self._reject(scope, receive, send)
                     return
+                has_body = value.strip() not in (b"", b"0")
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"transfer-encoding":
+                has_body = True
+        if self.json_only:
+            refusal = refuse_non_json(scope, content_type, has_body)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
         loop = asyncio.get_running_loop()
         deadline = None if self.timeout is None else loop.time() + self.timeout
         received = 0
