@@ -156,6 +156,32 @@ async def test_test_endpoint_and_rotated_secret(
     assert verify(new_secret, headers, body) and not verify(hook["secret"], headers, body)
 
 
+async def test_a_test_delivery_is_sent_once_when_the_poller_runs_meanwhile(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    receiver: tuple[Receiver, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The test event's row is committed before it is sent: the background poll, running in
+    that window (a busy machine widens it), must not claim and send it a second time."""
+    rec, url = receiver
+    hook = await register(client, f"{url}/hook", ["provider.down"])
+    dispatcher = app.state.resources.webhooks
+    attempt = dispatcher._attempt
+    polled: list[int] = []
+
+    async def poll_first(delivery_id: str, **options: Any) -> Any:
+        monkeypatch.setattr(dispatcher, "_attempt", attempt)  # once
+        polled.append(await dispatcher.deliver_due())  # the poll, inside the window
+        return await attempt(delivery_id, **options)
+
+    monkeypatch.setattr(dispatcher, "_attempt", poll_first)
+    tested = await client.post(f"{HOOKS}/{hook['id']}/test", headers=ADMIN)
+    assert tested.json()["data"]["status"] == "delivered"
+    assert polled == [0]  # nothing was due for the poll
+    assert [e["event"] for e in rec.events()] == ["webhook.test"]
+
+
 async def test_redirects_are_not_followed(
     client: httpx.AsyncClient, receiver: tuple[Receiver, str]
 ) -> None:

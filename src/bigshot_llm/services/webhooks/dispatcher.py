@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -105,6 +105,10 @@ class RetryPolicy:
     max_backoff: float = 3600.0
     max_age: float = 86400.0  # give up this long after the event
     poll: float = 2.0  # how often the table is checked for due rows
+
+    def lease(self) -> datetime:
+        """Until when a claimed row is left to its sender (one attempt and a margin)."""
+        return utcnow() + timedelta(seconds=self.timeout + 30)
 
     def delay(self, attempts: int) -> float:
         return float(min(self.backoff * (2 ** max(0, attempts - 1)), self.max_backoff))
@@ -200,6 +204,8 @@ class WebhookDispatcher:
             (row,) = await enqueue(
                 session, TEST_EVENT, {"webhook_id": hook.id, "message": "hello"}, hooks=[hook]
             )
+            # Leased to this call, as a claim would: the background poll must not send it too.
+            row.next_attempt_at = self.policy.lease()
             await session.commit()
         return await self._attempt(row.id, retry=False)
 
@@ -217,7 +223,7 @@ class WebhookDispatcher:
                 .limit(BATCH)
             )
             due = (await session.exec(stmt)).all()
-            lease = now + timedelta(seconds=self.policy.timeout + 30)
+            lease = self.policy.lease()
             claimed: list[str] = []
             for delivery_id, scheduled in due:
                 result = await session.exec(
