@@ -1,17 +1,27 @@
-"""Shutdown flushes running generations, and stream tokens never reach the logs."""
+"""Shutdown flushes running generations, a stop stores one answer, and stream tokens never
+reach the logs."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import logging
+import time
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from bigshot_llm.main import create_app
+from bigshot_llm.services.chat import conversations
+from bigshot_llm.services.chat.buffers.memory import MemoryStreamBuffer
+from bigshot_llm.services.chat.handle import StreamHandle
+from bigshot_llm.services.generation.stats import StreamStats
 from bigshot_llm.settings import Settings
 from tests.conftest import ADMIN_KEY, auth, create_user_key
-from tests.conversations.helpers import messages_of, read_all, start_stream
+from tests.conversations.helpers import STREAMS, messages_of, read_all, start_stream
 
 
 async def test_shutdown_cancels_running_streams_and_stores_their_partial_answers(
@@ -40,6 +50,92 @@ async def test_shutdown_cancels_running_streams_and_stores_their_partial_answers
     ]
     assert messages[1]["stats"]["cancel_reason"] == "shutdown"
     assert gone.status_code == 404  # buffers live in process: a restart forgets them
+
+
+async def test_a_stop_that_lands_while_the_answer_is_stored_stores_it_once(
+    client: httpx.AsyncClient,
+    user_headers: dict[str, str],
+    sim: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stop's wait cancels the generation again every 0.25 s (a library can swallow a
+    cancellation). When storing the partial answer outlasts that (a busy machine), the second
+    cancellation used to land in the store and the stop stored the answer a second time: two
+    cancelled answers after one stop (issue #16)."""
+    sim.state.token_delay = 0.05
+    sim.state.tokens = 200
+    store = conversations.store_answer
+    calls = 0
+
+    async def slow_store(*args: Any, **kwargs: Any) -> str | None:
+        nonlocal calls
+        calls += 1
+        message_id = await store(*args, **kwargs)
+        if calls == 1:  # committed, but returning takes longer than the stop's re-cancel
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.Event().wait(), 1.0)
+        return message_id
+
+    monkeypatch.setattr(conversations, "store_answer", slow_store)
+    created = await start_stream(client, user_headers, message="a long story")
+    await sim.state.wait_for_async(lambda: sim.state.streams_open == 1, timeout=5)
+    stopped = await client.delete(f"{STREAMS}/{created['stream_id']}", headers=user_headers)
+    assert stopped.status_code == 200
+    assert stopped.json()["data"]["status"] == "cancelled"
+
+    messages = await messages_of(client, created["conversation_id"], user_headers)
+    assert [(m["role"], m["status"]) for m in messages] == [
+        ("user", "complete"),
+        ("assistant", "cancelled"),
+    ]
+    assert messages[1]["siblings"] == [messages[1]["id"]]  # not a second version of it
+    events = await read_all(client, created["events_url"])
+    assert [name for _, name, _ in events].count("done") == 1
+    assert events[-1][2]["message_id"] == messages[1]["id"]
+    assert calls == 1
+
+
+async def test_the_stop_and_the_sweeper_finishing_one_stream_store_one_answer(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    user_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A generation cancelled before it stored its answer is finished by whoever notices:
+    the stop's wait and the sweeper may both do it at once, and only one may store it."""
+    created = await start_stream(client, user_headers, message="hello")
+    await read_all(client, created["events_url"])  # the first answer is stored
+    manager = app.state.resources.streams
+    first = manager.get(created["stream_id"])
+    meta = dataclasses.replace(first.buffer.meta, stream_id="f" * 32)
+    handle = StreamHandle(
+        MemoryStreamBuffer(meta), StreamStats(), first.context, first.user_message_id
+    )
+    handle.cancel_reason = "stopped"
+    handle.task = asyncio.create_task(asyncio.sleep(3600))
+    handle.task.cancel()  # cancelled before it ever ran: nothing stored yet
+    with contextlib.suppress(asyncio.CancelledError):
+        await handle.task
+    store = conversations.store_answer
+    calls = 0
+
+    async def counted_store(*args: Any, **kwargs: Any) -> str | None:
+        nonlocal calls
+        calls += 1
+        return await store(*args, **kwargs)
+
+    monkeypatch.setattr(conversations, "store_answer", counted_store)
+    results = await asyncio.gather(
+        manager.stop(handle),
+        manager._check(meta.stream_id, handle, time.monotonic()),
+        return_exceptions=True,
+    )
+    assert results == [None, None]
+    assert calls == 1
+    finals = [e.event async for e in handle.buffer.read_after(0) if e.event in ("done", "error")]
+    assert finals == ["done"]
+    messages = await messages_of(client, created["conversation_id"], user_headers)
+    assert len(messages[-1]["siblings"]) == 2  # the first answer and this stream's, once
 
 
 async def test_stream_tokens_are_not_logged(

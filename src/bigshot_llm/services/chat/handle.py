@@ -35,6 +35,8 @@ class StreamHandle:
     status: str = "running"  # running | complete | cancelled | error
     cancel_reason: str | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    # Storing the answer and writing the final event, started once whoever ends the stream.
+    finishing: asyncio.Task[None] | None = field(default=None, repr=False)
     remote: bool = False  # owned by another replica: read and stop only
     warnings: list[str] = field(default_factory=list)  # what the request was told
     continues: str | None = None  # the answer this stream goes on writing (continue)

@@ -282,8 +282,30 @@ class StreamManager:
         error: GatewayError | None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        if handle.buffer.closed:
-            return
+        """Store the answer and write the final event, once per stream.
+
+        The generation itself, the stop's wait, the sweeper and shutdown may all try to end a
+        stream; the first one starts the store and the others wait for that same store. It
+        runs as a task of its own, so a cancellation reaching the generation while it stores
+        (the stop asks again when a cancellation seems swallowed) cannot cut it short and
+        have the answer stored a second time.
+        """
+        if handle.finishing is None:
+            if handle.buffer.closed:
+                return
+            handle.finishing = asyncio.create_task(
+                self._store_final(handle, status, error, extra),
+                name=f"chat-stream-{handle.id}-finish",
+            )
+        await asyncio.shield(handle.finishing)
+
+    async def _store_final(
+        self,
+        handle: StreamHandle,
+        status: str,
+        error: GatewayError | None,
+        extra: dict[str, Any] | None,
+    ) -> None:
         stats = handle.stats
         payload = stats.done_payload()
         if status == "cancelled":
@@ -349,7 +371,11 @@ class StreamManager:
             deadline = loop.time() + STOP_WAIT_SECONDS
             while not task.done() and loop.time() < deadline:
                 await asyncio.wait({task}, timeout=0.25)
-                if not task.done() and handle.cancel_reason is not None:
+                if (
+                    not task.done()
+                    and handle.cancel_reason is not None
+                    and handle.finishing is None  # storing its answer: not swallowed
+                ):
                     # A client library (redis-py's connection handling, for one) can swallow
                     # a cancellation; asking again ends the generation instead of waiting.
                     task.cancel()
