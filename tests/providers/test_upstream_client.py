@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -101,6 +103,25 @@ def test_an_upstream_client_cannot_be_given_cookies() -> None:
         client.cookies = {"a": "1"}  # type: ignore[assignment]
 
 
+@asynccontextmanager
+async def openai_provider(url: str, transport: str, **spec: Any) -> AsyncIterator[OpenAIProvider]:
+    """An OpenAI-compatible provider at `url` over `transport`, closed afterwards."""
+    provider = OpenAIProvider(
+        ProviderSpec(
+            id="p",
+            name="upstream",
+            kind="openai_compatible",
+            base_url=url,
+            transport=transport,
+            **spec,
+        )  # fmt: skip
+    )
+    try:
+        yield provider
+    finally:
+        await provider.aclose()
+
+
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 async def test_cookies_an_upstream_sets_are_never_sent_back(transport: str) -> None:
     """One client serves every user of a provider: a cookie one answer set must not ride along
@@ -118,16 +139,9 @@ async def test_cookies_an_upstream_sets_are_never_sent_back(transport: str) -> N
         return True
 
     with HostileServer(handler) as upstream:
-        spec = ProviderSpec(
-            id="c", name="cookies", kind="openai_compatible", base_url=upstream.url,
-            transport=transport, keepalive_expiry=30.0,
-        )  # fmt: skip
-        provider = OpenAIProvider(spec)
-        try:
+        async with openai_provider(upstream.url, transport, keepalive_expiry=30.0) as provider:
             assert [await provider.chat(BODY) for _ in range(3)] == [ANSWER] * 3
             assert await provider.list_models() == []
-        finally:
-            await provider.aclose()
     assert len(upstream.requests) == 4
     assert [r.headers.get("cookie") for r in upstream.requests] == [None] * 4
 
@@ -160,14 +174,7 @@ async def test_bodies_are_read_decoded_as_httpx_reads_them(
         return True
 
     with HostileServer(handler) as upstream:
-        spec = ProviderSpec(
-            id="z", name="zipped", kind="openai_compatible", base_url=upstream.url,
-            transport=transport,
-        )  # fmt: skip
-        provider = OpenAIProvider(spec)
-        try:
+        async with openai_provider(upstream.url, transport) as provider:
             assert await provider.chat(BODY) == ANSWER
             chunks = [c.data async for c in provider.stream_chat(BODY)]
-        finally:
-            await provider.aclose()
     assert chunks == frames
