@@ -18,6 +18,7 @@ from bigshot_llm.main import create_app
 from bigshot_llm.services.chat import conversations
 from bigshot_llm.services.chat.buffers.memory import MemoryStreamBuffer
 from bigshot_llm.services.chat.handle import StreamHandle
+from bigshot_llm.services.generation import service
 from bigshot_llm.services.generation.stats import StreamStats
 from bigshot_llm.settings import Settings
 from tests.conftest import ADMIN_KEY, auth, create_user_key
@@ -153,3 +154,67 @@ async def test_stream_tokens_are_not_logged(
     assert server_side
     assert token not in server_side
     assert ADMIN_KEY not in server_side
+
+
+async def test_a_stream_whose_answer_cannot_be_stored_still_ends_with_a_final_event(
+    client: httpx.AsyncClient,
+    user_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database failing while the answer is stored (a statement timeout on a busy
+    machine) used to leave the stream without a final event: `running` on every replica
+    until its buffer expired, and readers waiting for an end that never came."""
+
+    async def failing_store(*args: Any, **kwargs: Any) -> str | None:
+        raise OSError("connection refused")  # what the driver raises with Postgres gone
+
+    monkeypatch.setattr(conversations, "store_answer", failing_store)
+    created = await start_stream(client, user_headers, message="hello")
+    events = await asyncio.wait_for(read_all(client, created["events_url"]), 15)
+    assert [name for _, name, _ in events].count("delta") > 0
+    assert events[-1][1] == "error", events[-3:]
+    assert events[-1][2]["code"] == "answer_not_stored"
+    status = await client.get(f"{STREAMS}/{created['stream_id']}", headers=user_headers)
+    assert status.json()["data"]["status"] == "error"
+
+
+async def test_a_stop_while_the_upstream_closes_slowly_gives_the_gpu_slot_back(
+    client: httpx.AsyncClient,
+    user_headers: dict[str, str],
+    sim: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stop's wait cancels again every 0.25 s. When closing the upstream took longer (a
+    busy machine), that second cancellation landed in the generation's clean-up and the GPU
+    slot it held was never given back: the model looked busy for good."""
+    listing = await client.get(
+        "/api/v1/llm-providers/models",
+        params={"detailed": "true", "refresh": "true"},
+        headers=auth(ADMIN_KEY),
+    )
+    assert listing.status_code == 200  # the gateway learns the model's slots from it
+    original = service.close_iterator
+
+    async def slow_upstream_close(iterator: Any, **kwargs: Any) -> None:
+        if getattr(getattr(iterator, "ag_code", None), "co_name", "") != "_run":
+            await asyncio.sleep(0.8)  # the upstream's close, not the generation's own
+        await original(iterator, **kwargs)
+
+    monkeypatch.setattr(service, "close_iterator", slow_upstream_close)
+    sim.state.token_delay = 0.05
+    sim.state.tokens = 200
+    created = await start_stream(client, user_headers, message="a long story")
+    await sim.state.wait_for_async(lambda: sim.state.streams_open == 1, timeout=5)
+
+    async def in_use() -> int:
+        answer = await client.get("/api/v1/llm-providers/capacity", headers=auth(ADMIN_KEY))
+        assert answer.status_code == 200, answer.text
+        return sum(row["in_use"] for row in answer.json()["data"])
+
+    assert await in_use() == 1
+    stopped = await client.delete(f"{STREAMS}/{created['stream_id']}", headers=user_headers)
+    assert stopped.status_code == 200
+    deadline = time.monotonic() + 10
+    while await in_use() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert await in_use() == 0

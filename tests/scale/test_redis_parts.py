@@ -95,6 +95,46 @@ async def test_readers_on_other_replicas_count_for_the_owners_grace(
     assert await synced_until(owner, 0)
 
 
+class ReplyLost:
+    """A Redis client whose next XADD is carried out but whose caller is cancelled before the
+    reply arrives, as when the sweeper or a stop cancels a generation mid-write."""
+
+    def __init__(self, redis: Any) -> None:
+        self._redis = redis
+        self.armed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._redis, name)
+
+    async def xadd(self, *args: Any, **kwargs: Any) -> Any:
+        answer = await self._redis.xadd(*args, **kwargs)
+        if self.armed:
+            self.armed = False
+            raise asyncio.CancelledError
+        return answer
+
+
+async def test_the_final_event_is_written_after_a_write_whose_reply_was_lost(
+    redis: Any, prefix: str
+) -> None:
+    """The final event used to reuse the lost write's id, which Redis refuses ("equal or
+    smaller than the target stream top item"): the stream then never ended on any replica."""
+    client = ReplyLost(redis)
+    owner = RedisStreamStore(client, prefix=prefix, replica_id="a").create(meta())
+    await owner.sync()
+    await owner.append("delta", {"text": "one "})
+    client.armed = True
+    with pytest.raises(asyncio.CancelledError):
+        await owner.append("delta", {"text": "two "})
+    assert await owner.append("done", {"finish_reason": "cancelled"}) == 3
+    await owner.close(keep_seconds=30)
+    reader = await RedisStreamStore(redis, prefix=prefix, replica_id="b").load(owner.meta.stream_id)
+    assert reader is not None
+    events = [(e.id, e.event) async for e in reader.read_after(0)]
+    assert events == [(1, "delta"), (2, "delta"), (3, "done")]
+    assert reader.status() == "cancelled"
+
+
 async def synced_until(owner: Any, subscribers: int, timeout: float = 10.0) -> bool:
     """Sync the owner until it sees `subscribers` readers (False after `timeout`)."""
     deadline = asyncio.get_running_loop().time() + timeout

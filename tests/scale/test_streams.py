@@ -75,7 +75,7 @@ def test_a_stream_nobody_reads_is_abandoned_after_the_grace(cluster: Cluster) ->
     # wait for the verdict (on a busy machine the sweep may run late), then read.
     assert wait_until(
         lambda: status_of(b.url, stream["stream_id"]) != "running", timeout=30, interval=0.1
-    )
+    ), f"the stream never ended; its replica's log:\n{a.log()}"
     final = read(b.url, stream["events_url"], last_id=1)[-1]
     assert final[1] == "done"
     assert final[2]["finish_reason"] == "cancelled" and final[2]["cancel_reason"] == "abandoned"

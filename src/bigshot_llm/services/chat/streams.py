@@ -37,7 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bigshot_llm.aio import stop_task
 from bigshot_llm.db.models import ApiKey, User
-from bigshot_llm.errors import Conflict, GatewayError
+from bigshot_llm.errors import Conflict, GatewayError, ServiceUnavailable
 from bigshot_llm.schemas.conversations import StreamCreate
 from bigshot_llm.services.access.auth import Principal
 from bigshot_llm.services.chat import conversations
@@ -336,16 +336,27 @@ class StreamManager:
                 parent_id=handle.user_message_id,
             )
         )
-        message_id = await store(
-            stats.text,
-            status=status,
-            model=payload["model"] or meta.model,
-            usage=payload["usage"],
-            stats=details,
-            error=error.to_dict() if error else None,
-            reasoning=stats.reasoning,
-            tool_calls=[c.openai() for c in stats.tool_calls],
-        )
+        try:
+            message_id = await store(
+                stats.text,
+                status=status,
+                model=payload["model"] or meta.model,
+                usage=payload["usage"],
+                stats=details,
+                error=error.to_dict() if error else None,
+                reasoning=stats.reasoning,
+                tool_calls=[c.openai() for c in stats.tool_calls],
+            )
+        except Exception:
+            # The stream still ends, and says what was lost: readers must not wait forever
+            # (on every replica) for a final event a failed write would never bring.
+            log.exception("chat stream %s: storing the answer failed", handle.id)
+            status = "error"
+            error = ServiceUnavailable(
+                "the answer was generated but could not be stored (the database failed); "
+                "the text above is all there is: send the message again to keep it",
+                code="answer_not_stored",
+            )
         if error is not None:
             await handle.buffer.append("error", error.to_dict())
         else:

@@ -677,6 +677,7 @@ class Generation:
     _early: list[Event] = field(default_factory=list, init=False)  # waited past in `start`
     _first: asyncio.Future[Event] | None = field(default=None, init=False)
     _settled: bool = field(default=False, init=False)
+    _accounting: asyncio.Future[None] | None = field(default=None, init=False)
     # Fallbacks: the targets that failed before this one, and the next one to hand over to
     # when this one fails before the first byte (None: no fallbacks left or configured).
     fallback_from: list[dict[str, Any]] = field(default_factory=list, init=False)
@@ -872,12 +873,22 @@ class Generation:
             await self._settle(status)
 
     async def _settle(self, status: str) -> None:
-        """Close the upstream, record the usage and give the slot back (once)."""
+        """Close the upstream, record the usage and give the slot back (once).
+
+        The accounting runs as a task of its own once the upstream is closed, or once closing
+        it was cut short: a second cancellation (a stop asks again when one seems swallowed)
+        must not keep a GPU slot, a stream slot or the usage record from being given back."""
         if self._settled:
             return
         self._settled = True
-        if self._chunks is not None:
-            await close_iterator(self._chunks)
+        try:
+            if self._chunks is not None:
+                await close_iterator(self._chunks)
+        finally:
+            self._accounting = asyncio.ensure_future(self._account(status))  # held: not GC'd
+            await asyncio.shield(self._accounting)
+
+    async def _account(self, status: str) -> None:
         if self.admitted is not None:
             await self.admitted.release()
         ticket = self._ticket

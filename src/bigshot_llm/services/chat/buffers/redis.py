@@ -124,6 +124,7 @@ class RedisStreamBuffer:
         self._subs_field = f"{store.replica_id}:{uuid.uuid4().hex[:8]}"
         self._published = False
         self._last_id = 0
+        self._unsure = False  # whether the last append may have been stored without a reply
         self._closed = False
         self._gone = False
         self._final: StreamEvent | None = None
@@ -139,10 +140,19 @@ class RedisStreamBuffer:
     async def append(self, event: str, data: dict[str, Any]) -> int:
         if not self.owner or self._closed:
             raise RuntimeError("the stream buffer is closed or not owned here")
+        if self._unsure:
+            # The last write was cut short (cancelled, timed out): Redis may have stored it.
+            # Its id is taken then, and reusing it would be refused: learn the stream's top.
+            last = await self._redis.xrevrange(self._events_key, count=1)
+            if last:
+                self._last_id = max(self._last_id, _seq(last[0][0]))
+            self._unsure = False
         seq = self._last_id + 1
+        self._unsure = True
         await self._redis.xadd(
             self._events_key, {"e": event, "d": orjson.dumps(data)}, id=f"0-{seq}"
         )
+        self._unsure = False
         self._last_id = seq
         if event in FINAL_EVENTS:
             self._final = StreamEvent(seq, event, data)
