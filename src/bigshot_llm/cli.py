@@ -31,16 +31,32 @@ def _settings() -> Settings:
 STARTUP_LOCK_ID = 0x6267_6C6C_6D00
 
 
+STARTUP_LOCK_POLL_SECONDS = 0.2
+
+
 @asynccontextmanager
-async def _startup_lock(engine: Any, postgres: bool) -> AsyncIterator[None]:
-    """On Postgres, one replica at a time migrates and bootstraps (an advisory lock)."""
+async def _startup_lock(engine: Any, postgres: bool, wait: float) -> AsyncIterator[None]:
+    """On Postgres, one replica at a time migrates and bootstraps (an advisory lock).
+
+    The lock is tried, not waited for in one statement: a wait as long as another replica's
+    migration would outlast the statement timeout. After `wait` seconds start-up fails."""
     if not postgres:
         yield
         return
     from sqlalchemy import text
 
     async with engine.connect() as conn:
-        await conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": STARTUP_LOCK_ID})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        try_lock = text("SELECT pg_try_advisory_lock(:id)")
+        while not (await conn.execute(try_lock, {"id": STARTUP_LOCK_ID})).scalar():
+            await conn.commit()  # no transaction held open while waiting
+            if loop.time() > deadline:
+                raise SystemExit(
+                    f"bigshot-llm: another replica has held the start-up lock for {wait:.0f} s "
+                    "(migrating?); set BIGSHOT_DB_STARTUP_LOCK_TIMEOUT to wait longer"
+                )
+            await asyncio.sleep(STARTUP_LOCK_POLL_SECONDS)
         try:
             yield
         finally:
@@ -66,7 +82,10 @@ async def _prepare(settings: Settings) -> None:
     worker starts; replicas starting together on Postgres take turns."""
     from bigshot_llm.lifespan import prepare_core
 
-    async with _core(settings) as core, _startup_lock(core.engine, not settings.is_sqlite):
+    async with (
+        _core(settings) as core,
+        _startup_lock(core.engine, not settings.is_sqlite, settings.db_startup_lock_timeout),
+    ):
         await prepare_core(core)
 
 

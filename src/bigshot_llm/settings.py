@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(3.0, gt=0, le=120)
     db_statement_timeout: float = Field(5.0, gt=0, le=3600)
     db_pool_timeout: float = Field(5.0, gt=0, le=120)
+    # Replicas starting together take turns migrating: how long one waits for the others.
+    db_startup_lock_timeout: float = Field(600.0, gt=0, le=86400)
     redis_socket_timeout: float = Field(0.3, gt=0, le=30)
     redis_retry_seconds: float = Field(2.0, ge=0, le=300)
     model_error_ttl: float = Field(15.0, ge=0, le=3600)
