@@ -171,7 +171,10 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
     async def run() -> None:
         engine = make_engine(settings.effective_database_url)
         try:
-            async with _startup_lock(engine, not settings.is_sqlite):  # init containers race
+            # Init containers race, like replicas starting together.
+            async with _startup_lock(
+                engine, not settings.is_sqlite, settings.db_startup_lock_timeout
+            ):
                 await migrate.upgrade(engine)
         finally:
             await engine.dispose()
