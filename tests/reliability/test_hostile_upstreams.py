@@ -101,10 +101,16 @@ async def bad_shape(request: Request, writer: asyncio.StreamWriter) -> bool:
     return False
 
 
+# Set by `stream` once the client has the first text: the relay has read the good chunks.
+CLIENT_HAS_TEXT = threading.Event()
+
+
 async def broken_framing(request: Request, writer: asyncio.StreamWriter) -> bool:
     writer.write(first_chunks())
     await writer.drain()
-    await asyncio.sleep(0.3)  # the relay is waiting for the next piece when the garbage comes
+    # The garbage comes when the relay waits for the next piece, not in the same read as the
+    # good chunks (a sleep here was not always long enough on a busy machine).
+    await asyncio.to_thread(CLIENT_HAS_TEXT.wait, 30)
     writer.write(b"zz\r\nnot a chunk\r\n")
     await writer.drain()
     await asyncio.sleep(5)
@@ -127,6 +133,8 @@ async def stream(gateway: ThreadedServer, path: str, openai: bool) -> tuple[int,
         async with client.stream("POST", path, json=body, headers=ADMIN) as response:
             async for piece in response.aiter_raw():
                 raw += piece
+                if b"Hello " in raw:
+                    CLIENT_HAS_TEXT.set()
     return response.status_code, raw
 
 
@@ -148,6 +156,7 @@ async def test_a_misbehaving_stream_ends_with_a_terminal_error(
     message: str,
 ) -> None:
     upstream.chat = behaviour
+    CLIENT_HAS_TEXT.clear()
     started = time.monotonic()
     status, raw = await asyncio.wait_for(stream(gateway, path, openai), timeout=60)
     assert status == 200
