@@ -40,11 +40,16 @@ class Service:
         return self.process.pid
 
 
-def wait_until_up(url: str, timeout: float = 60.0, headers: dict[str, str] | None = None) -> None:
+PROBE_SECONDS = 5.0  # longer than `/ready`'s own database bound (1.5 s)
+
+
+def wait_until_up(url: str, timeout: float = 120.0, headers: dict[str, str] | None = None) -> None:
+    """Wait until `url` answers below 500; the bound catches a hang (a busy machine starts
+    slowly), it is not a start-up target."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=1.0, headers=headers).status_code < 500:
+            if httpx.get(url, timeout=PROBE_SECONDS, headers=headers).status_code < 500:
                 return
         except httpx.HTTPError:
             pass

@@ -357,7 +357,7 @@ def test_failure_before_the_first_byte_is_a_json_error(
     claude: anthropic.Anthropic, sim: Any
 ) -> None:
     learn_models_sync(str(claude.base_url))
-    sim.state.set_fault("http_503", count=1)
+    sim.state.set_fault("http_503", count=1, on="generation")
     with pytest.raises(anthropic.APIStatusError) as caught:
         with claude.messages.stream(
             model=CHAT_MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}]

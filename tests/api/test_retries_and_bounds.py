@@ -35,7 +35,7 @@ async def test_one_upstream_503_is_retried_and_the_answer_is_200(
 ) -> None:
     await learn_models(client)
     before = chat_calls(sim)
-    sim.state.set_fault("http_503", count=1)
+    sim.state.set_fault("http_503", count=1, on="generation")
     response = await client.post(
         path, json={"model": MODEL, "messages": MESSAGES}, headers=admin_headers
     )
@@ -50,7 +50,7 @@ async def test_one_upstream_503_before_a_stream_is_retried(
 ) -> None:
     await learn_models(client)
     before = chat_calls(sim)
-    sim.state.set_fault("http_503", count=1)
+    sim.state.set_fault("http_503", count=1, on="generation")
     body = {"model": MODEL, "messages": MESSAGES, "stream": True}
     async with client.stream("POST", path, json=body, headers=admin_headers) as response:
         raw = b"".join([piece async for piece in response.aiter_raw()])

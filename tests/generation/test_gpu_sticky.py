@@ -182,7 +182,8 @@ async def test_served_by_names_the_member_that_answered_after_a_failover(
         assert first.status_code == 200, first.text
         home, other = (sim, second_sim) if served_on(sim, "f") else (second_sim, sim)
         assert first.headers["X-Bigshot-Served-By"] == f"{home.url} {MODEL}"
-        home.state.set_fault("http_503", count=1)  # refused before the first byte, once
+        # Refused before the first byte, once.
+        home.state.set_fault("http_503", count=1, on="generation")
         second = await client.post(CHAT, json={**body, "messages": turn("f", 2)}, headers=ADMIN)
         assert second.status_code == 200, second.text
         assert served_on(other, "f") == 1
@@ -196,7 +197,7 @@ async def test_served_by_names_the_member_that_answered_after_a_failover(
             headers=ADMIN,
         )
         assert listed.status_code == 200, listed.text
-        other.state.set_fault("http_503", count=1)
+        other.state.set_fault("http_503", count=1, on="generation")
         events = await stream_events(client, ADMIN, "ignored", provider=pool, messages=turn("f", 3))
     assert events[-1][0] == "done", events
     assert served_on(home, "f") == 2 and served_on(other, "f") == 1

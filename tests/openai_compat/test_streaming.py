@@ -98,7 +98,7 @@ def test_mid_stream_failure_sends_an_error_then_done(
 
 def test_failure_before_the_first_byte_is_a_json_error(gw: OpenAI, sim: Any) -> None:
     learn_models_sync(str(gw.base_url))
-    sim.state.set_fault("http_503", count=1)
+    sim.state.set_fault("http_503", count=1, on="generation")
     with pytest.raises(openai.InternalServerError) as caught:
         gw.chat.completions.create(model=CHAT_MODEL, messages=MESSAGES, stream=True)
     assert caught.value.status_code == 503

@@ -23,9 +23,10 @@ NATIVE_CHAT = "/api/v1/llm-providers/chat/completions"
 OPENAI_CHAT = "/v1/chat/completions"
 MODEL = "qwen2.5-7b-instruct"
 # Catches a restart that hangs (a lock, a stuck migration), not a speed target: on a busy
-# 2-core machine a fresh Python process alone can take several seconds to serve.
-READY_WITHIN_SECONDS = 60.0
+# 2-core machine a fresh Python process alone can take a minute to serve (65 s seen with
+# three suites running beside it).
 START_WITHIN_SECONDS = 120.0
+READY_WITHIN_SECONDS = START_WITHIN_SECONDS
 # A provider's connect bound in the tests that load the machine and do not time connecting.
 CONNECT_TIMEOUT_UNDER_LOAD = 30.0
 

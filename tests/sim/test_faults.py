@@ -94,6 +94,28 @@ async def test_fault_count_heals(client: httpx.AsyncClient, sim: SimServer) -> N
     assert sim.state.fault is None
 
 
+async def test_a_fault_on_generations_leaves_listings_alone(
+    client: httpx.AsyncClient, sim: SimServer
+) -> None:
+    """A one-shot fault meant for a chat request used to be taken by whatever came first: a
+    gateway's model listing (its cache expiring on a busy machine) healed it unseen."""
+    sim.state.set_fault("http_503", count=1, on="generation")
+    assert (await client.get("/v1/models")).status_code == 200
+    assert (await client.post("/v1/embeddings", json={"model": "x", "input": "a"})).status_code in (
+        200,
+        404,
+    )
+    assert (await client.post("/v1/chat/completions", json=chat_body())).status_code == 503
+    assert (await client.post("/v1/chat/completions", json=chat_body())).status_code == 200
+    assert sim.state.fault is None
+    config = await client.post("/_sim/config", json={"fault": "http_500", "on": "models"})
+    assert config.status_code == 200, config.text
+    assert (await client.post("/v1/chat/completions", json=chat_body())).status_code == 200
+    assert (await client.get("/v1/models")).status_code == 500
+    with pytest.raises(ValueError, match="on"):
+        sim.state.set_fault("http_500", on="everything")
+
+
 async def test_malformed_chunk(client: httpx.AsyncClient, sim: SimServer) -> None:
     sim.state.tokens = 5
     sim.state.set_fault("malformed_chunk", after=2)

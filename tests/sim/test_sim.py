@@ -355,3 +355,24 @@ async def test_active_requests_counts_in_flight(client: httpx.AsyncClient, sim: 
     await sim.state.wait_for_async(lambda: sim.state.active_requests == 1, timeout=1.0)
     assert (await task).status_code == 200
     await sim.state.wait_for_async(lambda: sim.state.active_requests == 0, timeout=1.0)
+
+
+async def test_requests_waiting_inside_for_a_slot_start_in_arrival_order(
+    client: httpx.AsyncClient, sim: SimServer
+) -> None:
+    """LM Studio queues what it cannot run yet and starts it first come, first served. The
+    simulator's waiters used to poll for a free slot, so whichever looked first won: on a busy
+    machine one waiter lost again and again, and the upstream's order (what the fairness
+    tests read) was not the order the gateway sent."""
+    sim.state.parallel = 1
+    sim.state.tokens, sim.state.token_delay = 3, 0.01
+    sim.state.paused = True  # the first holds the slot until everyone waits
+    names = [f"r{i}" for i in range(6)]
+    tasks = []
+    for i, name in enumerate(names):
+        body = chat_body(name, stream=True)
+        tasks.append(asyncio.create_task(stream_payloads(client, "/v1/chat/completions", body)))
+        await sim.state.wait_for_async(lambda i=i: sim.state.queued_internally == i, timeout=10)
+    sim.state.paused = False
+    await asyncio.wait_for(asyncio.gather(*tasks), 30)
+    assert sim.state.served == names

@@ -326,7 +326,7 @@ async def test_a_failed_generation_is_an_error_span(
         async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
             ok = await client.post(CHAT, json={"messages": MESSAGES}, headers=ADMIN)
             assert ok.status_code == 200  # the model list is cached now
-            sim.state.set_fault("http_500", count=1)
+            sim.state.set_fault("http_500", count=1, on="generation")
             failed = await client.post(CHAT, json={"messages": MESSAGES}, headers=ADMIN)
             assert failed.status_code == 502, failed.text
             header = sim.state.last_request_headers["traceparent"]

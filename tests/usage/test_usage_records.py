@@ -125,7 +125,7 @@ async def test_upstream_failure_is_recorded_with_its_code(
 ) -> None:
     # the model list first (a user's request checks the model is loaded), then the fault
     assert (await client.get(f"{NATIVE}/models?detailed=true", headers=user_headers)).is_success
-    sim.state.set_fault("http_500", count=1)
+    sim.state.set_fault("http_500", count=1, on="generation")
     response = await client.post(
         f"{NATIVE}/chat/completions",
         json={"model": CHAT_MODEL, "messages": [{"role": "user", "content": QUESTION}]},

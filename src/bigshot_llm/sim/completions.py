@@ -178,7 +178,7 @@ async def _generate(request: Request, chat: bool, api: AgentApi | None = None) -
             return _agent_error(
                 api, 400 if exc.param != "previous_response_id" else 404, exc.message, exc.param
             )
-    fault = state.take_fault(GENERATION_FAULTS)
+    fault = state.take_fault(GENERATION_FAULTS, "generation")
     watcher = DisconnectWatcher(request.receive)
     handed_over = False
     try:
@@ -380,7 +380,7 @@ async def embeddings(request: Request) -> Response:
     body = await read_json(request)
     if isinstance(body, Response):
         return body
-    fault = state.take_fault(EMBEDDING_FAULTS)
+    fault = state.take_fault(EMBEDDING_FAULTS, "embeddings")
     watcher = DisconnectWatcher(request.receive)
     try:
         early = await _header_fault(state, fault, watcher)

@@ -5,7 +5,8 @@
 ``structured_output_broken``, ``native_apis``, ``parallel``, ``auto_evict``, ``load_delay``,
 ``paused``, ``loaded`` (list of model keys, replaces the
 loaded set) and ``fault`` (name or null) with ``fault_after``/``after``,
-``fault_delay``/``delay`` and ``fail_count``/``count``. It answers with the new state.
+``fault_delay``/``delay``, ``fail_count``/``count`` and ``fault_on``/``on``. It answers with
+the new state.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ _FAULT_KEYS: dict[str, str] = {
     "delay": "delay",
     "fail_count": "count",
     "count": "count",
+    "fault_on": "on",
+    "on": "on",
 }
 
 

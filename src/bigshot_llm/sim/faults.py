@@ -19,6 +19,10 @@ FAULTS: frozenset[str] = frozenset(
 )
 """Every fault name accepted by :meth:`SimState.set_fault` (``None`` means healthy)."""
 
+FAULT_TARGETS: frozenset[str] = frozenset({"generation", "models", "embeddings"})
+"""The kinds of request a fault can be aimed at (``set_fault(on=...)``): chat, completions and
+the agent APIs; model listings; embeddings."""
+
 DEFAULT_FAULT_AFTER = 3
 DEFAULT_SLOW_HEADERS_DELAY = 2.0
 

@@ -27,7 +27,7 @@ async def _listed(request: Request) -> tuple[SimState, list[ModelSpec]] | Respon
     """The state and the models a listing shows, after a model-list fault: ``slow_headers``
     waits, ``empty_models`` shows none, ``http_500`` / ``http_503`` are the answer instead."""
     state = get_state(request)
-    fault = state.take_fault(LIST_FAULTS)
+    fault = state.take_fault(LIST_FAULTS, "models")
     if fault is not None and fault.name == "slow_headers":
         await asyncio.sleep(fault.headers_delay)
     elif fault is not None and fault.name == "empty_models":

@@ -11,6 +11,7 @@ import asyncio
 import copy
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
@@ -24,6 +25,7 @@ from bigshot_llm.sim.catalogue import (
 from bigshot_llm.sim.faults import (
     DEFAULT_FAULT_AFTER,
     DEFAULT_SLOW_HEADERS_DELAY,
+    FAULT_TARGETS,
     FAULTS,
     FaultSpec,
 )
@@ -166,6 +168,7 @@ class SimState:
             self.fault_after: int = DEFAULT_FAULT_AFTER
             self.fault_delay: float | None = None
             self.fault_count: int | None = None
+            self.fault_on: str | None = None  # one of FAULT_TARGETS, or any request
             self.requests_total: int = 0
             self.requests_by_path: dict[str, int] = {}
             self.active_requests: int = 0
@@ -185,6 +188,8 @@ class SimState:
             self.generating: int = 0
             self.peak_generating: int = 0
             self.queued_internally: int = 0
+            # Per instance, the places of the requests waiting inside, in arrival order.
+            self.slot_queue: dict[str, deque[object]] = {}
             self.peak_queued_internally: int = 0
             self.busy: dict[str, int] = {}
             self.peak_busy: dict[str, int] = {}
@@ -248,6 +253,7 @@ class SimState:
                 "fault_after": self.fault_after,
                 "fault_delay": self.fault_delay,
                 "fault_count": self.fault_count,
+                "fault_on": self.fault_on,
                 "models": [m.key for m in self.models],
                 "loaded": dict(self.loaded),
                 "parallel": self.parallel,
@@ -387,6 +393,7 @@ class SimState:
         after: int | None = None,
         delay: float | None = None,
         count: int | None = None,
+        on: str | None = None,
     ) -> None:
         """Activate fault ``name`` (``None`` heals).
 
@@ -394,9 +401,13 @@ class SimState:
         ``delay``: seconds for ``slow_headers`` (default 2.0); for ``stopped``, restart the
         server automatically after that many seconds (default: stay stopped).
         ``count``: apply to the next ``count`` affected requests only, then heal.
+        ``on``: only requests of one kind (``FAULT_TARGETS``) meet it, so that a one-shot
+        fault for a chat request is not taken by a model listing that happens first.
         """
         if name is not None and name not in FAULTS:
             raise ValueError(f"unknown fault {name!r}; expected one of {sorted(FAULTS)}")
+        if on is not None and on not in FAULT_TARGETS:
+            raise ValueError(f"on must be one of {sorted(FAULT_TARGETS)}, not {on!r}")
         if count is not None and count < 1:
             raise ValueError("count must be >= 1")
         with self._lock:
@@ -405,6 +416,7 @@ class SimState:
             self.fault_after = DEFAULT_FAULT_AFTER if after is None else after
             self.fault_delay = delay
             self.fault_count = count if name is not None else None
+            self.fault_on = on if name is not None else None
             spec = self.current_fault()
             listeners = list(self._listeners)
         for listener in listeners:
@@ -423,11 +435,14 @@ class SimState:
                 return None
             return FaultSpec(self.fault, self.fault_after, self.fault_delay)
 
-    def take_fault(self, applicable: Collection[str]) -> FaultSpec | None:
-        """Return the active fault if it is one of ``applicable``, consuming one use of a
-        counted fault (the fault heals itself when the count reaches zero)."""
+    def take_fault(self, applicable: Collection[str], target: str) -> FaultSpec | None:
+        """Return the active fault if it is one of ``applicable`` and aimed at requests of
+        kind ``target`` (or at any), consuming one use of a counted fault (the fault heals
+        itself when the count reaches zero)."""
         with self._lock:
             if self.fault is None or self.fault not in applicable:
+                return None
+            if self.fault_on is not None and self.fault_on != target:
                 return None
             spec = FaultSpec(self.fault, self.fault_after, self.fault_delay)
             if self.fault_count is not None:
