@@ -24,6 +24,19 @@ from tests.conftest import ADMIN_KEY, auth, make_settings
 from tests.e2e.scripted import Script, scripted_app
 from tests.support.servers import ThreadedServer
 
+# Playwright's waits (actions and `expect`) are hang catchers here, not speed targets: with
+# other suites on the machine a streamed answer can take far longer than Playwright's 5 s.
+UI_WAIT_MS = 30_000
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        from playwright.sync_api import expect
+    except ImportError:  # the browser tests then fail on their own, saying why
+        return
+    expect.set_options(timeout=UI_WAIT_MS)
+
+
 CHROMIUM = Path(os.environ.get("BIGSHOT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -162,7 +175,7 @@ def browser(chromium_ready: None) -> Iterator[Any]:
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
     ctx = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
-    ctx.set_default_timeout(8000)
+    ctx.set_default_timeout(UI_WAIT_MS)
     try:
         yield ctx
     finally:

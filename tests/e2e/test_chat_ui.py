@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import ADMIN_KEY, auth
-from tests.e2e.conftest import require_playwright, sign_in
+from tests.e2e.conftest import UI_WAIT_MS, require_playwright, sign_in
 from tests.e2e.proxy import DroppingProxy
 from tests.support.servers import ThreadedServer
 
@@ -136,7 +136,7 @@ def test_stop_cancels_and_the_stopped_answer_reopens_from_history(
     )
     stopped_at = time.monotonic()
     page.click("button[aria-label='Stop generating']")
-    page.wait_for_selector(f"{ASSISTANT}[data-status=cancelled]", timeout=5000)
+    page.wait_for_selector(f"{ASSISTANT}[data-status=cancelled]", timeout=UI_WAIT_MS)
     assert time.monotonic() - stopped_at < 3
     partial = answer.locator(".message-body p").first.inner_text()
     assert partial
@@ -288,7 +288,7 @@ def test_a_network_blip_mid_answer_resumes_without_losing_tokens(
     sim.state.tokens = 80  # 4 s of generation at 50 ms a token
     proxy = DroppingProxy(gateway.port)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15000)
+    context.set_default_timeout(UI_WAIT_MS)
     try:
         page = context.new_page()
         page.goto(f"{proxy.url}/#key={ADMIN_KEY}")

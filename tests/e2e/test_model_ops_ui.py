@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import require_playwright, sign_in
+from tests.e2e.conftest import UI_WAIT_MS, require_playwright, sign_in
 from tests.support.servers import ThreadedServer
 
 expect = require_playwright().expect
@@ -42,7 +42,7 @@ def test_the_picker_shows_load_state_and_loads_a_model(
     page.select_option("#model-select", "llama-3.2-1b-instruct")
     expect(state).to_have_text("not loaded")
     page.get_by_role("button", name="Load", exact=True).click()
-    expect(state).to_have_text("loaded", timeout=8000)
+    expect(state).to_have_text("loaded", timeout=UI_WAIT_MS)
     assert sim.state.is_loaded("llama-3.2-1b-instruct")
     expect(page.get_by_role("button", name="Unload", exact=True)).to_be_visible()
     shot(page, "model-load-desktop-light.png", tmp_path)
@@ -63,9 +63,9 @@ def test_a_model_that_is_not_loaded_shows_loading_while_lm_studio_loads_it(
         expect(notice).to_be_visible()
         expect(notice).to_contain_text("Loading gemma-3-4b-it…")
         shot(page, "model-jit-loading-desktop-light.png", tmp_path)
-        expect(notice).to_be_hidden(timeout=8000)  # the first tokens arrived
+        expect(notice).to_be_hidden(timeout=UI_WAIT_MS)  # the first tokens arrived
         expect(page.locator("article.assistant").last).to_have_attribute(
-            "data-status", "complete", timeout=8000
+            "data-status", "complete", timeout=UI_WAIT_MS
         )
         expect(page.get_by_test_id("model-state")).to_have_text("loaded")
     finally:
@@ -89,7 +89,7 @@ def test_compare_two_models_side_by_side(
     columns = page.locator(".compare-column")
     expect(columns).to_have_count(2)
     stats = page.get_by_test_id("compare-stats")
-    expect(stats).to_have_count(2, timeout=10000)
+    expect(stats).to_have_count(2, timeout=UI_WAIT_MS)
     for i in range(2):
         text = stats.nth(i).inner_text()
         assert "TTFT" in text and "tok/s" in text and "tokens" in text, text

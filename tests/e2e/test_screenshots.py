@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_KEY
-from tests.e2e.conftest import ADMIN, sign_in, use_scripted_provider
+from tests.e2e.conftest import ADMIN, UI_WAIT_MS, sign_in, use_scripted_provider
 from tests.e2e.scripted import Script
 from tests.e2e.test_ui_features import RICH_ANSWER
 from tests.support.servers import ThreadedServer
@@ -68,7 +68,7 @@ def test_screenshots(
     for scheme in ("light", "dark"):
         for size, label in ((DESKTOP, "desktop"), (PHONE, "mobile")):
             context = browser.new_context(viewport=size, color_scheme=scheme)
-            context.set_default_timeout(8000)
+            context.set_default_timeout(UI_WAIT_MS)
             try:
                 page = context.new_page()
                 if label == "mobile":
@@ -124,7 +124,7 @@ def test_feature_screenshots(
     for scheme in ("light", "dark"):
         for size, label in ((DESKTOP, "desktop"), (PHONE, "mobile")):
             context = browser.new_context(viewport=size, color_scheme=scheme)
-            context.set_default_timeout(8000)
+            context.set_default_timeout(UI_WAIT_MS)
             try:
                 page = context.new_page()
                 if conversation is None:
@@ -232,7 +232,7 @@ def test_daily_feature_screenshots(
     for scheme in ("light", "dark"):
         for size, label in ((DESKTOP, "desktop"), (PHONE, "mobile")):
             context = browser.new_context(viewport=size, color_scheme=scheme)
-            context.set_default_timeout(8000)
+            context.set_default_timeout(UI_WAIT_MS)
             try:
                 page = context.new_page()
                 page.goto(f"{gateway.url}/c/{conversation}#key={ADMIN_KEY}")

@@ -18,7 +18,7 @@ import pytest
 
 from bigshot_llm.main import create_app
 from tests.conftest import ADMIN_KEY, auth, make_settings
-from tests.e2e.conftest import require_playwright, use_scripted_provider
+from tests.e2e.conftest import UI_WAIT_MS, require_playwright, use_scripted_provider
 from tests.e2e.scripted import MODEL as SCRIPTED_MODEL
 from tests.e2e.scripted import Script
 from tests.support.servers import ThreadedServer
@@ -119,7 +119,7 @@ def test_1_compare_stop_stops_and_never_starts_another_comparison(
 def test_2_reloading_mid_answer_reattaches_to_the_running_answer(
     page: Any, gateway: ThreadedServer, sim: Any, user_key: str
 ) -> None:
-    sim.state.tokens = 300  # 15 s
+    sim.state.tokens = 1200  # 60 s: still running after a slow reload; the test stops it
     open_ui(page, gateway, user_key)
     send(page, "Keep going after a reload")
     wait_for_text(page, 30)
@@ -136,7 +136,7 @@ def test_2_reloading_mid_answer_reattaches_to_the_running_answer(
     page.get_by_role("button", name="Stop generating").click()
     expect(page.locator(f"{ASSISTANT}[data-status=cancelled]")).to_have_count(1)
     send(page, "And one more question")
-    expect(page.locator(f"{ASSISTANT}[data-status=complete]")).to_have_count(1, timeout=20000)
+    expect(page.locator(f"{ASSISTANT}[data-status=complete]")).to_have_count(1, timeout=UI_WAIT_MS)
     assert page.locator("[role=alert]").count() == 0
     with user_client(gateway, user_key) as client:
         roles = [m["role"] for m in stored_messages(client, conversation)]
@@ -218,14 +218,14 @@ def test_5_provider_status_follows_what_chats_find(
 
     sim.state.set_fault("stopped")  # LM Studio went away
     send(page, "Are you there?")
-    expect(page.locator(f"{ASSISTANT}[data-status=error]")).to_have_count(1, timeout=15000)
+    expect(page.locator(f"{ASSISTANT}[data-status=error]")).to_have_count(1, timeout=UI_WAIT_MS)
     expect(status).to_have_text(re.compile(r"^offline"), timeout=3000)
     details = page.locator("header.topbar").inner_text()
     assert len(details) < 400, f"the header shows a raw error: {details!r}"
 
     sim.state.set_fault(None)  # back again
     send(page, "Now?")
-    expect(page.locator(f"{ASSISTANT}[data-status=complete]")).to_have_count(1, timeout=15000)
+    expect(page.locator(f"{ASSISTANT}[data-status=complete]")).to_have_count(1, timeout=UI_WAIT_MS)
     expect(status).to_have_text(re.compile(r"^online"), timeout=3000)
 
 

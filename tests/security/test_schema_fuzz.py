@@ -63,13 +63,15 @@ def keys(fuzz_server: ThreadedServer) -> dict[str, str]:
         f"{fuzz_server.url}/api/v1/keys",
         json={"name": "fuzz", "user": "fuzzer", "role": "user"},
         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=60,
     )
     return {"admin": ADMIN_KEY, "user": created.json()["data"]["key"]}
 
 
 @pytest.fixture(scope="module")
 def api_schema(fuzz_server: ThreadedServer) -> Any:
-    return schemathesis.openapi.from_url(f"{fuzz_server.url}/openapi.json")
+    # Building the schema the first time takes seconds on a busy machine (10 s by default).
+    return schemathesis.openapi.from_url(f"{fuzz_server.url}/openapi.json", timeout=120)
 
 
 CHECKS = [response_schema_conformance, status_code_conformance, content_type_conformance]
