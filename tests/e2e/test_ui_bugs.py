@@ -135,6 +135,7 @@ def test_2_reloading_mid_answer_reattaches_to_the_running_answer(
 
     page.get_by_role("button", name="Stop generating").click()
     expect(page.locator(f"{ASSISTANT}[data-status=cancelled]")).to_have_count(1)
+    sim.state.tokens = 20  # a short answer this time
     send(page, "And one more question")
     expect(page.locator(f"{ASSISTANT}[data-status=complete]")).to_have_count(1, timeout=UI_WAIT_MS)
     assert page.locator("[role=alert]").count() == 0
