@@ -23,6 +23,7 @@ from tests.reliability.helpers import (
     fd_count,
     settle,
     task_count,
+    task_names,
 )
 from tests.support.fault_proxy import FaultProxy
 from tests.support.redis_server import OwnRedis, require_redis_server
@@ -59,7 +60,9 @@ class Rig:
             raise AssertionError(f"{case}: {exc}") from None
         tasks = settle(lambda: task_count(self.gateway), self.tasks, timeout)
         fds = settle(fd_count, self.fds, timeout)
-        assert tasks <= self.tasks, f"{case}: {tasks} tasks, baseline {self.tasks}"
+        assert tasks <= self.tasks, (
+            f"{case}: {tasks} tasks, baseline {self.tasks}: {task_names(self.gateway)}"
+        )
         assert fds <= self.fds, f"{case}: {fds} fds, baseline {self.fds}"
         assert self.sim.state.streams_open == 0, case
         assert self.sim.state.active_requests == 0, case

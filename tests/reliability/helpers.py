@@ -138,6 +138,19 @@ def task_count(server: ThreadedServer) -> int:
     return asyncio.run_coroutine_threadsafe(count(), server.loop).result(timeout=5)
 
 
+def task_names(server: ThreadedServer) -> list[str]:
+    """What each task alive in the server's loop runs (for a leak's message)."""
+    assert server.loop is not None
+
+    async def names() -> list[str]:
+        me = asyncio.current_task()
+        return sorted(
+            f"{t.get_name()}: {t.get_coro()!r}"[:160] for t in asyncio.all_tasks() if t is not me
+        )
+
+    return asyncio.run_coroutine_threadsafe(names(), server.loop).result(timeout=5)
+
+
 def settle(probe: Any, baseline: int, timeout: float = 5.0) -> int:
     """Poll `probe()` until it is back at `baseline` (or below); returns its last value."""
     deadline = time.monotonic() + timeout
