@@ -98,13 +98,15 @@ def test_model_choice_settings_and_theme_survive_a_reload(
 def test_tokens_stream_in_as_they_arrive_with_stats(
     page: Any, gateway: ThreadedServer, sim: Any, user_key: str
 ) -> None:
-    sim.state.tokens = 30  # 30 × 50 ms: 1.5 s of generation
+    # 100 × 50 ms: 5 s of generation, so that a busy machine (where one look at the page can
+    # take a few hundred ms) still sees it grow; a buffering UI shows it whole, at once.
+    sim.state.tokens = 100
     sign_in(page, gateway, user_key)
     send(page, "Tell me about rivers")
     answer = last_answer(page)
     answer.wait_for()
     lengths: list[int] = []
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if answer.get_attribute("data-status") != "streaming":
             break
