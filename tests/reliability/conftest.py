@@ -64,8 +64,11 @@ class Rig:
             f"{case}: {tasks} tasks, baseline {self.tasks}: {task_names(self.gateway)}"
         )
         assert fds <= self.fds, f"{case}: {fds} fds, baseline {self.fds}"
-        assert self.sim.state.streams_open == 0, case
-        assert self.sim.state.active_requests == 0, case
+        state = self.sim.state
+        try:  # the upstream notices a closed connection on its own time (a busy machine: late)
+            state.wait_for(lambda: state.streams_open == 0 and state.active_requests == 0, timeout)
+        except TimeoutError as exc:
+            raise AssertionError(f"{case}: the upstream still serves: {exc}") from None
 
 
 @pytest.fixture
