@@ -218,3 +218,26 @@ async def test_a_stop_while_the_upstream_closes_slowly_gives_the_gpu_slot_back(
     while await in_use() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert await in_use() == 0
+
+
+async def test_shutdown_ends_a_sweeper_whose_cancellation_was_swallowed() -> None:
+    """A Redis client can swallow a cancellation (see `_settle`). When the sweeper's did, its
+    endless loop went on and shutdown waited for it for good: a replica that never exited."""
+    from bigshot_llm.services.chat.streams import StreamManager
+
+    class SwallowingBuffer:
+        closed = False
+        subscribers = 1
+
+        async def sync(self) -> None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(2)
+
+        def idle_seconds(self, now: float | None = None) -> float:
+            return 0.0
+
+    manager = StreamManager(None, None, grace=0.25, keep=1, default_context_length=1)  # type: ignore[arg-type]
+    manager._streams["s"] = StreamHandle(SwallowingBuffer(), StreamStats(), {}, None)  # type: ignore[arg-type]
+    await manager.start()
+    await asyncio.sleep(0.3)  # the sweeper is inside the buffer's sync
+    await asyncio.wait_for(manager.close(), 10)

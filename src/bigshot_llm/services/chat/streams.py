@@ -72,6 +72,7 @@ class StreamManager:
     _streams: dict[str, StreamHandle] = field(default_factory=dict, init=False)
     _opening_conversations: set[str] = field(default_factory=set, init=False)
     _sweeper: asyncio.Task[None] | None = field(default=None, init=False)
+    _closing: bool = field(default=False, init=False)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -85,6 +86,7 @@ class StreamManager:
         if running and drain > 0:
             log.info("shutdown: letting %d chat stream(s) finish (%.0fs)", len(running), drain)
             await asyncio.wait(running, timeout=drain)
+        self._closing = True
         if self._sweeper is not None:
             await stop_task(self._sweeper)
         handles = list(self._streams.values())
@@ -426,7 +428,7 @@ class StreamManager:
 
     async def _sweep(self) -> None:
         interval = min(1.0, max(0.05, self.grace / 5))
-        while True:
+        while not self._closing:  # a cancellation a client library swallowed must end it too
             await asyncio.sleep(interval)
             now = time.monotonic()
             for stream_id, handle in list(self._streams.items()):
