@@ -110,6 +110,23 @@ async def test_conversations_are_private_even_from_admins(
     assert (await client.get(CONVERSATIONS)).status_code == 401
 
 
+async def test_a_turn_on_a_deleted_conversation_names_the_field(
+    client: httpx.AsyncClient, user_headers: dict[str, str]
+) -> None:
+    """The UI tells "that chat is gone" (start a new one) from "that model is gone"."""
+    conv = (await client.post(CONVERSATIONS, json={}, headers=user_headers)).json()["data"]
+    assert (await client.delete(f"{CONVERSATIONS}/{conv['id']}", headers=user_headers)).is_success
+    answer = await client.post(
+        "/api/v1/chat/streams",
+        json={"conversation_id": conv["id"], "message": "hi"},
+        headers=user_headers,
+    )
+    assert answer.status_code == 404
+    error = answer.json()["error"]
+    assert error["code"] == "not_found"
+    assert [d["field"] for d in error["details"]] == ["conversation_id"]
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -308,6 +308,24 @@ def test_7c_sending_from_a_deleted_chats_address_starts_a_new_chat(
     expect(page.get_by_text("That chat no longer exists")).to_have_count(0)  # a new chat now
 
 
+def test_7c_a_send_before_the_page_learns_the_chat_is_gone_starts_a_new_chat(
+    page: Any, gateway: ThreadedServer, user_key: str
+) -> None:
+    """The chat's own reads never answer here, so only the send can tell it was deleted."""
+    with user_client(gateway, user_key) as client:
+        made = client.post("/api/v1/conversations", json={"title": "Soon gone"}).json()["data"]
+        assert client.delete(f"/api/v1/conversations/{made['id']}").status_code == 200
+    page.route(f"**/api/v1/conversations/{made['id']}**", lambda route: route.abort())
+    open_ui(page, gateway, user_key, f"/c/{made['id']}")
+    send(page, "Hello again")
+    expect(page.locator(f"{ASSISTANT}[data-status=complete]")).to_have_count(1)
+    expect(page.locator("#composer-input")).to_have_value("")
+    assert conversation_in_address(page) != made["id"]
+    with user_client(gateway, user_key) as client:
+        chats = client.get("/api/v1/conversations").json()["data"]["items"]
+    assert [c["id"] for c in chats] == [conversation_in_address(page)]
+
+
 def test_7d_the_admin_sees_whose_private_provider_it_is(
     page: Any, gateway: ThreadedServer, sim: Any, user_key: str
 ) -> None:

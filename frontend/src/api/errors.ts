@@ -48,3 +48,9 @@ export function describeError(error: Pick<ErrorBody, "code" | "message">): {
 
 /** Codes that say the provider itself could not be used (its status turns offline). */
 export const PROVIDER_DOWN_CODES = new Set(["provider_unavailable", "provider_timeout", "bad_upstream_response"]);
+
+/** Whether a 404 names `field` of the request (e.g. a deleted chat's `conversation_id`). */
+export function isMissing(error: ErrorBody, field: string): boolean {
+  if (error.code !== "not_found" || !Array.isArray(error.details)) return false;
+  return error.details.some((d: unknown) => (d as { field?: unknown } | null)?.field === field);
+}

@@ -7,7 +7,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
 import { errorBody } from "../api/client";
-import { describeError, PROVIDER_DOWN_CODES } from "../api/errors";
+import { describeError, isMissing, PROVIDER_DOWN_CODES } from "../api/errors";
 import type { Conversation, ConversationFile, ContentPart, ErrorBody, Me, StreamCreate } from "../api/types";
 import { ChatView } from "../features/chat/ChatView";
 import { Composer } from "../features/chat/Composer";
@@ -40,6 +40,12 @@ import { useShortcuts } from "./shortcuts";
 import { TopBar, type Panel } from "./TopBar";
 import "./app.css";
 
+type StartTurn = (
+  request: Partial<StreamCreate>,
+  meta?: { after?: string | null; continues?: string | null; prefix?: string },
+) => Promise<boolean>;
+
+const DELETED_CHAT_NOTICE = "That chat no longer exists (it was deleted). This is a new chat.";
 const focusComposer = () => document.getElementById("composer-input")?.focus();
 
 export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient; onSignOut: () => void }) {
@@ -110,24 +116,24 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
   const vision = !!(selectedModel?.vision ?? selectedModel?.type === "vlm");
 
   // A deleted chat's address (or a mistyped one) becomes a new chat, with a word about it.
+  const leaveDeletedChat = useCallback(() => {
+    navigate(null, true);
+    setNotice(DELETED_CHAT_NOTICE);
+  }, []);
   useEffect(() => {
-    if (view.gone) {
-      navigate(null, true);
-      setNotice("That chat no longer exists (it was deleted). This is a new chat.");
-    }
-  }, [view.gone]);
+    if (view.gone) leaveDeletedChat();
+  }, [view.gone, leaveDeletedChat]);
 
   /** Start a turn: a new message, or a regenerated, edited or continued one. */
-  const startTurn = useCallback(
-    async (
-      request: Partial<StreamCreate>,
-      meta: { after?: string | null; continues?: string | null; prefix?: string } = {},
-    ): Promise<boolean> => {
+  const startTurnRef = useRef<StartTurn>(async () => false);
+  const startTurn = useCallback<StartTurn>(
+    async (request, meta = {}) => {
       setSendError(null);
       setNotice(null);
+      const target = request.conversation_id === undefined ? conversationId : request.conversation_id;
       const { key, result } = registry.start(
         {
-          conversation_id: conversationId,
+          conversation_id: target,
           provider: providers.activeId ?? null,
           model: chosenModel,
           temperature: params.temperature,
@@ -137,8 +143,13 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
         },
         { providerId: providers.activeId ?? null, model: chosenModel, ...meta },
       );
-      if (!conversationId) setDraftKey(key);
+      if (!target) setDraftKey(key);
       const { error } = await result;
+      if (error && target && request.message !== undefined && isMissing(error, "conversation_id")) {
+        // Sent before the page learnt the chat was deleted: the message opens a new chat.
+        leaveDeletedChat();
+        return startTurnRef.current({ ...request, conversation_id: null }, meta);
+      }
       if (error) {
         setSendError(error);
         if (PROVIDER_DOWN_CODES.has(error.code))
@@ -147,8 +158,9 @@ export function Workspace({ me, client, onSignOut }: { me: Me; client: ApiClient
       }
       return true;
     },
-    [chosenModel, conversationId, maxTokens, params, providers.activeId, registry, reportOutcome],
+    [chosenModel, conversationId, leaveDeletedChat, maxTokens, params, providers.activeId, registry, reportOutcome],
   );
+  startTurnRef.current = startTurn;
 
   const send = useCallback(
     (text: string, images: string[] = []): Promise<boolean> => {

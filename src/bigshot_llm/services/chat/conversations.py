@@ -101,6 +101,19 @@ async def get_owned(session: AsyncSession, owner_id: str, conversation_id: str) 
     return conv
 
 
+async def get_owned_for_turn(
+    session: AsyncSession, owner_id: str, conversation_id: str
+) -> Conversation:
+    """`get_owned` for a new turn: its 404 names `conversation_id`, so a client can tell a
+    deleted chat (start a new one) from a missing model or provider."""
+    try:
+        return await get_owned(session, owner_id, conversation_id)
+    except NotFound as exc:
+        field = "conversation_id"
+        exc.details = [{"loc": ["body", field], "field": field, "msg": "no such conversation"}]
+        raise
+
+
 async def list_owned(
     session: AsyncSession, owner_id: str, *, limit: int, offset: int
 ) -> tuple[list[Conversation], int]:

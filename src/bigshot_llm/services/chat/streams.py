@@ -156,7 +156,7 @@ class StreamManager:
         async with self.sessions() as session:
             conv = None
             if req.conversation_id:
-                conv = await conversations.get_owned(
+                conv = await conversations.get_owned_for_turn(
                     session, principal.user_id, req.conversation_id
                 )
                 self._claim_conversation(conv.id)
