@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bigshot_llm.services.generation.model_switch import REPORT_SECONDS
 from bigshot_llm.sim.state import SimState
 from tests.conftest import ADMIN_KEY, auth
 from tests.generation.test_gpu_admission import (
@@ -79,7 +80,8 @@ async def test_a_preset_the_chat_cannot_apply_loads_through_rest_without_progres
     gateway: ThreadedServer, sim: Any
 ) -> None:
     """`flash_attention` is only for `/api/v1/models/load`, which says nothing until done."""
-    sim.state.load_delay = 0.6
+    # Five report periods: a busy machine that delays one report still sees the others.
+    sim.state.load_delay = 5 * REPORT_SECONDS
     async with httpx.AsyncClient(base_url=gateway.url, timeout=DEADLINE) as client:
         preset = {"flash_attention": True}
         put = await client.put(f"{BASE}/presets/{MODELS[1]}", json=preset, headers=ADMIN)
