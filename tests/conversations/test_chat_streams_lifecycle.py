@@ -241,3 +241,45 @@ async def test_shutdown_ends_a_sweeper_whose_cancellation_was_swallowed() -> Non
     await manager.start()
     await asyncio.sleep(0.3)  # the sweeper is inside the buffer's sync
     await asyncio.wait_for(manager.close(), 10)
+
+
+async def test_a_failed_sync_leaves_the_running_stream_tracked(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    user_headers: dict[str, str],
+    sim: Any,
+) -> None:
+    """The sweeper syncs each running stream with the shared store (Redis). A sync that
+    failed once (a Redis blip, a slow reply past its timeout) used to drop the stream from
+    the replica's table while its generation ran on: the stop button then answered 404 and
+    a second message in the chat was no longer refused as `stream_running`."""
+    sim.state.token_delay = 0.05
+    sim.state.tokens = 200
+    manager = app.state.resources.streams
+    created = await start_stream(client, user_headers, message="a long story")
+    handle = manager.get(created["stream_id"])
+    real_sync, failures = handle.buffer.sync, 0
+
+    async def blip() -> None:
+        nonlocal failures
+        if failures == 0:
+            failures += 1
+            raise ConnectionError("Redis blip")
+        await real_sync()
+
+    handle.buffer.sync = blip
+    deadline = time.monotonic() + 30
+    while failures == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert failures == 1
+    await asyncio.sleep(0.1)  # the sweep that failed has moved on
+    assert manager.get(created["stream_id"]) is handle
+    again = await client.post(
+        STREAMS,
+        json={"conversation_id": created["conversation_id"], "message": "and now?"},
+        headers=user_headers,
+    )
+    assert again.status_code == 409, again.text
+    stopped = await client.delete(f"{STREAMS}/{created['stream_id']}", headers=user_headers)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["data"]["status"] == "cancelled"

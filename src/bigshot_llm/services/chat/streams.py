@@ -432,13 +432,23 @@ class StreamManager:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for stream_id, handle in list(self._streams.items()):
+                if not handle.buffer.closed:
+                    await self._sync(stream_id, handle)
                 try:
-                    if not handle.buffer.closed:
-                        await handle.buffer.sync()  # readers on other replicas count too
                     await self._check(stream_id, handle, now)
                 except Exception:
                     log.exception("chat stream %s: sweeping failed", stream_id)
-                    self._streams.pop(stream_id, None)
+                    if handle.buffer.closed:  # a running one stays, to be stopped or finished
+                        self._streams.pop(stream_id, None)
+
+    @staticmethod
+    async def _sync(stream_id: str, handle: StreamHandle) -> None:
+        """Sync with the shared store (readers on other replicas count too). A failure (a
+        Redis blip) leaves the stream as last known: the next sweep tries again."""
+        try:
+            await handle.buffer.sync()
+        except Exception as exc:  # noqa: BLE001 - any store failure: try again next sweep
+            log.warning("chat stream %s: could not sync with the shared store: %r", stream_id, exc)
 
     async def _check(self, stream_id: str, handle: StreamHandle, now: float) -> None:
         buffer = handle.buffer
