@@ -1,4 +1,4 @@
-"""A model alias written on one replica is resolved by another within a second: aliases live
+"""A model alias written on one replica is resolved by another over the bus: aliases live
 in the provider snapshot, which the Redis bus tells every replica to reload."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def upstream_model(base: str, sim: Any, model: str) -> str | None:
     return str(sim.state.last_request_body["model"])
 
 
-def test_an_alias_made_on_one_replica_is_used_by_another_within_a_second(
+def test_an_alias_made_on_one_replica_is_used_by_another_over_the_bus(
     cluster: Cluster, scale_sim: Any
 ) -> None:
     a, b = cluster.replicas[:2]

