@@ -372,7 +372,12 @@ async def test_requests_waiting_inside_for_a_slot_start_in_arrival_order(
     for i, name in enumerate(names):
         body = chat_body(name, stream=True)
         tasks.append(asyncio.create_task(stream_payloads(client, "/v1/chat/completions", body)))
-        await sim.state.wait_for_async(lambda i=i: sim.state.queued_internally == i, timeout=10)
+        # The first must hold the slot before the next is sent ("none queued" holds even
+        # before it arrived, and the second could then take the slot).
+        await sim.state.wait_for_async(
+            lambda i=i: sim.state.generating == 1 and sim.state.queued_internally == i,
+            timeout=10,
+        )
     sim.state.paused = False
     await asyncio.wait_for(asyncio.gather(*tasks), 30)
     assert sim.state.served == names
