@@ -18,6 +18,7 @@ from bigshot_llm.services.bus import RedisBus
 from bigshot_llm.services.chat.buffers.memory import StreamMeta
 from bigshot_llm.services.chat.buffers.redis import READ_BLOCK_MS, RedisStreamStore
 from bigshot_llm.services.cluster import Cluster
+from bigshot_llm.services.cluster import _client as cluster_client
 from bigshot_llm.services.generation.model_cache import make_model_cache
 from bigshot_llm.settings import Settings
 from tests.support.services import REDIS_URL, require_service
@@ -205,6 +206,42 @@ async def test_the_bus_reaches_other_replicas_but_not_the_sender(redis: Any, pre
     finally:
         await a.close()
         await b.close()
+
+
+async def test_the_bus_resyncs_after_redis_py_reconnected_it_quietly(prefix: str) -> None:
+    """The gateway's Redis client retries a dropped connection at once, and redis-py then
+    subscribes again by itself, so the bus saw no error: whatever was published meanwhile was
+    lost, and nothing resynced (a quick Redis restart, a failover, a proxy dropping
+    connections). Only this bus's connection is dropped: other suites share this Redis."""
+    name = f"{prefix}-bus"
+    client = cluster_client(f"{REDIS_URL}?client_name={name}", timeout=0.5, connect_timeout=0.5)
+    bus = RedisBus(client, prefix=prefix)
+    resynced = asyncio.Event()
+
+    async def resync() -> None:
+        resynced.set()
+
+    bus.on_resync(resync)
+    await bus.start()
+    admin: Any = from_url(REDIS_URL)
+    try:
+        killed = 0
+        for _ in range(1000):  # the bus's pub/sub connection, once it subscribed
+            listing: bytes = await admin.execute_command("CLIENT", "LIST", "TYPE", "pubsub")
+            for line in listing.splitlines():
+                fields = dict(f.split(b"=", 1) for f in line.split() if b"=" in f)
+                if fields.get(b"name") == name.encode():
+                    killed += await admin.execute_command("CLIENT", "KILL", "ID", fields[b"id"])
+            if killed:
+                break
+            await asyncio.sleep(0.01)
+        assert killed == 1
+        await asyncio.wait_for(resynced.wait(), 30)
+        assert bus.resyncs == 1
+    finally:
+        await admin.aclose()
+        await bus.close()
+        await client.aclose()
 
 
 async def test_the_model_cache_is_shared_and_namespaced(redis: Any, prefix: str) -> None:

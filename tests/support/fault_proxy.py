@@ -78,6 +78,8 @@ class FaultProxy:
         self.faults = Faults()
         self.total_connections = 0
         self.resets = 0
+        # The most bytes one connection carried upstream → client since the last `configure`.
+        self.most_sent = 0
         self.last_reset_at: float | None = None
         self._conns: set[_Conn] = set()
         self._server: asyncio.Server | None = None
@@ -118,6 +120,7 @@ class FaultProxy:
         """Replace the faults in force (no arguments: heal)."""
         generation = self.faults.generation + 1
         self.faults = Faults(**faults, generation=generation)
+        self.most_sent = 0
 
     def cut(self) -> None:
         """Reset every connection and refuse new ones until `restore()`."""
@@ -283,6 +286,7 @@ class FaultProxy:
             piece, data = data[:size], data[size:]
             await _write(writer, piece)
             conn.sent += len(piece)
+            self.most_sent = max(self.most_sent, conn.sent)
             conn.last_activity = time.monotonic()
             if faults.slice_bytes:
                 await asyncio.sleep(random.random() * faults.slice_delay)

@@ -47,6 +47,7 @@ class RedisBus:
         self._subscribed = asyncio.Event()
         self.received = 0
         self.resyncs = 0  # completed resyncs after a resubscription
+        self._reconnected = False  # set when redis-py reconnected the subscription itself
 
     def on(self, kind: str, handler: Handler) -> None:
         self._handlers.setdefault(kind, []).append(handler)
@@ -80,7 +81,14 @@ class RedisBus:
                     if not first:
                         await self._run_resync()
                     first = False
-                    await self._listen(pubsub)
+                    # redis-py reconnects a dropped connection and subscribes again without
+                    # telling: hear of it, since what was published meanwhile is lost.
+                    connection = pubsub.connection
+                    connection.register_connect_callback(self._on_reconnect)
+                    try:
+                        await self._listen(pubsub)
+                    finally:
+                        connection.deregister_connect_callback(self._on_reconnect)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -88,9 +96,16 @@ class RedisBus:
                 self._subscribed.clear()
                 await asyncio.sleep(RECONNECT_DELAY_SECONDS)
 
+    def _on_reconnect(self, _connection: Any) -> None:
+        self._reconnected = True
+
     async def _listen(self, pubsub: Any) -> None:
+        self._reconnected = False
         while True:
             message = await pubsub.get_message(timeout=1.0)
+            if self._reconnected:  # subscribed again by redis-py: catch up as after our own
+                self._reconnected = False
+                await self._run_resync()
             if message is None or message.get("type") != "message":
                 continue
             try:
