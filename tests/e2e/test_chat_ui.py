@@ -204,7 +204,9 @@ def test_switching_to_an_offline_provider_and_back(
     page.locator("#provider-select").select_option(offline_id)
     expect(status).to_have_text("offline")
     expect(page.locator("#model-select")).to_be_disabled()
-    assert page.locator("#composer-input").get_attribute("placeholder").startswith("No chat")
+    # Read as an expectation: the placeholder may follow in a later render on a busy machine.
+    composer = page.locator("#composer-input")
+    expect(composer).to_have_attribute("placeholder", re.compile(r"^No chat"))
     active = user.get("/api/v1/llm-providers/active").json()["data"]
     assert (active["provider"]["id"], active["scope"]) == (offline_id, "user")
 
