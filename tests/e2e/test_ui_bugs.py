@@ -308,12 +308,18 @@ def test_7b_a_failed_send_keeps_the_message_in_the_box(
     expect(page.locator("#composer-input")).to_have_value("Please do not lose this text")
 
 
+def deleted_conversation(gateway: ThreadedServer, key: str) -> dict[str, Any]:
+    """A conversation of the key's user, made and deleted again."""
+    with user_client(gateway, key) as client:
+        made = client.post("/api/v1/conversations", json={"title": "Soon gone"}).json()["data"]
+        assert client.delete(f"/api/v1/conversations/{made['id']}").status_code == 200
+    return dict(made)
+
+
 def test_7c_sending_from_a_deleted_chats_address_starts_a_new_chat(
     page: Any, gateway: ThreadedServer, user_key: str
 ) -> None:
-    with user_client(gateway, user_key) as client:
-        made = client.post("/api/v1/conversations", json={"title": "Soon gone"}).json()["data"]
-        assert client.delete(f"/api/v1/conversations/{made['id']}").status_code == 200
+    made = deleted_conversation(gateway, user_key)
     open_ui(page, gateway, user_key, f"/c/{made['id']}")
     send(page, "Hello again")
     expect(page.locator(f"{ASSISTANT}[data-status=complete]")).to_have_count(1)
@@ -326,9 +332,7 @@ def test_7c_a_send_before_the_page_learns_the_chat_is_gone_starts_a_new_chat(
     page: Any, gateway: ThreadedServer, user_key: str
 ) -> None:
     """The chat's own reads never answer here, so only the send can tell it was deleted."""
-    with user_client(gateway, user_key) as client:
-        made = client.post("/api/v1/conversations", json={"title": "Soon gone"}).json()["data"]
-        assert client.delete(f"/api/v1/conversations/{made['id']}").status_code == 200
+    made = deleted_conversation(gateway, user_key)
     page.route(f"**/api/v1/conversations/{made['id']}**", lambda route: route.abort())
     open_ui(page, gateway, user_key, f"/c/{made['id']}")
     send(page, "Hello again")
