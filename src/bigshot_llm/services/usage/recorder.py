@@ -101,6 +101,7 @@ class UsageRecorder:
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _writing: asyncio.Future[None] | None = field(default=None, init=False, repr=False)
 
     # ---- the hot path ---------------------------------------------------------------------
 
@@ -155,26 +156,36 @@ class UsageRecorder:
     async def flush(self) -> int:
         """Write every queued record now; returns how many were written."""
         async with self._lock:
+            if self._writing is not None and not self._writing.done():
+                await asyncio.wait([self._writing])  # one whose caller was cancelled
             if not self._pending:
                 return 0
             batch, self._pending = self._pending, []
-            try:
-                # A Core executemany of plain dicts: the ORM's bulk path costs several times
-                # more CPU per row, and this runs in the same process as the hot path.
-                async with self.sessions() as session:
-                    conn = await session.connection()
-                    await conn.execute(_TABLE.insert(), [e.row() for e in batch])
-                    await session.commit()
-            except BaseException:
-                self._requeue(batch)
-                raise
-            self.written += len(batch)
+            # The write is a task of its own that a cancel of this one does not reach: a
+            # statement cancelled while it waits for SQLite's lock goes on in the driver's
+            # thread, opens a write transaction nobody ends, and every later write then fails
+            # with "database is locked". `close()` waits for it before its final flush.
+            self._writing = asyncio.ensure_future(self._write(batch))
+            await asyncio.shield(self._writing)
         for hook in self.after_flush:
             try:
                 await hook(batch)
             except Exception:
                 log.exception("usage after-flush hook failed")
         return len(batch)
+
+    async def _write(self, batch: list[UsageEvent]) -> None:
+        try:
+            # A Core executemany of plain dicts: the ORM's bulk path costs several times
+            # more CPU per row, and this runs in the same process as the hot path.
+            async with self.sessions() as session:
+                conn = await session.connection()
+                await conn.execute(_TABLE.insert(), [e.row() for e in batch])
+                await session.commit()
+        except BaseException:
+            self._requeue(batch)
+            raise
+        self.written += len(batch)
 
     def _requeue(self, batch: list[UsageEvent]) -> None:
         self._pending[:0] = batch
@@ -192,6 +203,9 @@ class UsageRecorder:
         """Stop the writer and write what is left (the lifespan's exit)."""
         await stop_task(self._task)
         self._task = None
+        if self._writing is not None:
+            # A write the stop interrupted ends (committed, or requeued) before the last one.
+            await asyncio.wait([self._writing])
         try:
             await self.flush()
         except Exception:
