@@ -190,7 +190,9 @@ async def test_two_slots_ten_requests_three_users_fair_and_never_over(
     )
     firsts = [served.index(f"{u}-1") for u in ("alice", "bob", "carol")]
     thirds = [served.index(f"{u}-3") for u in ("alice", "bob", "carol")]
-    assert max(firsts) < min(thirds), served
+    # Should it fail: when each request reached the upstream, and how long it had queued here.
+    waits = [(events[-1][1].get("served_by") or {}).get("queued_ms") for events in results]
+    assert max(firsts) < min(thirds), (served, sim.state.arrived, waits)
     # The queued ones were told where they stood, and `done` says where they ran.
     waited = [events for events in results if events[0][0] == "queued"]
     assert len(waited) == 8

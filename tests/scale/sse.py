@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -19,13 +20,23 @@ def start(base: str, headers: dict[str, str], **body: Any) -> dict[str, Any]:
     return dict(response.json()["data"])
 
 
-def read(base: str, events_url: str, *, last_id: int = 0, limit: int | None = None) -> list[Event]:
-    """Events after `last_id` (sent as Last-Event-ID), all of them or the first `limit`."""
+def read(
+    base: str,
+    events_url: str,
+    *,
+    last_id: int = 0,
+    limit: int | None = None,
+    connected: threading.Event | None = None,
+) -> list[Event]:
+    """Events after `last_id` (sent as Last-Event-ID), all of them or the first `limit`;
+    `connected` is set once the stream's answer has begun."""
     headers = {"Last-Event-ID": str(last_id)} if last_id else {}
     events: list[Event] = []
     decoder = SSEDecoder()
     with httpx.stream("GET", f"{base}{events_url}", headers=headers, timeout=30) as response:
         assert response.status_code == 200, response.read()
+        if connected is not None:
+            connected.set()
         for chunk in response.iter_bytes():
             for event in decoder.feed(chunk):
                 if not event.data:

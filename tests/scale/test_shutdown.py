@@ -21,9 +21,15 @@ def test_a_sigtermed_replica_finishes_its_running_stream(cluster: Cluster) -> No
     message = f"shutdown {uuid.uuid4().hex[:6]}"
     stream = start(d.url, auth(), message=message)  # ~2.4 s of tokens
     events: list[Event] = []
-    reader = threading.Thread(target=lambda: events.extend(read(d.url, stream["events_url"])))
+    connected = threading.Event()
+    reader = threading.Thread(
+        target=lambda: events.extend(read(d.url, stream["events_url"], connected=connected))
+    )
     reader.start()
-    time.sleep(0.4)
+    # The reader is attached before the SIGTERM (on a busy machine its connect can come later
+    # than the replica's stop, which then refuses it: a test that read nothing, not a defect).
+    assert connected.wait(30), "the reader never got the stream's answer"
+    time.sleep(0.2)
     d.terminate()
     time.sleep(0.3)
     with pytest.raises(httpx.TransportError):  # no longer accepting

@@ -51,6 +51,8 @@ def release(state: SimState, instance: str) -> None:
 async def take(state: SimState, instance: str, tag: str, watcher: DisconnectWatcher) -> bool:
     """Wait for a slot of `instance` (queueing inside, as LM Studio does), then while the
     simulator is paused. False when the client left first (no slot is held then)."""
+    with state._lock:
+        state.arrived = [*state.arrived, tag]
     if not _try_take(state, instance, tag):
         ticket = object()
         with state._lock:

@@ -91,7 +91,8 @@ class SimState:
     ``queued_internally``/``peak_queued_internally`` those waiting inside, ``busy``
     (``{instance_id: n}``), ``peak_busy`` the most each instance ran at once, ``served`` the
     ``X-Sim-Tag`` header (else the prompt: the last user message) of each generation in the
-    order it got its slot, ``served_instances`` the instance each of them ran on.
+    order it got its slot, ``arrived`` in the order it asked for one, ``served_instances`` the
+    instance each of them ran on.
 
     Counters (read them, don't write): ``requests_total``, ``requests_by_path``,
     ``active_requests``, ``aborted_requests``, ``streams_open``, ``streams_completed``,
@@ -194,6 +195,7 @@ class SimState:
             self.busy: dict[str, int] = {}
             self.peak_busy: dict[str, int] = {}
             self.served: list[str] = []
+            self.arrived: list[str] = []  # the same tags, in the order they asked for a slot
             self.served_instances: list[str] = []
             self.load_requests: list[dict[str, Any]] = []
             self.chat_loads: list[dict[str, Any]] = []  # loads through /api/v1/chat
