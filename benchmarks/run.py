@@ -92,20 +92,9 @@ def machine_info() -> str:
     )
 
 
-def raise_pool_limits(url: str) -> None:
-    providers = httpx.get(f"{url}/api/v1/llm-providers", headers=ADMIN).json()["data"]
-    for provider in providers:
-        httpx.patch(
-            f"{url}/api/v1/llm-providers/{provider['id']}",
-            json={"max_connections": 2000, "max_keepalive_connections": 256},
-            headers=ADMIN,
-        ).raise_for_status()
-
-
 def fast_scenarios(args: argparse.Namespace, out: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp, simulator(tokens=64) as sim:
         with gateway(sim.url, Path(tmp)) as gw:
-            raise_pool_limits(gw.url)
             out["rss_at_rest_mb"] = psutil.Process(gw.pid).memory_info().rss / 2**20
             targets = {
                 "direct": (sim.url, DIRECT_CHAT, {}),
@@ -195,7 +184,6 @@ def warning_scenarios(args: argparse.Namespace, out: dict[str, Any]) -> None:
     """The main CPU figures again with BIGSHOT_LOG_LEVEL=WARNING (no access log), beside."""
     with tempfile.TemporaryDirectory() as tmp, simulator(tokens=64) as sim:
         with gateway(sim.url, Path(tmp), log_level="WARNING") as gw:
-            raise_pool_limits(gw.url)
             out["warning"] = {
                 "v1@32": _cpu_wrk(gw.pid, gw.url + V1_CHAT, CHAT_BODY, args.seconds),
                 "stream": _cpu_streams(gw.pid, gw.url, args.streams * 2),

@@ -8,6 +8,7 @@ Migrations get an engine without a statement timeout (an index on a big table ta
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +19,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 def _json_dumps(value: Any) -> str:
-    """JSON columns through orjson: the stdlib encoder was most of the CPU of storing an
-    answer (a Responses API `store`). Non-string keys become strings, as `json.dumps` does."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    """JSON columns are encoded with orjson: the stdlib encoder was most of the CPU of storing
+    an answer (a Responses API `store`). Non-string keys become strings, as `json.dumps` does;
+    what orjson refuses (an integer beyond 64 bits, which a user may send) takes `json.dumps`.
+    They are decoded with `json.loads`, which keeps such an integer exact (orjson makes it a
+    float)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 # JSON columns (SQLite and Postgres alike) are encoded and decoded with these.
-JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": json.loads}
 
 # Without timeouts (the migration CLI): the drivers' and the pool's own defaults.
 UNBOUNDED_SQLITE_BUSY_SECONDS = 30.0
