@@ -17,29 +17,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks.load import CHAT_BODY, sequential, streams
-from benchmarks.processes import BENCH_KEY, ROOT, free_port, simulator, wait_until_up
+from benchmarks.processes import gateway, simulator
+from benchmarks.run import ADMIN, NATIVE_CHAT, SURFACES, V1_CHAT
 
-ADMIN = {"Authorization": f"Bearer {BENCH_KEY}"}
 KINDS: dict[str, tuple[str, dict[str, Any] | None]] = {
-    "chat": ("/v1/chat/completions", CHAT_BODY),
-    "native": ("/api/v1/llm-providers/chat/completions", CHAT_BODY),
-    "messages": (
-        "/v1/messages",
-        {"model": CHAT_BODY["model"], "max_tokens": 256, "messages": CHAT_BODY["messages"]},
-    ),
-    "responses": (
-        "/v1/responses",
-        {"model": CHAT_BODY["model"], "input": CHAT_BODY["messages"][0]["content"]},
-    ),
+    "chat": (V1_CHAT, CHAT_BODY),
+    "native": (NATIVE_CHAT, CHAT_BODY),
+    **SURFACES,
     "models": ("/api/v1/llm-providers/models", None),
     "health": ("/health", None),
 }
@@ -67,50 +58,19 @@ def _counted(pid: int, out: Path) -> int:
 def measure(what: str, requests: int, stream: bool) -> str:
     path, body = KINDS[what]
     with tempfile.TemporaryDirectory() as tmp, simulator(tokens=64) as sim:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
         out = Path(tmp) / "callgrind.out"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BIGSHOT_")}
-        env.update(
-            BIGSHOT_DATA_DIR=f"{tmp}/data",
-            BIGSHOT_BOOTSTRAP_ADMIN_KEY=BENCH_KEY,
-            BIGSHOT_SECRET_KEY="benchmark",
-            LMSTUDIO_API_BASE=f"{sim.url}/v1",
-        )
-        cmd = [
-            "valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            "-m",
-            "bigshot_llm.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ]
-        with open(Path(tmp) / "gateway.log", "wb") as log:
-            gateway = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            wait_until_up(f"{url}/health", timeout=900)
-            sequential(url, path, ADMIN, 30, body)  # warm: caches, pools, imports
-            _control(gateway.pid, "-i", "on")
+        wrap = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+        with gateway(sim.url, Path(tmp), wrap=wrap, timeout=900) as gw:
+            sequential(gw.url, path, ADMIN, 30, body)  # warm: caches, pools, imports
+            _control(gw.pid, "-i", "on")
             if stream:
-                rate = asyncio.run(
-                    streams(url, "/v1/chat/completions", ADMIN, count=requests, concurrency=1)
-                )
-                total, unit, count = _counted(gateway.pid, out), "chunk", rate.chunks
+                rate = asyncio.run(streams(gw.url, V1_CHAT, ADMIN, count=requests, concurrency=1))
+                total, unit, count = _counted(gw.pid, out), "chunk", rate.chunks
             else:
-                latency = sequential(url, path, ADMIN, requests, body, warmup=0)
+                latency = sequential(gw.url, path, ADMIN, requests, body, warmup=0)
                 if latency.errors:
                     raise RuntimeError(f"{latency.errors} requests failed")
-                total, unit, count = _counted(gateway.pid, out), "request", requests
-            _control(gateway.pid, "-i", "off")
-        finally:
-            gateway.terminate()
-            gateway.wait(timeout=120)
+                total, unit, count = _counted(gw.pid, out), "request", requests
     kind = "stream" if stream else what
     return f"{kind}: {total / count / 1e3:,.1f} k instructions per {unit} ({count} {unit}s)"
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,10 +113,17 @@ def simulator(
 
 @contextmanager
 def gateway(
-    upstream: str, workdir: Path, log_level: str | None = None, **env_extra: str
+    upstream: str,
+    workdir: Path,
+    log_level: str | None = None,
+    *,
+    wrap: Sequence[str] = (),
+    timeout: float = 60.0,
+    **env_extra: str,
 ) -> Iterator[Service]:
     """The gateway at its defaults (the JSON access log on, at INFO) unless `log_level` says
-    otherwise (`WARNING` turns the access log off)."""
+    otherwise (`WARNING` turns the access log off); `wrap` runs it under another command
+    (callgrind), given `timeout` seconds to come up."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -128,9 +135,9 @@ def gateway(
         **({"BIGSHOT_LOG_LEVEL": log_level} if log_level else {}),
         **env_extra,
     }
-    cmd = [str(VENV_BIN / "bigshot-llm"), "serve", "--port", str(port), "--workers", "1"]
+    cmd = [*wrap, str(VENV_BIN / "bigshot-llm"), "serve", "--port", str(port), "--workers", "1"]
     log = workdir / "gateway.log"
-    with _running("gateway", cmd, env, f"{url}/health", url, log) as svc:
+    with _running("gateway", cmd, env, f"{url}/health", url, log, timeout=timeout) as svc:
         yield svc
 
 

@@ -203,10 +203,7 @@ class UsageRecorder:
         """Stop the writer and write what is left (the lifespan's exit)."""
         await stop_task(self._task)
         self._task = None
-        if self._writing is not None:
-            # A write the stop interrupted ends (committed, or requeued) before the last one.
-            await asyncio.wait([self._writing])
-        try:
+        try:  # `flush` first waits for a write the stop interrupted (committed, or requeued)
             await self.flush()
         except Exception:
             log.exception("usage records lost at shutdown: %d", self.pending)
